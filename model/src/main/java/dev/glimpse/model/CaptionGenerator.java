@@ -1,0 +1,199 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Batched greedy decoding over [image tokens ; prompt tokens]. Prompts of different lengths are
+ * padded between the image tokens and the prompt, the padding masked out of attention and skipped
+ * by the per-row positions, so a row's caption never depends on its batch-mates. Rows that finish
+ * (stop token or their own {@code max_new_tokens}) leave the batch and stop costing compute.
+ */
+public final class CaptionGenerator {
+    /** How to decode. {@code keepLogits} records each step's logits (tests, parity checks). */
+    public record Options(boolean useKvCache, boolean stopAtEos, boolean keepLogits) {
+        public static final Options DEFAULT = new Options(true, true, false);
+    }
+
+    /** One row's outcome: the generated ids (stop token excluded) and, if kept, each step's logits. */
+    public record Result(long[] tokens, List<float[]> stepLogits) {}
+
+    private final VisionLanguageModel model;
+
+    public CaptionGenerator(VisionLanguageModel model) {
+        this.model = model;
+    }
+
+    /**
+     * @param patchEmbeddings {@code [B, N, D_vit]}, the output of the patch embedding
+     * @param prompts token ids of each row's prompt text
+     * @param maxNewTokens each row's cap on generated tokens
+     */
+    public List<Result> generate(NDArray patchEmbeddings, List<long[]> prompts, int[] maxNewTokens, Options opt) {
+        int batch = prompts.size();
+        if (patchEmbeddings.getShape().get(0) != batch || maxNewTokens.length != batch) {
+            throw new IllegalArgumentException("batch sizes differ: " + patchEmbeddings.getShape() + ", "
+                    + prompts.size() + " prompts, " + maxNewTokens.length + " token caps");
+        }
+        ModelConfig cfg = model.config();
+        TextDecoder decoder = model.decoder();
+        List<List<Long>> generated = new ArrayList<>();
+        List<List<float[]>> logitsKept = new ArrayList<>();
+        for (int r = 0; r < batch; r++) {
+            generated.add(new ArrayList<>());
+            logitsKept.add(new ArrayList<>());
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDManager m = patchEmbeddings.getManager();
+            int img = cfg.imageTokens();
+            int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+            int prefill = img + promptLen;
+            int[] pad = new int[batch];
+            long[] ids = new long[batch * promptLen];
+            for (int r = 0; r < batch; r++) {
+                long[] p = prompts.get(r);
+                pad[r] = promptLen - p.length;
+                for (int j = 0; j < promptLen; j++) {
+                    ids[r * promptLen + j] = j < pad[r] ? cfg.lmPadTokenId : p[j - pad[r]];
+                }
+            }
+            NDArray imageTokens = model.imageTokens(patchEmbeddings); // [B, I, D_lm]
+            NDArray seq = promptLen == 0 ? imageTokens : NDArrays.concat(new NDList(imageTokens,
+                    decoder.embed(m.create(ids, new Shape(batch, promptLen)))), 1); // [B, I + L, D_lm]
+
+            long[][] positions = new long[batch][prefill];
+            float[] mask = new float[batch * prefill * prefill];
+            for (int r = 0; r < batch; r++) {
+                for (int j = 0; j < prefill; j++) {
+                    positions[r][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
+                }
+                for (int i = 0; i < prefill; i++) {
+                    for (int j = 0; j < prefill; j++) {
+                        boolean padKey = j >= img && j < img + pad[r];
+                        if (j > i || padKey) {
+                            mask[(r * prefill + i) * prefill + j] = TextDecoder.MASKED;
+                        }
+                    }
+                }
+            }
+            KvCache cache = opt.useKvCache() ? new KvCache(cfg.lmNBlocks) : null;
+            NDArray hidden = decoder.forward(seq, positions,
+                    m.create(mask, new Shape(batch, 1, prefill, prefill)), cache);
+            NDArray logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [B, V]
+
+            // The rows still generating, as indices into the caller's batch, and their state.
+            List<Integer> active = new ArrayList<>();
+            for (int r = 0; r < batch; r++) {
+                if (maxNewTokens[r] > 0) {
+                    active.add(r);
+                }
+            }
+            if (active.size() < batch) {
+                logits = logits.get(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
+                seq = seq.get(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
+                if (cache != null && !active.isEmpty()) {
+                    cache.keepRows(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
+                }
+            }
+            NDArray generatedEmbeds = null; // [b, steps, D_lm], only without the cache
+            int step = 0;
+            while (!active.isEmpty()) {
+                long[] next = logits.argMax(-1).toLongArray();
+                float[] stepLogits = opt.keepLogits() ? logits.toFloatArray() : null;
+                int vocab = cfg.lmVocabSize;
+                List<Integer> keep = new ArrayList<>();
+                for (int i = 0; i < active.size(); i++) {
+                    int r = active.get(i);
+                    if (stepLogits != null) {
+                        float[] row = new float[vocab];
+                        System.arraycopy(stepLogits, i * vocab, row, 0, vocab);
+                        logitsKept.get(r).add(row);
+                    }
+                    boolean stop = opt.stopAtEos() && next[i] == cfg.lmEosTokenId;
+                    if (!stop) {
+                        generated.get(r).add(next[i]);
+                    }
+                    if (!stop && generated.get(r).size() < maxNewTokens[r]) {
+                        keep.add(i);
+                    }
+                }
+                if (keep.isEmpty()) {
+                    break;
+                }
+                long[] nextIds = new long[keep.size()];
+                for (int i = 0; i < keep.size(); i++) {
+                    nextIds[i] = next[keep.get(i)];
+                }
+                if (keep.size() < active.size()) {
+                    NDArray rows = m.create(keep.stream().mapToLong(Integer::longValue).toArray());
+                    seq = seq.get(rows);
+                    if (cache != null) {
+                        cache.keepRows(rows);
+                    }
+                    if (generatedEmbeds != null) {
+                        generatedEmbeds = generatedEmbeds.get(rows);
+                    }
+                    List<Integer> still = new ArrayList<>();
+                    for (int i : keep) {
+                        still.add(active.get(i));
+                    }
+                    active = still;
+                }
+                int b = active.size();
+                NDArray nextEmbeds = decoder.embed(m.create(nextIds, new Shape(b, 1))); // [b, 1, D_lm]
+                step++;
+                if (cache != null) {
+                    long total = cache.length() + 1;
+                    long[][] pos = new long[b][1];
+                    float[] keyMask = new float[(int) (b * total)];
+                    for (int i = 0; i < b; i++) {
+                        int r = active.get(i);
+                        pos[i][0] = prefill - pad[r] + step - 1;
+                        for (int j = img; j < img + pad[r]; j++) {
+                            keyMask[(int) (i * total + j)] = TextDecoder.MASKED;
+                        }
+                    }
+                    hidden = decoder.forward(nextEmbeds, pos, m.create(keyMask, new Shape(b, 1, 1, total)), cache);
+                } else {
+                    generatedEmbeds = generatedEmbeds == null ? nextEmbeds
+                            : NDArrays.concat(new NDList(generatedEmbeds, nextEmbeds), 1);
+                    int total = prefill + step;
+                    long[][] pos = new long[b][total];
+                    float[] full = new float[b * total * total];
+                    for (int i = 0; i < b; i++) {
+                        int r = active.get(i);
+                        for (int j = 0; j < total; j++) {
+                            pos[i][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
+                        }
+                        for (int q = 0; q < total; q++) {
+                            for (int j = 0; j < total; j++) {
+                                if (j > q || (j >= img && j < img + pad[r])) {
+                                    full[(i * total + q) * total + j] = TextDecoder.MASKED;
+                                }
+                            }
+                        }
+                    }
+                    NDArray all = NDArrays.concat(new NDList(seq, generatedEmbeds), 1);
+                    hidden = decoder.forward(all, pos, m.create(full, new Shape(b, 1, total, total)), null);
+                }
+                logits = decoder.logits(hidden.get(new NDIndex(":, -1, :")));
+            }
+            if (cache != null) {
+                cache.close();
+            }
+        }
+        List<Result> results = new ArrayList<>(batch);
+        for (int r = 0; r < batch; r++) {
+            long[] tokens = generated.get(r).stream().mapToLong(Long::longValue).toArray();
+            results.add(new Result(tokens, opt.keepLogits() ? logitsKept.get(r) : List.of()));
+        }
+        return results;
+    }
+}

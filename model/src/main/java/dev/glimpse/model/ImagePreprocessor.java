@@ -1,0 +1,190 @@
+package dev.glimpse.model;
+
+import dev.glimpse.model.ImageDecodeException.Code;
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Bytes to model input: decode (first frame, any colour model to RGB), resize to the model's
+ * square input with an antialiased bilinear filter (as PIL's resize), scale to [0,1] and apply the
+ * model's mean/std if it has one. Output is planar {@code [3, S, S]} floats.
+ */
+public final class ImagePreprocessor {
+    /** Limits checked before any pixel is decoded. */
+    public record Limits(long maxBytes, long maxPixels) {
+        public static final Limits DEFAULT = new Limits(20L << 20, 40_000_000L);
+    }
+
+    private final int size;
+    private final float[] mean;
+    private final float[] std;
+
+    public ImagePreprocessor(ModelConfig cfg) {
+        this.size = cfg.vitImgSize;
+        this.mean = cfg.imageMean;
+        this.std = cfg.imageStd;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Decodes and preprocesses in one call: {@code [3, S, S]} planar floats. */
+    public float[] preprocess(byte[] bytes, Limits limits) throws ImageDecodeException {
+        return toPixels(decode(bytes, limits, size));
+    }
+
+    /**
+     * Decodes the first frame of {@code bytes}. The declared size is checked against the limits
+     * before decoding (a decompression bomb is refused without allocating it); images far larger
+     * than {@code targetSize} are subsampled while decoding, keeping at least 4× the target.
+     */
+    public static BufferedImage decode(byte[] bytes, Limits limits, int targetSize) throws ImageDecodeException {
+        if (bytes == null || bytes.length == 0) {
+            throw new ImageDecodeException(Code.EMPTY_PAYLOAD, "payload is empty");
+        }
+        if (bytes.length > limits.maxBytes()) {
+            throw new ImageDecodeException(Code.IMAGE_TOO_LARGE,
+                    "payload of " + bytes.length + " bytes exceeds the limit of " + limits.maxBytes() + " bytes");
+        }
+        ImageFormat format = ImageFormat.detect(bytes);
+        if (format == null) {
+            throw new ImageDecodeException(Code.UNSUPPORTED_FORMAT,
+                    "unknown image format (no JPEG, PNG, GIF, BMP or WebP signature in the first bytes)");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new ImageDecodeException(Code.UNSUPPORTED_FORMAT, "no decoder available for " + format);
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                if (w <= 0 || h <= 0) {
+                    throw new ImageDecodeException(Code.IMAGE_DECODE_FAILED, format + " declares size " + w + "x" + h);
+                }
+                if (w * h > limits.maxPixels()) {
+                    throw new ImageDecodeException(Code.IMAGE_TOO_LARGE, format + " of " + w + "x" + h
+                            + " pixels exceeds the limit of " + limits.maxPixels() + " pixels");
+                }
+                ImageReadParam param = reader.getDefaultReadParam();
+                int step = (int) Math.max(1, Math.min(w, h) / (4L * targetSize));
+                if (step > 1) {
+                    param.setSourceSubsampling(step, step, 0, 0);
+                }
+                BufferedImage image = reader.read(0, param);
+                if (image == null) {
+                    throw new ImageDecodeException(Code.IMAGE_DECODE_FAILED, format + " decoder returned no image");
+                }
+                return image;
+            } finally {
+                reader.dispose();
+            }
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new ImageDecodeException(Code.IMAGE_DECODE_FAILED,
+                    "cannot decode " + format + ": " + e.getClass().getSimpleName()
+                            + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
+        }
+    }
+
+    /** RGB in [0,1], planar {@code [3, H, W]}; alpha is dropped, grey is replicated, not gamma-mapped. */
+    static float[] toRgbPlanes(BufferedImage image) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        float[] out = new float[3 * w * h];
+        Raster raster = image.getRaster();
+        boolean grey = raster.getNumBands() <= 2 && !(image.getColorModel() instanceof IndexColorModel);
+        if (grey) {
+            // Java treats grey as linear light and would brighten it through getRGB; read the samples.
+            int bits = image.getColorModel().getComponentSize(0);
+            float max = (float) ((1L << bits) - 1);
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    float v = raster.getSample(x, y, 0) / max;
+                    int i = y * w + x;
+                    out[i] = v;
+                    out[w * h + i] = v;
+                    out[2 * w * h + i] = v;
+                }
+            }
+            return out;
+        }
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            image.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int argb = row[x];
+                int i = y * w + x;
+                out[i] = ((argb >> 16) & 0xFF) / 255f;
+                out[w * h + i] = ((argb >> 8) & 0xFF) / 255f;
+                out[2 * w * h + i] = (argb & 0xFF) / 255f;
+            }
+        }
+        return out;
+    }
+
+    /** {@code [3, S, S]} model input from any decoded image. */
+    public float[] toPixels(BufferedImage image) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        float[] planes = toRgbPlanes(image);
+        float[] out = new float[3 * size * size];
+        float[] tmp = new float[h * size];
+        for (int c = 0; c < 3; c++) {
+            resample(planes, c * w * h, w, h, 1, w, tmp, 0, size, 1, size); // rows
+            resample(tmp, 0, h, size, size, 1, out, c * size * size, size, size, 1); // columns
+        }
+        if (mean != null) {
+            for (int c = 0; c < 3; c++) {
+                for (int i = 0; i < size * size; i++) {
+                    int k = c * size * size + i;
+                    out[k] = (out[k] - mean[c]) / std[c];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One separable pass of a triangle (bilinear) filter whose support widens with the downscale
+     * factor, so downscaling averages rather than aliases. Resamples {@code inLen} samples along one
+     * axis to {@code outLen}, for {@code lines} lines; strides describe the layout of each buffer.
+     */
+    private static void resample(float[] in, int inOff, int inLen, int lines, int inStride, int inLineStride,
+                                 float[] out, int outOff, int outLen, int outStride, int outLineStride) {
+        double scale = (double) inLen / outLen;
+        double support = Math.max(scale, 1.0);
+        for (int o = 0; o < outLen; o++) {
+            double centre = (o + 0.5) * scale;
+            int lo = Math.max(0, (int) Math.floor(centre - support));
+            int hi = Math.min(inLen, (int) Math.ceil(centre + support));
+            double[] weights = new double[hi - lo];
+            double total = 0;
+            for (int i = lo; i < hi; i++) {
+                double wgt = Math.max(0, 1 - Math.abs((i + 0.5 - centre) / support));
+                weights[i - lo] = wgt;
+                total += wgt;
+            }
+            for (int line = 0; line < lines; line++) {
+                double acc = 0;
+                int base = inOff + line * inLineStride;
+                for (int i = lo; i < hi; i++) {
+                    acc += weights[i - lo] * in[base + i * inStride];
+                }
+                out[outOff + line * outLineStride + o * outStride] = (float) (acc / total);
+            }
+        }
+    }
+}

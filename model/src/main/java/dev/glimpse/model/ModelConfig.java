@@ -1,0 +1,120 @@
+package dev.glimpse.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The model's shape, read from {@code config.json}. Field names follow nanoVLM's {@code VLMConfig}
+ * (prefixed by component: {@code vit_}, {@code mp_}, {@code lm_}) so that nanoVLM folders load as they
+ * are; the fields after {@code glimpse_format} are Glimpse's own extensions, each defaulting to
+ * nanoVLM's behaviour.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public final class ModelConfig {
+    /** The checkpoint family a folder belongs to. */
+    public enum Format { GLIMPSE, NANOVLM }
+
+    @JsonProperty("vit_hidden_dim") public int vitHiddenDim = 768;
+    @JsonProperty("vit_inter_dim") public int vitInterDim = 3072;
+    @JsonProperty("vit_patch_size") public int vitPatchSize = 16;
+    @JsonProperty("vit_img_size") public int vitImgSize = 224;
+    @JsonProperty("vit_n_heads") public int vitNHeads = 12;
+    @JsonProperty("vit_n_blocks") public int vitNBlocks = 12;
+    @JsonProperty("vit_ln_eps") public double vitLnEps = 1e-6;
+    @JsonProperty("vit_cls_flag") public boolean vitClsFlag = false;
+
+    @JsonProperty("lm_hidden_dim") public int lmHiddenDim = 576;
+    @JsonProperty("lm_inter_dim") public int lmInterDim = 1536;
+    @JsonProperty("lm_rms_eps") public double lmRmsEps = 1e-5;
+    @JsonProperty("lm_re_base") public double lmReBase = 100000;
+    @JsonProperty("lm_max_position_embeddings") public int lmMaxPositionEmbeddings = 8192;
+    @JsonProperty("lm_vocab_size") public int lmVocabSize = 49152;
+    @JsonProperty("lm_n_heads") public int lmNHeads = 9;
+    @JsonProperty("lm_n_kv_heads") public int lmNKvHeads = 3;
+    @JsonProperty("lm_n_blocks") public int lmNBlocks = 30;
+    @JsonProperty("lm_attn_scaling") public double lmAttnScaling = 1.0;
+    @JsonProperty("lm_tie_weights") public boolean lmTieWeights = true;
+    @JsonProperty("lm_eos_token_id") public int lmEosTokenId = 0;
+    @JsonProperty("lm_max_length") public int lmMaxLength = 79;
+
+    @JsonProperty("mp_pixel_shuffle_factor") public int mpPixelShuffleFactor = 2;
+
+    /** Present (as "glimpse") only in Glimpse's own checkpoints; nanoVLM folders lack it. */
+    @JsonProperty("glimpse_format") public String glimpseFormat;
+    /** Hidden width of a two-layer GELU projector; 0 keeps nanoVLM's single linear map without bias. */
+    @JsonProperty("mp_hidden_dim") public int mpHiddenDim = 0;
+    /** Per-channel mean and std applied after scaling pixels to [0,1]; null means none (nanoVLM). */
+    @JsonProperty("image_mean") public float[] imageMean;
+    @JsonProperty("image_std") public float[] imageStd;
+    /** How a request's prompt becomes decoder text; {@code {prompt}} is replaced. */
+    @JsonProperty("prompt_template") public String promptTemplate = "Question: {prompt} Answer:";
+    @JsonProperty("default_prompt") public String defaultPrompt = "Describe the image.";
+    /** Padding id used for batched decoding; any id works since padded positions are masked. */
+    @JsonProperty("lm_pad_token_id") public int lmPadTokenId = 0;
+    @JsonProperty("model_name") public String modelName;
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static ModelConfig read(Path file) {
+        try {
+            return JSON.readValue(Files.readAllBytes(file), ModelConfig.class).validated(file.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void write(Path file) throws IOException {
+        Files.write(file, JSON.writeValueAsBytes(this));
+    }
+
+    @JsonIgnore
+    public Format format() {
+        return "glimpse".equals(glimpseFormat) ? Format.GLIMPSE : Format.NANOVLM;
+    }
+
+    @JsonIgnore public int vitHeadDim() { return vitHiddenDim / vitNHeads; }
+    @JsonIgnore public int lmHeadDim() { return lmHiddenDim / lmNHeads; }
+    @JsonIgnore public int patchesPerSide() { return vitImgSize / vitPatchSize; }
+    @JsonIgnore public int numPatches() { return patchesPerSide() * patchesPerSide(); }
+    @JsonIgnore public int patchDim() { return 3 * vitPatchSize * vitPatchSize; }
+    @JsonIgnore public int imageTokens() { return numPatches() / (mpPixelShuffleFactor * mpPixelShuffleFactor); }
+    @JsonIgnore public String displayName() { return modelName != null ? modelName : format().name().toLowerCase(); }
+
+    /** Checks the invariants the tensor code relies on; messages name the offending field. */
+    public ModelConfig validated(String source) {
+        require(vitHiddenDim % vitNHeads == 0, "vit_hidden_dim must be divisible by vit_n_heads", source);
+        require(vitImgSize % vitPatchSize == 0, "vit_img_size must be divisible by vit_patch_size", source);
+        require(!vitClsFlag, "vit_cls_flag=true is not supported (no CLS token in this architecture)", source);
+        require(patchesPerSide() % mpPixelShuffleFactor == 0,
+                "patches per side (vit_img_size/vit_patch_size) must be divisible by mp_pixel_shuffle_factor", source);
+        require(lmHiddenDim % lmNHeads == 0, "lm_hidden_dim must be divisible by lm_n_heads", source);
+        require(lmNHeads % lmNKvHeads == 0, "lm_n_heads must be divisible by lm_n_kv_heads", source);
+        require(lmHeadDim() % 2 == 0, "lm head dim (lm_hidden_dim/lm_n_heads) must be even for rotary embeddings", source);
+        require((imageMean == null) == (imageStd == null), "image_mean and image_std must be given together", source);
+        require(promptTemplate.contains("{prompt}"), "prompt_template must contain {prompt}", source);
+        return this;
+    }
+
+    private static void require(boolean ok, String message, String source) {
+        if (!ok) {
+            throw new IllegalArgumentException("invalid model config " + source + ": " + message);
+        }
+    }
+
+    public ModelConfig copy() {
+        try {
+            return JSON.readValue(JSON.writeValueAsBytes(this), ModelConfig.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+
+/** The few tensor functions the layers share, written as the formulas of the original models. */
+public final class Ops {
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    private Ops() {}
+
+    /** {@code x @ w^T + b}, as torch's {@code nn.Linear}; {@code b} may be null. */
+    public static NDArray linear(NDArray x, NDArray w, NDArray b) {
+        NDArray y = x.matMul(w.transpose());
+        return b == null ? y : y.add(b);
+    }
+
+    public static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
+        return x.getNDArrayInternal()
+                .layerNorm(x, new Shape(x.getShape().get(x.getShape().dimension() - 1)), gamma, beta, (float) eps)
+                .singletonOrThrow();
+    }
+
+    /** LLaMA's RMSNorm: {@code x * rsqrt(mean(x^2) + eps) * weight}. */
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+        NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5);
+        return x.mul(inverseRms).mul(weight);
+    }
+
+    /** GELU with the tanh approximation (SigLIP's and nanoVLM's {@code gelu(approximate='tanh')}). */
+    public static NDArray geluTanh(NDArray x) {
+        NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
+        return x.mul(inner.tanh().add(1)).mul(0.5);
+    }
+
+    public static NDArray silu(NDArray x) {
+        return x.mul(x.getNDArrayInternal().sigmoid());
+    }
+
+    /** Rows of {@code table} picked by integer {@code ids}: {@code [..] -> [.., D]}. */
+    public static NDArray embedding(NDArray ids, NDArray table) {
+        return table.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+}

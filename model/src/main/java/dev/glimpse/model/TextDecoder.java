@@ -1,0 +1,145 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * The decoder-only language model in the LLaMA style: RMSNorm, rotary position embeddings,
+ * grouped-query attention, SwiGLU MLP, and a head tied to the token embedding. Positions are given
+ * per row so that left-padded batches decode exactly as each row would alone.
+ */
+public final class TextDecoder {
+    /** Added to the score of a key that must not be seen; finite so fully masked rows stay finite. */
+    public static final float MASKED = -1e9f;
+
+    private final ModelConfig cfg;
+    private final Weights w;
+    private final float[] invFreq;
+
+    public TextDecoder(ModelConfig cfg, Weights w) {
+        this.cfg = cfg;
+        this.w = w;
+        int hd = cfg.lmHeadDim();
+        this.invFreq = new float[hd / 2];
+        for (int i = 0; i < hd / 2; i++) {
+            invFreq[i] = 1.0f / (float) Math.pow(cfg.lmReBase, (float) (2 * i) / hd);
+        }
+    }
+
+    public NDArray tokenEmbedding() {
+        return w.get("decoder.token_embedding.weight");
+    }
+
+    /** {@code [B, T] ids -> [B, T, D_lm]}. */
+    public NDArray embed(NDArray ids) {
+        return Ops.embedding(ids, tokenEmbedding());
+    }
+
+    /** {@code [.., D_lm] -> [.., V]}. */
+    public NDArray logits(NDArray hidden) {
+        NDArray head = cfg.lmTieWeights ? tokenEmbedding() : w.get("decoder.head.weight");
+        return Ops.linear(hidden, head, null);
+    }
+
+    /**
+     * Runs the blocks over {@code x [B, T, D_lm]} whose tokens sit at {@code positions [B][T]};
+     * {@code mask} is added to the attention scores ({@code [B or 1, 1, T, T_kv]}, or null for
+     * none). With a cache, keys and values are appended to it and attention spans the history.
+     * Returns the final-norm hidden states {@code [B, T, D_lm]}.
+     */
+    public NDArray forward(NDArray x, long[][] positions, NDArray mask, KvCache cache) {
+        NDArray[] cosSin = rotary(x.getManager(), positions); // each [B, 1, T, hd]
+        for (int i = 0; i < cfg.lmNBlocks; i++) {
+            String b = "decoder.blocks." + i + ".";
+            NDArray normed = Ops.rmsNorm(x, w.get(b + "norm1.weight"), cfg.lmRmsEps);
+            x = x.add(attention(normed, b + "attn.", i, cosSin, mask, cache));
+            x = x.add(mlp(Ops.rmsNorm(x, w.get(b + "norm2.weight"), cfg.lmRmsEps), b + "mlp."));
+        }
+        return Ops.rmsNorm(x, w.get("decoder.norm.weight"), cfg.lmRmsEps);
+    }
+
+    /** cos and sin of the rotary angles, with nanoVLM's linear scaling past the trained context. */
+    private NDArray[] rotary(NDManager manager, long[][] positions) {
+        int b = positions.length;
+        int t = positions[0].length;
+        long maxPosition = 0;
+        float[] pos = new float[b * t];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) {
+                pos[r * t + j] = positions[r][j];
+                maxPosition = Math.max(maxPosition, positions[r][j]);
+            }
+        }
+        float[] freq = invFreq.clone();
+        if (maxPosition + 1 > cfg.lmMaxPositionEmbeddings) {
+            float scale = (float) (maxPosition + 1) / cfg.lmMaxPositionEmbeddings;
+            for (int i = 0; i < freq.length; i++) {
+                freq[i] /= scale;
+            }
+        }
+        NDArray angles = manager.create(pos, new ai.djl.ndarray.types.Shape(b, t, 1))
+                .mul(manager.create(freq)); // [B, T, hd/2]
+        NDArray emb = NDArrays.concat(new NDList(angles, angles), 2).expandDims(1); // [B, 1, T, hd]
+        return new NDArray[] {emb.cos().mul(cfg.lmAttnScaling), emb.sin().mul(cfg.lmAttnScaling)};
+    }
+
+    private static NDArray rotateHalf(NDArray x) {
+        int last = x.getShape().dimension() - 1;
+        NDList halves = x.split(2, last);
+        return NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), last);
+    }
+
+    private static NDArray applyRotary(NDArray x, NDArray[] cosSin) {
+        return x.mul(cosSin[0]).add(rotateHalf(x).mul(cosSin[1]));
+    }
+
+    private NDArray attention(NDArray x, String p, int block, NDArray[] cosSin, NDArray mask, KvCache cache) {
+        long bsz = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int h = cfg.lmNHeads;
+        int hkv = cfg.lmNKvHeads;
+        int hd = cfg.lmHeadDim();
+        NDArray q = Ops.linear(x, w.get(p + "q_proj.weight"), null).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3);
+        NDArray k = Ops.linear(x, w.get(p + "k_proj.weight"), null).reshape(bsz, t, hkv, hd).transpose(0, 2, 1, 3);
+        NDArray v = Ops.linear(x, w.get(p + "v_proj.weight"), null).reshape(bsz, t, hkv, hd).transpose(0, 2, 1, 3);
+        q = applyRotary(q, cosSin); // [B, H, T, hd]
+        k = applyRotary(k, cosSin); // [B, H_kv, T, hd]
+        if (cache != null) {
+            NDArray[] kv = cache.append(block, k, v);
+            k = kv[0]; // [B, H_kv, T_kv, hd]
+            v = kv[1];
+        }
+        if (h != hkv) {
+            k = k.repeat(1, h / hkv); // [B, H, T_kv, hd], each kv head serves a group of query heads
+            v = v.repeat(1, h / hkv);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)); // [B, H, T, T_kv]
+        if (mask != null) {
+            scores = scores.add(mask);
+        }
+        NDArray y = scores.softmax(-1).matMul(v) // [B, H, T, hd]
+                .transpose(0, 2, 1, 3)
+                .reshape(bsz, t, (long) h * hd);
+        return Ops.linear(y, w.get(p + "out_proj.weight"), null);
+    }
+
+    private NDArray mlp(NDArray x, String p) {
+        NDArray gate = Ops.silu(Ops.linear(x, w.get(p + "gate_proj.weight"), null));
+        NDArray up = Ops.linear(x, w.get(p + "up_proj.weight"), null);
+        return Ops.linear(gate.mul(up), w.get(p + "down_proj.weight"), null);
+    }
+
+    /** A causal mask {@code [1, 1, T, T]} with {@link #MASKED} above the diagonal. */
+    public static NDArray causalMask(NDManager manager, int t) {
+        float[] m = new float[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) {
+                m[i * t + j] = MASKED;
+            }
+        }
+        return manager.create(m, new ai.djl.ndarray.types.Shape(1, 1, t, t)).toType(DataType.FLOAT32, false);
+    }
+}

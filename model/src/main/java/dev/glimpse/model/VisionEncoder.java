@@ -1,0 +1,48 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+
+/** The vision transformer after the patch embedding: pre-norm blocks, then a final LayerNorm. */
+public final class VisionEncoder {
+    private final ModelConfig cfg;
+    private final Weights w;
+
+    public VisionEncoder(ModelConfig cfg, Weights w) {
+        this.cfg = cfg;
+        this.w = w;
+    }
+
+    /** {@code [B, N, D_vit] -> [B, N, D_vit]}. */
+    public NDArray forward(NDArray x) {
+        for (int i = 0; i < cfg.vitNBlocks; i++) {
+            String b = "vision_encoder.blocks." + i + ".";
+            x = x.add(attention(layerNorm(x, b + "ln1"), b + "attn."));
+            x = x.add(mlp(layerNorm(x, b + "ln2"), b + "mlp."));
+        }
+        return layerNorm(x, "vision_encoder.layer_norm");
+    }
+
+    private NDArray layerNorm(NDArray x, String name) {
+        return Ops.layerNorm(x, w.get(name + ".weight"), w.get(name + ".bias"), cfg.vitLnEps);
+    }
+
+    private NDArray attention(NDArray x, String p) {
+        long bsz = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int h = cfg.vitNHeads;
+        int hd = cfg.vitHeadDim();
+        NDList qkv = Ops.linear(x, w.get(p + "qkv_proj.weight"), w.get(p + "qkv_proj.bias")).split(3, 2);
+        NDArray q = qkv.get(0).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
+        NDArray k = qkv.get(1).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
+        NDArray v = qkv.get(2).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
+        NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).softmax(-1); // [B, H, T, T]
+        NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * hd); // [B, T, D]
+        return Ops.linear(y, w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"));
+    }
+
+    private NDArray mlp(NDArray x, String p) {
+        NDArray hidden = Ops.geluTanh(Ops.linear(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias")));
+        return Ops.linear(hidden, w.get(p + "fc2.weight"), w.get(p + "fc2.bias"));
+    }
+}

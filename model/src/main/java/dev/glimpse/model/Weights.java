@@ -1,0 +1,203 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's tensors by name. The names are nanoVLM's parameter names, so one table serves the
+ * built-in checkpoints and nanoVLM's; {@link #expectedShapes} lists every tensor a config needs.
+ */
+public final class Weights implements AutoCloseable {
+    private final NDManager manager;
+    private final Map<String, NDArray> tensors;
+
+    Weights(NDManager manager, Map<String, NDArray> tensors) {
+        this.manager = manager;
+        this.tensors = tensors;
+    }
+
+    public NDArray get(String name) {
+        NDArray t = tensors.get(name);
+        if (t == null) {
+            throw new IllegalStateException("no tensor named " + name);
+        }
+        return t;
+    }
+
+    public NDArray getOrNull(String name) {
+        return tensors.get(name);
+    }
+
+    public Map<String, NDArray> all() {
+        return Collections.unmodifiableMap(tensors);
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Every tensor the architecture of {@code cfg} reads, with its shape, in a stable order. */
+    public static Map<String, Shape> expectedShapes(ModelConfig cfg) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        int dv = cfg.vitHiddenDim;
+        int p = cfg.vitPatchSize;
+        s.put("vision_encoder.patch_embedding.conv.weight", new Shape(dv, 3, p, p));
+        s.put("vision_encoder.patch_embedding.conv.bias", new Shape(dv));
+        s.put("vision_encoder.patch_embedding.position_embedding", new Shape(1, cfg.numPatches(), dv));
+        for (int i = 0; i < cfg.vitNBlocks; i++) {
+            String b = "vision_encoder.blocks." + i + ".";
+            s.put(b + "ln1.weight", new Shape(dv));
+            s.put(b + "ln1.bias", new Shape(dv));
+            s.put(b + "attn.qkv_proj.weight", new Shape(3L * dv, dv));
+            s.put(b + "attn.qkv_proj.bias", new Shape(3L * dv));
+            s.put(b + "attn.out_proj.weight", new Shape(dv, dv));
+            s.put(b + "attn.out_proj.bias", new Shape(dv));
+            s.put(b + "ln2.weight", new Shape(dv));
+            s.put(b + "ln2.bias", new Shape(dv));
+            s.put(b + "mlp.fc1.weight", new Shape(cfg.vitInterDim, dv));
+            s.put(b + "mlp.fc1.bias", new Shape(cfg.vitInterDim));
+            s.put(b + "mlp.fc2.weight", new Shape(dv, cfg.vitInterDim));
+            s.put(b + "mlp.fc2.bias", new Shape(dv));
+        }
+        s.put("vision_encoder.layer_norm.weight", new Shape(dv));
+        s.put("vision_encoder.layer_norm.bias", new Shape(dv));
+
+        int shuffled = dv * cfg.mpPixelShuffleFactor * cfg.mpPixelShuffleFactor;
+        int dl = cfg.lmHiddenDim;
+        if (cfg.mpHiddenDim > 0) {
+            s.put("MP.fc1.weight", new Shape(cfg.mpHiddenDim, shuffled));
+            s.put("MP.fc1.bias", new Shape(cfg.mpHiddenDim));
+            s.put("MP.fc2.weight", new Shape(dl, cfg.mpHiddenDim));
+            s.put("MP.fc2.bias", new Shape(dl));
+        } else {
+            s.put("MP.proj.weight", new Shape(dl, shuffled));
+        }
+
+        int kv = cfg.lmHeadDim() * cfg.lmNKvHeads;
+        s.put("decoder.token_embedding.weight", new Shape(cfg.lmVocabSize, dl));
+        for (int i = 0; i < cfg.lmNBlocks; i++) {
+            String b = "decoder.blocks." + i + ".";
+            s.put(b + "norm1.weight", new Shape(dl));
+            s.put(b + "attn.q_proj.weight", new Shape(dl, dl));
+            s.put(b + "attn.k_proj.weight", new Shape(kv, dl));
+            s.put(b + "attn.v_proj.weight", new Shape(kv, dl));
+            s.put(b + "attn.out_proj.weight", new Shape(dl, dl));
+            s.put(b + "norm2.weight", new Shape(dl));
+            s.put(b + "mlp.gate_proj.weight", new Shape(cfg.lmInterDim, dl));
+            s.put(b + "mlp.up_proj.weight", new Shape(cfg.lmInterDim, dl));
+            s.put(b + "mlp.down_proj.weight", new Shape(dl, cfg.lmInterDim));
+        }
+        s.put("decoder.norm.weight", new Shape(dl));
+        if (!cfg.lmTieWeights) {
+            s.put("decoder.head.weight", new Shape(cfg.lmVocabSize, dl));
+        }
+        return s;
+    }
+
+    /**
+     * Reads a safetensors file and maps it onto the tensors {@code cfg} needs, checking every name
+     * and shape. A tied head may be stored under either {@code decoder.head.weight} or
+     * {@code decoder.token_embedding.weight}. F16 and BF16 tensors are widened to F32.
+     */
+    public static Weights load(NDManager manager, ModelConfig cfg, Path file) throws IOException {
+        NDManager own = manager.newSubManager();
+        NDList stored;
+        try (InputStream in = Files.newInputStream(file)) {
+            stored = NDList.decode(own, in);
+        }
+        Map<String, NDArray> byName = new LinkedHashMap<>();
+        for (NDArray a : stored) {
+            byName.put(a.getName(), a);
+        }
+        if (cfg.lmTieWeights && !byName.containsKey("decoder.token_embedding.weight")
+                && byName.containsKey("decoder.head.weight")) {
+            byName.put("decoder.token_embedding.weight", byName.remove("decoder.head.weight"));
+        } else if (cfg.lmTieWeights) {
+            byName.remove("decoder.head.weight");
+        }
+        // A buffer nanoVLM saves; it is recomputed from lm_re_base.
+        byName.remove("decoder.rotary_embd.inv_freq");
+
+        List<String> problems = new ArrayList<>();
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : expectedShapes(cfg).entrySet()) {
+            NDArray a = byName.remove(e.getKey());
+            if (a == null) {
+                problems.add("missing tensor " + e.getKey() + " " + e.getValue());
+                continue;
+            }
+            if (!a.getShape().equals(e.getValue())) {
+                problems.add("tensor " + e.getKey() + " has shape " + a.getShape() + ", expected " + e.getValue());
+                continue;
+            }
+            NDArray f32 = a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
+            f32.setName(e.getKey());
+            tensors.put(e.getKey(), f32);
+        }
+        for (String unexpected : byName.keySet()) {
+            problems.add("unexpected tensor " + unexpected + " " + byName.get(unexpected).getShape());
+        }
+        if (!problems.isEmpty()) {
+            own.close();
+            throw new IllegalArgumentException("weights " + file + " do not fit config ("
+                    + problems.size() + " problem(s)): " + String.join("; ", problems));
+        }
+        return new Weights(own, tensors);
+    }
+
+    /** Weights drawn as nanoVLM initialises them (normal std 0.02, norms 1, biases 0). */
+    public static Weights random(NDManager manager, ModelConfig cfg, long seed) {
+        NDManager own = manager.newSubManager();
+        java.util.Random rnd = new java.util.Random(seed);
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : expectedShapes(cfg).entrySet()) {
+            String name = e.getKey();
+            Shape shape = e.getValue();
+            float[] values = new float[Math.toIntExact(shape.size())];
+            boolean isNorm = name.matches(".*(ln\\d|layer_norm|norm\\d?)\\.weight");
+            boolean isBias = name.endsWith(".bias");
+            for (int i = 0; i < values.length; i++) {
+                values[i] = isNorm ? 1f : isBias ? 0f : (float) (rnd.nextGaussian() * 0.02);
+            }
+            NDArray a = own.create(values, shape);
+            a.setName(name);
+            tensors.put(name, a);
+        }
+        return new Weights(own, tensors);
+    }
+
+    /** Writes the tensors as safetensors (F32), the tied head under its embedding's name. */
+    public void save(Path file) throws IOException {
+        NDList list = new NDList();
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            NDArray a = e.getValue();
+            a.setName(e.getKey());
+            list.add(a);
+        }
+        try (OutputStream out = Files.newOutputStream(file)) {
+            list.encode(out, NDList.Encoding.SAFETENSORS);
+        }
+    }
+
+    public long parameterCount() {
+        return tensors.values().stream().mapToLong(a -> a.getShape().size()).sum();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

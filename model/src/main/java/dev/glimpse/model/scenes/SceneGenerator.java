@@ -1,0 +1,38 @@
+package dev.glimpse.model.scenes;
+
+import java.util.Random;
+
+/**
+ * Generates scene samples. Each sample depends only on (seed, index), so samples can be made on
+ * any number of threads, in any order, and come out byte for byte the same.
+ */
+public final class SceneGenerator {
+
+    // Weyl increment and finaliser of SplittableRandom: neighbouring seeds and indices
+    // get unrelated streams.
+    private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+
+    private final long seed;
+
+    public SceneGenerator(long seed) {
+        this.seed = seed;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public SceneSample sample(long index) {
+        Random rnd = new Random(mix64(mix64(seed) + index * GOLDEN_GAMMA));
+        Scene scene = Scene.random(rnd);
+        RenderOptions options = RenderOptions.random(rnd);
+        byte[] encoded = SceneRenderer.encode(SceneRenderer.render(scene, options, rnd), options);
+        return new SceneSample("scene-" + seed + "-" + index, scene, options, encoded);
+    }
+
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.glimpse.model.scenes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.List;
+import java.util.stream.LongStream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+class SceneGeneratorTest {
+
+    private static final int SAMPLES = 40;
+
+    @Test
+    void shouldGiveByteIdenticalSamplesForTheSameSeedAndIndex() {
+        SceneGenerator first = new SceneGenerator(42);
+        SceneGenerator second = new SceneGenerator(42);
+        for (long index = 0; index < SAMPLES; index++) {
+            SceneSample a = first.sample(index);
+            SceneSample b = second.sample(index);
+
+            assertThat(b.encoded()).isEqualTo(a.encoded());
+            assertThat(b.scene()).isEqualTo(a.scene());
+            assertThat(b.options()).isEqualTo(a.options());
+        }
+    }
+
+    @Test
+    void shouldGiveTheSameSamplesOnManyThreadsInAnyOrder() {
+        SceneGenerator gen = new SceneGenerator(7);
+        List<byte[]> inOrder = LongStream.range(0, SAMPLES)
+                .mapToObj(i -> gen.sample(i).encoded()).toList();
+
+        List<byte[]> parallelReversed = LongStream.range(0, SAMPLES).parallel()
+                .map(i -> SAMPLES - 1 - i)
+                .mapToObj(i -> gen.sample(i).encoded()).toList();
+
+        for (int i = 0; i < SAMPLES; i++) {
+            assertThat(parallelReversed.get(SAMPLES - 1 - i)).isEqualTo(inOrder.get(i));
+        }
+    }
+
+    @Test
+    void shouldGiveDifferentSamplesForNeighbouringSeedsAndIndices() {
+        SceneSample base = new SceneGenerator(5).sample(3);
+
+        assertThat(new SceneGenerator(5).sample(4).encoded()).isNotEqualTo(base.encoded());
+        assertThat(new SceneGenerator(6).sample(3).encoded()).isNotEqualTo(base.encoded());
+    }
+
+    @Test
+    void shouldNameSamplesBySeedAndIndex() {
+        SceneSample sample = new SceneGenerator(11).sample(12);
+
+        assertThat(sample.id()).isEqualTo("scene-11-12");
+        assertThat(sample.fileName()).isIn("scene-11-12.png", "scene-11-12.jpg");
+        assertThat(sample.caption()).isEqualTo(sample.scene().caption());
+    }
+
+    @Test
+    void shouldEncodeEverySampleAtItsCanvasSize() throws IOException {
+        SceneGenerator gen = new SceneGenerator(9);
+        for (long index = 0; index < SAMPLES; index++) {
+            SceneSample sample = gen.sample(index);
+
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(sample.encoded()));
+
+            assertThat(image.getWidth()).isEqualTo(sample.options().canvas());
+            assertThat(image.getHeight()).isEqualTo(sample.options().canvas());
+        }
+    }
+}
