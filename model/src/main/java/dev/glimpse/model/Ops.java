@@ -22,16 +22,26 @@ public final class Ops {
                 .singletonOrThrow();
     }
 
+    /**
+     * {@code x * s}. DJL's {@code mul(Number)} wraps the scalar in a native array over a Java buffer
+     * and frees it right after the call, but autograd keeps that array for the backward pass, which
+     * then reads freed memory (gradients turn to noise or NaN at random). This scalar stays alive
+     * until the enclosing {@code NDScope} closes, after the backward pass.
+     */
+    public static NDArray scale(NDArray x, double s) {
+        return x.mul(x.getManager().create((float) s));
+    }
+
     /** LLaMA's RMSNorm: {@code x * rsqrt(mean(x^2) + eps) * weight}. */
     public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
-        NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).pow(-0.5);
-        return x.mul(inverseRms).mul(weight);
+        NDArray inverseRms = x.square().mean(new int[] {-1}, true).add(eps).sqrt(); // add() keeps no scalar for backward
+        return x.div(inverseRms).mul(weight);
     }
 
     /** GELU with the tanh approximation (SigLIP's and nanoVLM's {@code gelu(approximate='tanh')}). */
     public static NDArray geluTanh(NDArray x) {
-        NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
-        return x.mul(inner.tanh().add(1)).mul(0.5);
+        NDArray inner = scale(x.add(scale(x.mul(x).mul(x), 0.044715)), SQRT_2_OVER_PI);
+        return scale(x.mul(inner.tanh().add(1)), 0.5);
     }
 
     public static NDArray silu(NDArray x) {

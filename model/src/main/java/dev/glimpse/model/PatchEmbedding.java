@@ -9,16 +9,11 @@ import ai.djl.ndarray.NDArray;
  */
 public final class PatchEmbedding {
     private final ModelConfig cfg;
-    private final NDArray projection; // [D_vit, 3·P·P]
-    private final NDArray bias; // [D_vit]
-    private final NDArray positions; // [1, N, D_vit]
+    private final Weights w;
 
     public PatchEmbedding(ModelConfig cfg, Weights w) {
         this.cfg = cfg;
-        NDArray conv = w.get("vision_encoder.patch_embedding.conv.weight");
-        this.projection = conv.reshape(cfg.vitHiddenDim, cfg.patchDim());
-        this.bias = w.get("vision_encoder.patch_embedding.conv.bias");
-        this.positions = w.get("vision_encoder.patch_embedding.position_embedding");
+        this.w = w;
     }
 
     /** {@code [B, 3, H, W] -> [B, N, 3·P·P]}, patches in row-major order. */
@@ -34,6 +29,10 @@ public final class PatchEmbedding {
     /** {@code [B, 3, H, W] -> [B, N, D_vit]}: projection of the flattened patches plus positions. */
     public NDArray embed(NDArray pixels) {
         NDArray patches = patchify(pixels); // [B, N, 3·P·P]
-        return Ops.linear(patches, projection, bias).add(positions); // [B, N, D_vit]
+        // The view is taken per call: a view kept across training steps would alias in-place updates.
+        NDArray projection = w.get("vision_encoder.patch_embedding.conv.weight")
+                .reshape(cfg.vitHiddenDim, cfg.patchDim()); // [D_vit, 3·P·P]
+        return Ops.linear(patches, projection, w.get("vision_encoder.patch_embedding.conv.bias"))
+                .add(w.get("vision_encoder.patch_embedding.position_embedding")); // [B, N, D_vit]
     }
 }

@@ -116,7 +116,7 @@ public final class TextDecoder {
             k = k.repeat(1, h / hkv); // [B, H, T_kv, hd], each kv head serves a group of query heads
             v = v.repeat(1, h / hkv);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)); // [B, H, T, T_kv]
+        NDArray scores = Ops.scale(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)); // [B, H, T, T_kv]
         if (mask != null) {
             scores = scores.add(mask);
         }

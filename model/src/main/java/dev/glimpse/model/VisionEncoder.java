@@ -36,7 +36,7 @@ public final class VisionEncoder {
         NDArray q = qkv.get(0).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray k = qkv.get(1).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray v = qkv.get(2).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
-        NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).softmax(-1); // [B, H, T, T]
+        NDArray att = Ops.scale(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).softmax(-1); // [B, H, T, T]
         NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * hd); // [B, T, D]
         return Ops.linear(y, w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"));
     }

@@ -38,17 +38,23 @@ import org.apache.logging.log4j.core.config.Configurator;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
+    private static final String HOST = "127.0.0.1";
     private static final int NODE_ID = 1;
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration POLL_INTERVAL = Duration.ofMillis(100);
 
-    /** Server-side logger roots; client loggers are left to the application's configuration. */
+    /**
+     * Server-side logger roots, plus the config dumps and banners that every broker component
+     * repeats at INFO; other client logging is left to the application's configuration.
+     */
     private static final List<String> SERVER_LOGGERS = List.of(
             "kafka", "state.change.logger", "org.apache.kafka.server", "org.apache.kafka.controller",
             "org.apache.kafka.raft", "org.apache.kafka.metadata", "org.apache.kafka.image",
             "org.apache.kafka.storage", "org.apache.kafka.coordinator", "org.apache.kafka.snapshot",
-            "org.apache.kafka.queue", "org.apache.kafka.network");
+            "org.apache.kafka.queue", "org.apache.kafka.network",
+            "org.apache.kafka.common.config.AbstractConfig", "org.apache.kafka.common.metrics.Metrics",
+            "org.apache.kafka.common.utils.AppInfoParser");
 
     private final KafkaConfig config;
     private final String bootstrapServers;
@@ -93,11 +99,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         Path logDir = dataDir.resolve("kafka-logs");
         KafkaConfig config = new KafkaConfig(serverProperties(logDir, ports[0], ports[1]), false);
         formatIfNeeded(logDir);
-        EmbeddedKafka kafka = new EmbeddedKafka(config, "127.0.0.1:" + ports[0], ownedDir);
+        EmbeddedKafka kafka = new EmbeddedKafka(config, HOST + ":" + ports[0], ownedDir);
         kafka.startServer();
         return kafka;
     }
 
+    /** The broker's {@code host:port}; it stays the same across {@link #restart()}. */
     public String bootstrapServers() {
         return bootstrapServers;
     }
@@ -164,17 +171,17 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private static Map<String, String> serverProperties(Path logDir, int brokerPort, int controllerPort) {
-        String broker = "PLAINTEXT://127.0.0.1:" + brokerPort;
+        String broker = "PLAINTEXT://" + HOST + ":" + brokerPort;
         Map<String, String> props = new HashMap<>();
         props.put("node.id", Integer.toString(NODE_ID));
         props.put("process.roles", "broker,controller");
-        props.put("listeners", broker + "," + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
+        props.put("listeners", broker + "," + CONTROLLER_LISTENER + "://" + HOST + ":" + controllerPort);
         props.put("advertised.listeners", broker);
         props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
         props.put("controller.listener.names", CONTROLLER_LISTENER);
         props.put("inter.broker.listener.name", "PLAINTEXT");
         // A static voter set (rather than a dynamic quorum) lets a data directory be reused with new ports.
-        props.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
+        props.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
         props.put("log.dirs", logDir.toString());
 
         // One broker: internal topics can have only one replica, and one partition is plenty.
@@ -270,7 +277,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         try {
             int[] ports = new int[count];
             for (int i = 0; i < count; i++) {
-                sockets[i] = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                sockets[i] = new ServerSocket(0, 1, InetAddress.getByName(HOST));
                 ports[i] = sockets[i].getLocalPort();
             }
             return ports;

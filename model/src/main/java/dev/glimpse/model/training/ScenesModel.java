@@ -1,0 +1,115 @@
+package dev.glimpse.model.training;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.model.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The built-in model's vocabulary and default architecture. Captions of the scenes world use 19
+ * words; a word-level tokenizer (Metaspace splitting, punctuation isolated) keeps every caption
+ * short and decodes back to the exact text, commas included.
+ */
+public final class ScenesModel {
+    public static final List<String> SPECIAL = List.of("<eos>", "<pad>", "<unk>");
+    public static final List<String> WORDS = List.of(
+            "a", "small", "large", "red", "green", "blue", "yellow", "purple", "orange",
+            "circle", "square", "triangle", "and", "on", "white", "black", "gray", "background",
+            "describe", "the", "image", "caption", "what", "is", "in", "this", "picture");
+    public static final List<String> PUNCTUATION = List.of(",", ".", ":", "?");
+    public static final String DEFAULT_PROMPT = "describe the image";
+
+    private ScenesModel() {}
+
+    /** The default architecture of the built-in model; the model folder's README says why. */
+    public static ModelConfig defaultConfig() {
+        ModelConfig c = new ModelConfig();
+        c.glimpseFormat = "glimpse";
+        c.modelName = "glimpse-scenes";
+        c.vitImgSize = 96;
+        c.vitPatchSize = 8;
+        c.vitHiddenDim = 128;
+        c.vitInterDim = 384;
+        c.vitNHeads = 4;
+        c.vitNBlocks = 4;
+        c.vitLnEps = 1e-6;
+        c.mpPixelShuffleFactor = 2;
+        c.mpHiddenDim = 256;
+        c.lmHiddenDim = 128;
+        c.lmInterDim = 256;
+        c.lmNHeads = 4;
+        c.lmNKvHeads = 2;
+        c.lmNBlocks = 2;
+        c.lmReBase = 10000;
+        c.lmMaxPositionEmbeddings = 256;
+        c.lmVocabSize = vocabularySize();
+        c.lmTieWeights = true;
+        c.lmEosTokenId = 0;
+        c.lmPadTokenId = 1;
+        c.lmMaxLength = 24;
+        c.promptTemplate = "{prompt}";
+        c.defaultPrompt = DEFAULT_PROMPT;
+        c.imageMean = new float[] {0.5f, 0.5f, 0.5f};
+        c.imageStd = new float[] {0.25f, 0.25f, 0.25f};
+        return c;
+    }
+
+    public static int vocabularySize() {
+        return SPECIAL.size() + WORDS.size() + PUNCTUATION.size();
+    }
+
+    /** Writes a Hugging Face {@code tokenizer.json} for the scenes vocabulary. */
+    public static void writeTokenizer(Path file) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = json.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        ObjectNode vocab = json.createObjectNode();
+        int id = 0;
+        for (String s : SPECIAL) {
+            ObjectNode t = added.addObject();
+            t.put("id", id);
+            t.put("content", s);
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+            vocab.put(s, id++);
+        }
+        for (String w : WORDS) {
+            vocab.put("\u2581" + w, id++);
+        }
+        for (String p : PUNCTUATION) {
+            vocab.put(p, id++);
+        }
+        root.putObject("normalizer").put("type", "Lowercase");
+        ObjectNode pre = root.putObject("pre_tokenizer");
+        pre.put("type", "Sequence");
+        ArrayNode steps = pre.putArray("pretokenizers");
+        steps.add(metaspace(json));
+        steps.addObject().put("type", "Punctuation").put("behavior", "Isolated");
+        root.putNull("post_processor");
+        root.set("decoder", metaspace(json));
+        ObjectNode model = root.putObject("model");
+        model.put("type", "WordLevel");
+        model.set("vocab", vocab);
+        model.put("unk_token", "<unk>");
+        Files.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+    }
+
+    private static ObjectNode metaspace(ObjectMapper json) {
+        ObjectNode m = json.createObjectNode();
+        m.put("type", "Metaspace");
+        m.put("replacement", "\u2581");
+        m.put("prepend_scheme", "always");
+        m.put("split", true);
+        return m;
+    }
+}
