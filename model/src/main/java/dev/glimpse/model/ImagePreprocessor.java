@@ -99,47 +99,62 @@ public final class ImagePreprocessor {
         }
     }
 
-    /** RGB in [0,1], planar {@code [3, H, W]}; alpha is dropped, grey is replicated, not gamma-mapped. */
-    static float[] toRgbPlanes(BufferedImage image) {
+    /** Decodes and converts to RGB: alpha is dropped, grey is replicated (not gamma-mapped). */
+    public static RgbImage decodeRgb(byte[] bytes, Limits limits, int targetSize) throws ImageDecodeException {
+        return toRgb(decode(bytes, limits, targetSize));
+    }
+
+    /** Any decoded image as 8-bit RGB; alpha is dropped, grey is replicated, not gamma-mapped. */
+    public static RgbImage toRgb(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
-        float[] out = new float[3 * w * h];
+        byte[] out = new byte[3 * w * h];
         Raster raster = image.getRaster();
         boolean grey = raster.getNumBands() <= 2 && !(image.getColorModel() instanceof IndexColorModel);
         if (grey) {
             // Java treats grey as linear light and would brighten it through getRGB; read the samples.
             int bits = image.getColorModel().getComponentSize(0);
-            float max = (float) ((1L << bits) - 1);
+            int shift = Math.max(0, bits - 8);
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
-                    float v = raster.getSample(x, y, 0) / max;
-                    int i = y * w + x;
+                    byte v = (byte) (raster.getSample(x, y, 0) >> shift);
+                    int i = 3 * (y * w + x);
                     out[i] = v;
-                    out[w * h + i] = v;
-                    out[2 * w * h + i] = v;
+                    out[i + 1] = v;
+                    out[i + 2] = v;
                 }
             }
-            return out;
+            return new RgbImage(w, h, out);
         }
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             image.getRGB(0, y, w, 1, row, 0, w);
             for (int x = 0; x < w; x++) {
                 int argb = row[x];
-                int i = y * w + x;
-                out[i] = ((argb >> 16) & 0xFF) / 255f;
-                out[w * h + i] = ((argb >> 8) & 0xFF) / 255f;
-                out[2 * w * h + i] = (argb & 0xFF) / 255f;
+                int i = 3 * (y * w + x);
+                out[i] = (byte) (argb >> 16);
+                out[i + 1] = (byte) (argb >> 8);
+                out[i + 2] = (byte) argb;
             }
         }
-        return out;
+        return new RgbImage(w, h, out);
+    }
+
+    public float[] toPixels(BufferedImage image) {
+        return toPixels(toRgb(image));
     }
 
     /** {@code [3, S, S]} model input from any decoded image. */
-    public float[] toPixels(BufferedImage image) {
-        int w = image.getWidth();
-        int h = image.getHeight();
-        float[] planes = toRgbPlanes(image);
+    public float[] toPixels(RgbImage image) {
+        int w = image.width();
+        int h = image.height();
+        float[] planes = new float[3 * w * h];
+        byte[] rgb = image.rgb();
+        for (int i = 0; i < w * h; i++) {
+            for (int c = 0; c < 3; c++) {
+                planes[c * w * h + i] = (rgb[3 * i + c] & 0xFF) / 255f;
+            }
+        }
         float[] out = new float[3 * size * size];
         float[] tmp = new float[h * size];
         for (int c = 0; c < 3; c++) {
