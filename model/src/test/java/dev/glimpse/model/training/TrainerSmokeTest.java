@@ -14,16 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class TrainerSmokeTest {
     static ModelConfig tiny() {
-        ModelConfig c = ScenesModel.defaultConfig();
-        c.vitImgSize = 32;
-        c.vitHiddenDim = 32;
-        c.vitInterDim = 64;
-        c.vitNBlocks = 1;
-        c.mpHiddenDim = 64;
-        c.lmHiddenDim = 32;
-        c.lmInterDim = 64;
-        c.lmNBlocks = 1;
-        return c;
+        return dev.glimpse.model.TestModels.tinyScenesConfig();
     }
 
     @Test

@@ -1,0 +1,219 @@
+package dev.glimpse.operators;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ModelConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the vision transformer, projector and decoder on batches of patch-embedded images. Records
+ * wait in memory only until the batch is full or its delay runs out, and the buffer is flushed
+ * before every checkpoint barrier and at the end of input, so no record is ever held outside of
+ * Flink's guarantees. A failing batch is split and retried, so one poisonous record becomes one
+ * {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
+ */
+public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
+        implements OneInputStreamOperator<EmbeddedImage, CaptionRecord>, BoundedOneInput {
+    public static final String STAGE = "BatchedCaptioner";
+    private static final Logger LOG = LoggerFactory.getLogger(BatchedCaptioner.class);
+
+    private final String modelDir;
+    private final BatchingSettings batching;
+    private transient List<Pending> buffer;
+    private transient long timerDeadline;
+    private transient SharedModels.Handle model;
+    private transient Captioner captioner;
+    private transient Counter batches;
+    private transient Histogram batchSizes;
+
+    /** A record waiting for its batch, with the processing time it arrived. */
+    record Pending(EmbeddedImage image, long arrivedAtMs) {}
+
+    public BatchedCaptioner(String modelDir, BatchingSettings batching) {
+        this.modelDir = modelDir;
+        this.batching = batching;
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        buffer = new ArrayList<>(batching.maxBatchSize());
+        timerDeadline = -1;
+        model = SharedModels.acquire(Path.of(modelDir), pickDevice());
+        captioner = new Captioner(model.model());
+        batches = getRuntimeContext().getMetricGroup().counter("batches");
+        batchSizes = getRuntimeContext().getMetricGroup().histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
+    }
+
+    /** The GPU Flink's external resource framework assigned to this TaskManager, if DJL can use it. */
+    private Device pickDevice() {
+        Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos("gpu");
+        if (!gpus.isEmpty()) {
+            ExternalResourceInfo gpu = gpus.iterator().next();
+            int index = Integer.parseInt(gpu.getProperty("index").orElse("0"));
+            if (Engine.getInstance().getGpuCount() > index) {
+                LOG.info("captioning on GPU {} assigned by Flink", index);
+                return Device.gpu(index);
+            }
+            LOG.warn("Flink assigned GPU {} but the PyTorch engine sees {} GPU(s); captioning on the CPU",
+                    index, Engine.getInstance().getGpuCount());
+            return Device.cpu();
+        }
+        if (Engine.getInstance().getGpuCount() > 0) {
+            LOG.info("no GPU assigned by Flink's external resources; using the engine's GPU 0");
+            return Device.gpu(0);
+        }
+        LOG.info("no GPU available; captioning on the CPU");
+        return Device.cpu();
+    }
+
+    @Override
+    public void processElement(StreamRecord<EmbeddedImage> element) throws Exception {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        buffer.add(new Pending(element.getValue(), now));
+        if (buffer.size() >= batching.maxBatchSize()) {
+            flush();
+        } else if (timerDeadline < 0) {
+            timerDeadline = now + batching.maxBatchDelay().toMillis();
+            long deadline = timerDeadline;
+            getProcessingTimeService().registerTimer(deadline, t -> onTimer(deadline));
+        }
+    }
+
+    private void onTimer(long deadline) {
+        // A timer of a batch that was already flushed (by size or a barrier) must not cut the next one short.
+        if (deadline == timerDeadline) {
+            flush();
+        }
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        flush();
+    }
+
+    @Override
+    public void endInput() {
+        flush();
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
+    }
+
+    private void flush() {
+        timerDeadline = -1;
+        if (buffer.isEmpty()) {
+            return;
+        }
+        List<Pending> batch = new ArrayList<>(buffer);
+        buffer.clear();
+        runSplittingOnFailure(batch);
+    }
+
+    private void runSplittingOnFailure(List<Pending> batch) {
+        List<CaptionRecord> captions;
+        try {
+            captions = caption(batch);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (batch.size() == 1) {
+                Pending p = batch.get(0);
+                LOG.warn("inference failed for {}: {}", p.image().request.id, e.toString());
+                output.collect(DeadLetters.TAG, new StreamRecord<>(DeadLetter.of(p.image().request,
+                        ErrorCode.INFERENCE_FAILED, "inference failed: " + e, STAGE)));
+                return;
+            }
+            LOG.warn("batch of {} failed ({}); retrying in halves", batch.size(), e.toString());
+            int half = batch.size() / 2;
+            runSplittingOnFailure(batch.subList(0, half));
+            runSplittingOnFailure(batch.subList(half, batch.size()));
+            return;
+        }
+        for (CaptionRecord c : captions) {
+            output.collect(new StreamRecord<>(c));
+        }
+    }
+
+    /** One batched forward over {@code batch}; throws if the model fails. */
+    protected List<CaptionRecord> caption(List<Pending> batch) {
+        ModelConfig cfg = model.model().config();
+        int n = batch.size();
+        int perImage = cfg.numPatches() * cfg.vitHiddenDim;
+        float[] flat = new float[n * perImage];
+        List<String> prompts = new ArrayList<>(n);
+        int[] caps = new int[n];
+        for (int i = 0; i < n; i++) {
+            EmbeddedImage img = batch.get(i).image();
+            if (img.patches.length != perImage) {
+                throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
+                        + " patch values, the model expects " + perImage);
+            }
+            System.arraycopy(img.patches, 0, flat, i * perImage, perImage);
+            prompts.add(img.request.prompt);
+            caps[i] = img.request.maxNewTokens;
+        }
+        long start = System.currentTimeMillis();
+        long startProcessingTime = getProcessingTimeService().getCurrentProcessingTime();
+        List<Captioner.Caption> captions;
+        model.lock().lock();
+        try (NDScope ignored = new NDScope()) {
+            NDArray patches = model.model().manager().create(flat, new Shape(n, cfg.numPatches(), cfg.vitHiddenDim));
+            captions = captioner.captionPatches(patches, prompts, caps);
+        } finally {
+            model.lock().unlock();
+        }
+        long end = System.currentTimeMillis();
+        batches.inc();
+        batchSizes.update(n);
+        List<CaptionRecord> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Pending p = batch.get(i);
+            CaptionRecord c = new CaptionRecord();
+            c.request = p.image().request;
+            c.caption = captions.get(i).text();
+            c.tokens = captions.get(i).tokens();
+            c.model = cfg.displayName();
+            c.prompt = p.image().request.prompt != null ? p.image().request.prompt : cfg.defaultPrompt;
+            c.batchSize = n;
+            c.queueMs = startProcessingTime - p.arrivedAtMs();
+            c.inferenceMs = end - start;
+            c.completedAtMs = end;
+            out.add(c);
+        }
+        return out;
+    }
+
+    /** Records waiting for the next batch (tests, metrics). */
+    int buffered() {
+        return buffer.size();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (model != null) {
+            model.close();
+            model = null;
+        }
+        super.close();
+    }
+}

@@ -1,0 +1,122 @@
+package dev.glimpse.operators;
+
+import dev.glimpse.model.ImageDecodeException;
+import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.RgbImage;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Turns a record of the images topic into RGB pixels: reads the raw bytes or the JSON envelope,
+ * fetches a {@code uri}, checks the limits, and decodes by magic bytes. Anything that fails becomes
+ * exactly one dead letter with a stable code; the job keeps going.
+ */
+public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> {
+    public static final String STAGE = "ImageDecoder";
+
+    private final DecoderSettings settings;
+    private transient UriFetcher fetcher;
+
+    public ImageDecoder(DecoderSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public void processElement(ImageEvent event, Context ctx, Collector<DecodedImage> out) {
+        long start = System.currentTimeMillis();
+        ImageRequest r = new ImageRequest();
+        r.source = event.source;
+        r.receivedAtMs = start;
+        byte[] value = event.value == null ? new byte[0] : event.value;
+        r.payloadBytes = value.length;
+        r.id = firstNonBlank(event.headerId, event.key == null ? null : new String(event.key, StandardCharsets.UTF_8),
+                event.source.coordinates());
+        r.prompt = event.headerPrompt;
+        r.maxNewTokens = settings.defaultMaxNewTokens();
+        byte[] image = value;
+        if (Envelope.looksLikeJson(value)) {
+            Envelope env;
+            try {
+                env = Envelope.parse(value);
+            } catch (Envelope.BadEnvelopeException e) {
+                dead(ctx, r, value, ErrorCode.BAD_ENVELOPE, e.getMessage());
+                return;
+            }
+            if (env.id() != null && !env.id().isBlank()) {
+                r.id = env.id();
+            }
+            if (env.prompt() != null) {
+                r.prompt = env.prompt();
+            }
+            r.metadataJson = env.metadataJson();
+            if (env.maxNewTokens() != null) {
+                long requested = env.maxNewTokens();
+                if (requested < 1) {
+                    dead(ctx, r, value, ErrorCode.BAD_REQUEST, "max_new_tokens must be at least 1, got " + requested);
+                    return;
+                }
+                r.maxNewTokens = (int) Math.min(requested, settings.maxNewTokensCap());
+            }
+            if (env.imageBase64() != null) {
+                try {
+                    // Line breaks are common in base64 payloads; anything else outside the alphabet is an error.
+                    image = Base64.getDecoder().decode(env.imageBase64().replaceAll("\\s", ""));
+                } catch (IllegalArgumentException e) {
+                    dead(ctx, r, value, ErrorCode.BAD_ENVELOPE, "image_base64 is not valid base64: " + e.getMessage());
+                    return;
+                }
+                if (image.length == 0) {
+                    dead(ctx, r, value, ErrorCode.BAD_ENVELOPE, "image_base64 is empty");
+                    return;
+                }
+            } else {
+                try {
+                    image = fetcher().fetch(env.uri());
+                } catch (UriFetcher.FetchException e) {
+                    dead(ctx, r, value, e.tooLarge ? ErrorCode.IMAGE_TOO_LARGE : ErrorCode.URI_FETCH_FAILED, e.getMessage());
+                    return;
+                }
+            }
+            r.payloadBytes = image.length;
+        }
+        if (r.prompt != null && r.prompt.length() > settings.maxPromptChars()) {
+            dead(ctx, r, value, ErrorCode.BAD_REQUEST, "prompt of " + r.prompt.length()
+                    + " characters exceeds the limit of " + settings.maxPromptChars());
+            return;
+        }
+        RgbImage rgb;
+        try {
+            rgb = ImagePreprocessor.decodeRgb(image,
+                    new ImagePreprocessor.Limits(settings.maxPayloadBytes(), settings.maxPixels()), settings.targetSize());
+        } catch (ImageDecodeException e) {
+            dead(ctx, r, image, ErrorCode.valueOf(e.code().name()), e.getMessage());
+            return;
+        }
+        r.decodeMs = System.currentTimeMillis() - start;
+        out.collect(new DecodedImage(r, rgb.width(), rgb.height(), rgb.rgb()));
+    }
+
+    private UriFetcher fetcher() {
+        if (fetcher == null) {
+            fetcher = new UriFetcher(settings.maxPayloadBytes(), settings.fetchTimeout());
+        }
+        return fetcher;
+    }
+
+    private static void dead(Context ctx, ImageRequest r, byte[] payload, ErrorCode code, String message) {
+        byte[] head = Arrays.copyOf(payload, Math.min(payload.length, DeadLetter.HEAD_BYTES));
+        ctx.output(DeadLetters.TAG, new DeadLetter(r.id, code, message, STAGE, r.source, payload.length, head));
+    }
+
+    private static String firstNonBlank(String... candidates) {
+        for (String c : candidates) {
+            if (c != null && !c.isBlank()) {
+                return c;
+            }
+        }
+        throw new IllegalStateException("no id candidate");
+    }
+}

@@ -1,0 +1,59 @@
+package dev.glimpse.operators;
+
+import ai.djl.Device;
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.RgbImage;
+import java.nio.file.Path;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Resizes and normalises a decoded image for the model, cuts it into patches and applies the patch
+ * embedding (the linear projection of the flattened patches plus position embeddings), on the CPU.
+ */
+public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> {
+    public static final String STAGE = "PatchEmbedder";
+
+    private final String modelDir;
+    private transient SharedModels.Handle model;
+    private transient ImagePreprocessor preprocessor;
+    private transient Captioner captioner;
+
+    public PatchEmbedder(String modelDir) {
+        this.modelDir = modelDir;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        model = SharedModels.acquire(Path.of(modelDir), Device.cpu());
+        preprocessor = new ImagePreprocessor(model.model().config());
+        captioner = new Captioner(model.model());
+    }
+
+    @Override
+    public void processElement(DecodedImage image, Context ctx, Collector<EmbeddedImage> out) {
+        long start = System.currentTimeMillis();
+        ImageRequest r = image.request;
+        float[] patches;
+        try {
+            float[] pixels = preprocessor.toPixels(new RgbImage(image.width, image.height, image.rgb));
+            patches = captioner.patchEmbed(pixels);
+        } catch (RuntimeException e) {
+            ctx.output(DeadLetters.TAG, DeadLetter.of(r, ErrorCode.INFERENCE_FAILED,
+                    "patch embedding failed: " + e, STAGE));
+            return;
+        }
+        r.embedMs = System.currentTimeMillis() - start;
+        out.collect(new EmbeddedImage(r, patches));
+    }
+
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+            model = null;
+        }
+    }
+}
