@@ -1,0 +1,194 @@
+package dev.glimpse.job;
+
+import dev.glimpse.model.ReferenceVerifier;
+import dev.glimpse.model.VisionLanguageModel;
+import dev.glimpse.model.scenes.SceneGenerator;
+import dev.glimpse.model.scenes.SceneWriter;
+import dev.glimpse.model.training.Evaluator;
+import dev.glimpse.model.training.ScenesModel;
+import dev.glimpse.model.training.Trainer;
+import dev.glimpse.model.training.TrainerOptions;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code bin/glimpse}: the command line. Each subcommand parses, loads, runs, in a few lines. */
+@Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",
+        description = "Streaming image captioning on Apache Flink with a vision-language model.",
+        subcommands = {Demo.class, Cli.Run.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
+                Cli.Eval.class, Cli.VerifyReference.class})
+public final class Cli {
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Cli());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException) {
+                cmd.getErr().println("glimpse: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    /** Options shared by the commands that run the job. */
+    static final class JobOptions {
+        @Option(names = "--config", description = "YAML configuration (default: conf/glimpse.yaml of the installation).")
+        Path config;
+
+        @Option(names = "--set", description = "Override any option of the configuration: --set batching.max-batch-size=8.",
+                mapFallbackValue = "")
+        Map<String, String> set = new LinkedHashMap<>();
+
+        @Option(names = "--model", description = "Model folder (default: the built-in models/glimpse-scenes).")
+        Path model;
+
+        /** The configuration with the file, then --set, then the dedicated flags applied. */
+        GlimpseConfig load(Map<String, String> flags) {
+            Map<String, String> overrides = new LinkedHashMap<>(set);
+            if (model != null) {
+                overrides.put(GlimpseOptions.MODEL_DIR.key(), model.toString());
+            }
+            overrides.putAll(flags);
+            GlimpseConfig c = GlimpseConfig.load(config != null ? config : Installation.defaultConfigFile(), overrides);
+            Engines.configureThreads(c.get(GlimpseOptions.ENGINE_THREADS));
+            return c;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Run the streaming job against an existing Kafka, on a local Flink cluster (or, "
+                    + "through 'flink run', on a real one). Runs until stopped.")
+    public static final class Run implements Callable<Integer> {
+        @Mixin JobOptions job;
+        @Option(names = "--bootstrap", description = "Kafka bootstrap servers (kafka.bootstrap-servers).") String bootstrap;
+        @Option(names = "--images-topic") String imagesTopic;
+        @Option(names = "--captions-topic") String captionsTopic;
+        @Option(names = "--dead-letter-topic") String deadLetterTopic;
+        @Option(names = "--checkpoint-dir", description = "Durable checkpoint directory (checkpoint.dir).") String checkpointDir;
+        @Option(names = "--resume", description = "Continue from the latest retained checkpoint in the checkpoint directory.")
+        boolean resume;
+        @Option(names = "--from-savepoint", description = "Start from this savepoint or retained checkpoint.") String fromSavepoint;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> flags = new LinkedHashMap<>();
+            putIf(flags, GlimpseOptions.BOOTSTRAP_SERVERS.key(), bootstrap);
+            putIf(flags, GlimpseOptions.IMAGES_TOPIC.key(), imagesTopic);
+            putIf(flags, GlimpseOptions.CAPTIONS_TOPIC.key(), captionsTopic);
+            putIf(flags, GlimpseOptions.DEAD_LETTER_TOPIC.key(), deadLetterTopic);
+            putIf(flags, GlimpseOptions.CHECKPOINT_DIR.key(), checkpointDir);
+            GlimpseConfig c = job.load(flags);
+            Configuration flink = GlimpseJob.checkpointing(c);
+            String restoreFrom = fromSavepoint;
+            if (resume && restoreFrom == null) {
+                restoreFrom = Checkpoints.latest(Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)))
+                        .map(Path::toString)
+                        .orElseThrow(() -> new IllegalArgumentException("--resume: no retained checkpoint in "
+                                + c.get(GlimpseOptions.CHECKPOINT_DIR)));
+            }
+            if (restoreFrom != null) {
+                flink.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
+                System.err.println("restoring from " + restoreFrom);
+            }
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+            GlimpseJob.addTo(env, c);
+            env.execute("glimpse");
+            return 0;
+        }
+    }
+
+    static void putIf(Map<String, String> m, String key, String value) {
+        if (value != null) {
+            m.put(key, value);
+        }
+    }
+
+    @Command(name = "scenes", mixinStandardHelpOptions = true,
+            description = "Write synthetic scenes (images + manifest.jsonl with id, file, caption).")
+    static final class Scenes implements Callable<Integer> {
+        @Option(names = "--count", required = true) long count;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--out", required = true) Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            Path manifest = SceneWriter.write(new SceneGenerator(seed), count, out);
+            System.out.println("wrote " + count + " scenes and " + manifest);
+            return 0;
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Train the built-in scenes model from scratch on scenes generated on the fly.")
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--steps", defaultValue = "10000") int steps;
+        @Option(names = "--batch-size", defaultValue = "32") int batchSize;
+        @Option(names = "--lr", defaultValue = "2e-3") double lr;
+        @Option(names = "--min-lr", defaultValue = "5e-5") double minLr;
+        @Option(names = "--warmup", defaultValue = "300") int warmup;
+        @Option(names = "--weight-decay", defaultValue = "0.01") double weightDecay;
+        @Option(names = "--clip", defaultValue = "1.0") double clip;
+        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--out", defaultValue = "runs/glimpse-scenes") Path out;
+        @Option(names = "--resume", description = "Continue from the checkpoint in --out.") boolean resume;
+        @Option(names = "--checkpoint-every", defaultValue = "250") int checkpointEvery;
+        @Option(names = "--log-every", defaultValue = "50") int logEvery;
+        @Option(names = "--data-threads", defaultValue = "1") int dataThreads;
+        @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0: all cores).") int threads;
+
+        @Override
+        public Integer call() throws Exception {
+            Engines.configureThreads(threads);
+            TrainerOptions opt = new TrainerOptions(steps, batchSize, lr, minLr, warmup, weightDecay, clip, seed,
+                    out, resume, checkpointEvery, logEvery, dataThreads);
+            Trainer.train(opt, ScenesModel.defaultConfig(), System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Caption N fresh scenes and print exact match, per-attribute accuracy and the worst confusions.")
+    static final class Eval implements Callable<Integer> {
+        @Option(names = "--model", description = "Model folder (default: the built-in model).") Path model;
+        @Option(names = "--count", defaultValue = "2000") int count;
+        @Option(names = "--seed", defaultValue = "424242") long seed;
+        @Option(names = "--batch-size", defaultValue = "64") int batchSize;
+
+        @Override
+        public Integer call() {
+            try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
+                System.out.print(Evaluator.evaluate(m, seed, count, batchSize).table());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "verify-reference", mixinStandardHelpOptions = true,
+            description = "Compare every stage of a model with reference outputs of its original implementation.")
+    static final class VerifyReference implements Callable<Integer> {
+        @Option(names = "--model", required = true) Path model;
+        @Option(names = "--expected", required = true) Path expected;
+
+        @Override
+        public Integer call() throws Exception {
+            try (VisionLanguageModel m = VisionLanguageModel.load(model)) {
+                List<ReferenceVerifier.Stage> stages = ReferenceVerifier.verify(m, expected);
+                System.out.print(ReferenceVerifier.table(stages));
+                boolean ok = !stages.isEmpty() && stages.stream().allMatch(ReferenceVerifier.Stage::pass);
+                System.out.println(ok ? "all stages match (float tolerance " + ReferenceVerifier.TOLERANCE + ")"
+                        : "MISMATCH");
+                return ok ? 0 : 1;
+            }
+        }
+    }
+}

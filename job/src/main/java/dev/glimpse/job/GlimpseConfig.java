@@ -1,0 +1,148 @@
+package dev.glimpse.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.VisionLanguageModel;
+import dev.glimpse.operators.BatchingSettings;
+import dev.glimpse.operators.DecoderSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * The job's configuration: defaults, then a YAML file, then command-line overrides. Unknown keys
+ * and bad values fail at start with a message naming the option.
+ */
+public final class GlimpseConfig {
+    private final Configuration conf;
+
+    private GlimpseConfig(Configuration conf) {
+        this.conf = conf;
+    }
+
+    /** Loads {@code yaml} (may be null) and applies {@code overrides} (key → value) on top. */
+    public static GlimpseConfig load(Path yaml, Map<String, String> overrides) {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (yaml != null) {
+            try {
+                JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(yaml));
+                if (root != null && !root.isNull()) {
+                    flatten("", root, values);
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read configuration " + yaml + ": " + e.getMessage(), e);
+            }
+            checkKnown(values.keySet(), "in " + yaml);
+        }
+        checkKnown(overrides.keySet(), "on the command line");
+        values.putAll(overrides);
+        GlimpseConfig c = new GlimpseConfig(Configuration.fromMap(values));
+        c.validate();
+        return c;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+        if (node.isObject()) {
+            Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+            while (fields.hasNext()) {
+                Map.Entry<String, JsonNode> f = fields.next();
+                flatten(prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey(), f.getValue(), out);
+            }
+        } else if (!node.isNull()) {
+            out.put(prefix, node.asText());
+        }
+    }
+
+    private static void checkKnown(Set<String> keys, String where) {
+        Set<String> known = GlimpseOptions.ALL.stream().map(ConfigOption::key).collect(Collectors.toSet());
+        for (String k : keys) {
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException("unknown option '" + k + "' " + where
+                        + " (known options: " + String.join(", ", known.stream().sorted().toList()) + ")");
+            }
+        }
+    }
+
+    /** Reads every option once so a malformed value fails now, naming its key. */
+    private void validate() {
+        for (ConfigOption<?> o : GlimpseOptions.ALL) {
+            try {
+                conf.get(o);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("invalid value for option '" + o.key() + "': " + e.getMessage(), e);
+            }
+        }
+        positive(GlimpseOptions.MAX_BATCH_SIZE);
+        positive(GlimpseOptions.DECODE_PARALLELISM);
+        positive(GlimpseOptions.INFERENCE_PARALLELISM);
+        positive(GlimpseOptions.MAX_PROMPT_CHARS);
+        positive(GlimpseOptions.MAX_NEW_TOKENS_CAP);
+        if (get(GlimpseOptions.DEFAULT_MAX_NEW_TOKENS) < 0) {
+            throw new IllegalArgumentException("option 'generation.default-max-new-tokens' must be >= 0");
+        }
+        if (get(GlimpseOptions.ENGINE_THREADS) < 0) {
+            throw new IllegalArgumentException("option 'engine.threads' must be >= 0");
+        }
+        if (get(GlimpseOptions.MAX_PIXELS) <= 0 || get(GlimpseOptions.MAX_PAYLOAD).getBytes() <= 0) {
+            throw new IllegalArgumentException("options 'decoder.max-pixels' and 'decoder.max-payload-bytes' must be positive");
+        }
+        if (get(GlimpseOptions.TRANSACTION_TIMEOUT).compareTo(Duration.ofMinutes(15)) > 0) {
+            throw new IllegalArgumentException("option 'kafka.transaction-timeout' must not exceed the broker's default maximum of 15 min");
+        }
+        String offsets = get(GlimpseOptions.STARTING_OFFSETS);
+        if (!Set.of("committed-or-earliest", "earliest", "latest").contains(offsets)) {
+            throw new IllegalArgumentException("option 'kafka.starting-offsets' must be committed-or-earliest, earliest or latest, got " + offsets);
+        }
+    }
+
+    private void positive(ConfigOption<Integer> o) {
+        if (get(o) < 1) {
+            throw new IllegalArgumentException("option '" + o.key() + "' must be at least 1, got " + get(o));
+        }
+    }
+
+    public <T> T get(ConfigOption<T> option) {
+        return conf.get(option);
+    }
+
+    /** The model folder: the option, else the built-in model beside the installation. */
+    public Path modelDir() {
+        String dir = conf.get(GlimpseOptions.MODEL_DIR);
+        return dir != null ? Path.of(dir) : Installation.builtInModel();
+    }
+
+    public DecoderSettings decoderSettings(ModelConfig model) {
+        int defaultTokens = get(GlimpseOptions.DEFAULT_MAX_NEW_TOKENS);
+        int cap = get(GlimpseOptions.MAX_NEW_TOKENS_CAP);
+        int def = Math.min(defaultTokens > 0 ? defaultTokens : model.lmMaxLength, cap);
+        return new DecoderSettings(get(GlimpseOptions.MAX_PAYLOAD).getBytes(), get(GlimpseOptions.MAX_PIXELS),
+                get(GlimpseOptions.MAX_PROMPT_CHARS), def, cap, get(GlimpseOptions.FETCH_TIMEOUT), model.vitImgSize);
+    }
+
+    public BatchingSettings batchingSettings() {
+        return new BatchingSettings(get(GlimpseOptions.MAX_BATCH_SIZE), get(GlimpseOptions.MAX_BATCH_DELAY));
+    }
+
+    /** The model's config.json, read without loading weights. */
+    public ModelConfig modelConfig() {
+        Path cfg = modelDir().resolve(VisionLanguageModel.CONFIG);
+        if (!Files.isRegularFile(cfg)) {
+            throw new IllegalArgumentException("option 'model.dir': " + modelDir() + " holds no " + VisionLanguageModel.CONFIG);
+        }
+        return ModelConfig.read(cfg);
+    }
+
+    public Configuration flink() {
+        return conf;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.glimpse.job;
+
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.operators.CaptionRecord;
+import dev.glimpse.operators.CaptionSerializer;
+import dev.glimpse.operators.DeadLetter;
+import dev.glimpse.operators.DeadLetterSerializer;
+import dev.glimpse.operators.ImageEvent;
+import dev.glimpse.operators.ImageEventDeserializer;
+import java.nio.file.Path;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The streaming job with Kafka at both ends: images topic → {@link GlimpsePipeline} → captions topic
+ * and dead-letter topic, written with Kafka transactions (exactly once with checkpointing). This
+ * class is also the entry point a Flink cluster runs ({@code flink run glimpse-job.jar --set ...}).
+ */
+public final class GlimpseJob {
+    private GlimpseJob() {}
+
+    /** Checkpointing (exactly once, retained on cancellation, in the configured directory). */
+    public static Configuration checkpointing(GlimpseConfig c) {
+        Configuration conf = new Configuration();
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.get(GlimpseOptions.CHECKPOINT_INTERVAL));
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, toUri(c.get(GlimpseOptions.CHECKPOINT_DIR)));
+        conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, toUri(c.get(GlimpseOptions.CHECKPOINT_DIR)) + "/savepoints");
+        return conf;
+    }
+
+    /** A local path becomes an absolute file URI; a URI with a scheme is kept. */
+    static String toUri(String dir) {
+        return dir.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") ? dir : Path.of(dir).toAbsolutePath().toUri().toString();
+    }
+
+    public static KafkaSource<ImageEvent> source(GlimpseConfig c) {
+        OffsetsInitializer start = switch (c.get(GlimpseOptions.STARTING_OFFSETS)) {
+            case "earliest" -> OffsetsInitializer.earliest();
+            case "latest" -> OffsetsInitializer.latest();
+            default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        };
+        KafkaSourceBuilder<ImageEvent> b = KafkaSource.<ImageEvent>builder()
+                .setBootstrapServers(c.get(GlimpseOptions.BOOTSTRAP_SERVERS))
+                .setTopics(c.get(GlimpseOptions.IMAGES_TOPIC))
+                .setGroupId(c.get(GlimpseOptions.GROUP_ID))
+                .setStartingOffsets(start)
+                .setDeserializer(new ImageEventDeserializer())
+                // Producers of images may be transactional too: never caption an aborted image.
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("partition.discovery.interval.ms", "30000");
+        if (c.get(GlimpseOptions.BOUNDED)) {
+            b.setBounded(OffsetsInitializer.latest());
+        }
+        return b.build();
+    }
+
+    public static <T> KafkaSink<T> sink(GlimpseConfig c, KafkaRecordSerializationSchema<T> schema, String role) {
+        return KafkaSink.<T>builder()
+                .setBootstrapServers(c.get(GlimpseOptions.BOOTSTRAP_SERVERS))
+                .setRecordSerializer(schema)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(c.get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX) + "-" + role)
+                // The sink's default (1 h) exceeds the broker's maximum (15 min) and would fail at start.
+                .setProperty("transaction.timeout.ms", String.valueOf(c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis()))
+                .build();
+    }
+
+    /** Adds the whole Kafka job to {@code env}. */
+    public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c) {
+        ModelConfig model = c.modelConfig();
+        int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
+        DataStream<ImageEvent> events = env.fromSource(source(c), WatermarkStrategy.noWatermarks(), "images")
+                .uid("images-source").setParallelism(cpu);
+        GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
+                c.decoderSettings(model), c.batchingSettings(), cpu, c.get(GlimpseOptions.INFERENCE_PARALLELISM));
+        out.captions().sinkTo(GlimpseJob.<CaptionRecord>sink(c, new CaptionSerializer(c.get(GlimpseOptions.CAPTIONS_TOPIC)), "captions"))
+                .name("captions").uid("captions-sink");
+        out.deadLetters().sinkTo(GlimpseJob.<DeadLetter>sink(c, new DeadLetterSerializer(c.get(GlimpseOptions.DEAD_LETTER_TOPIC)), "dead-letters"))
+                .name("dead-letters").uid("dead-letters-sink");
+    }
+
+    /** Entry point on a Flink cluster: same options as {@code bin/glimpse run}. */
+    public static void main(String[] args) throws Exception {
+        System.exit(new picocli.CommandLine(new Cli.Run()).execute(args));
+    }
+}

@@ -1,0 +1,82 @@
+package dev.glimpse.job;
+
+import java.time.Duration;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+
+/**
+ * Every option of the job, declared once with its key, default and description. {@code
+ * conf/glimpse.yaml} documents the same keys; the command line overrides any of them with
+ * {@code --set key=value} (and the common ones with their own flags).
+ */
+public final class GlimpseOptions {
+    private GlimpseOptions() {}
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType().defaultValue("localhost:9092").withDescription("Kafka bootstrap servers, host:port[,host:port].");
+    public static final ConfigOption<String> IMAGES_TOPIC = ConfigOptions.key("kafka.images-topic")
+            .stringType().defaultValue("images").withDescription("Topic the images are read from.");
+    public static final ConfigOption<String> CAPTIONS_TOPIC = ConfigOptions.key("kafka.captions-topic")
+            .stringType().defaultValue("captions").withDescription("Topic the captions are written to.");
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("kafka.dead-letter-topic")
+            .stringType().defaultValue("captions-dlq").withDescription("Topic records that cannot be captioned go to.");
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType().defaultValue("glimpse").withDescription("Consumer group of the images source (offsets are committed on checkpoints).");
+    public static final ConfigOption<String> STARTING_OFFSETS = ConfigOptions.key("kafka.starting-offsets")
+            .stringType().defaultValue("committed-or-earliest")
+            .withDescription("Where a fresh job starts reading: committed-or-earliest, earliest or latest. A restored job resumes from its checkpoint.");
+    public static final ConfigOption<Boolean> BOUNDED = ConfigOptions.key("kafka.bounded")
+            .booleanType().defaultValue(false)
+            .withDescription("Batch reprocessing: stop at the offsets that are latest when the job starts, then finish.");
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("kafka.transactional-id-prefix")
+            .stringType().defaultValue("glimpse")
+            .withDescription("Prefix of the sinks' Kafka transactional ids; must be unique per job writing to the same cluster.");
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(5))
+            .withDescription("Kafka transaction timeout of the exactly-once sinks; must stay below the broker's transaction.max.timeout.ms (15 min by default).");
+
+    public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
+            .stringType().noDefaultValue()
+            .withDescription("Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in models/glimpse-scenes.");
+    public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
+            .intType().defaultValue(0).withDescription("PyTorch intra-op threads per JVM; 0 lets PyTorch choose (all cores).");
+
+    public static final ConfigOption<MemorySize> MAX_PAYLOAD = ConfigOptions.key("decoder.max-payload-bytes")
+            .memoryType().defaultValue(MemorySize.parse("20mb")).withDescription("Largest image payload or fetched URI body accepted.");
+    public static final ConfigOption<Long> MAX_PIXELS = ConfigOptions.key("decoder.max-pixels")
+            .longType().defaultValue(40_000_000L).withDescription("Largest declared width x height decoded; larger images are refused before decoding (IMAGE_TOO_LARGE).");
+    public static final ConfigOption<Integer> MAX_PROMPT_CHARS = ConfigOptions.key("decoder.max-prompt-chars")
+            .intType().defaultValue(2000).withDescription("Longest prompt accepted (BAD_REQUEST beyond).");
+    public static final ConfigOption<Duration> FETCH_TIMEOUT = ConfigOptions.key("decoder.fetch-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(5)).withDescription("Connect and read timeout of a uri fetch (URI_FETCH_FAILED beyond).");
+
+    public static final ConfigOption<Integer> DEFAULT_MAX_NEW_TOKENS = ConfigOptions.key("generation.default-max-new-tokens")
+            .intType().defaultValue(0).withDescription("Tokens generated when a request gives no max_new_tokens; 0 takes the model's lm_max_length.");
+    public static final ConfigOption<Integer> MAX_NEW_TOKENS_CAP = ConfigOptions.key("generation.max-new-tokens-cap")
+            .intType().defaultValue(256).withDescription("Requested max_new_tokens above this are clamped to it; below 1 they are refused.");
+
+    public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("batching.max-batch-size")
+            .intType().defaultValue(16).withDescription("Largest batch of the inference operator.");
+    public static final ConfigOption<Duration> MAX_BATCH_DELAY = ConfigOptions.key("batching.max-batch-delay")
+            .durationType().defaultValue(Duration.ofMillis(50)).withDescription("Longest a record waits for its batch to fill.");
+
+    public static final ConfigOption<Integer> DECODE_PARALLELISM = ConfigOptions.key("parallelism.decode")
+            .intType().defaultValue(2).withDescription("Parallelism of the source, decoder and patch embedding (CPU stages).");
+    public static final ConfigOption<Integer> INFERENCE_PARALLELISM = ConfigOptions.key("parallelism.inference")
+            .intType().defaultValue(1).withDescription("Parallelism of the batched captioner: one per GPU, or per CPU TaskManager.");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("checkpoint.interval")
+            .durationType().defaultValue(Duration.ofSeconds(5))
+            .withDescription("Checkpoint interval. Captions are committed to Kafka once per checkpoint, so this bounds their latency.");
+    public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("checkpoint.dir")
+            .stringType().defaultValue("work/checkpoints")
+            .withDescription("Durable checkpoint directory: a local path or any Flink file system URI (s3://...).");
+
+    public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, IMAGES_TOPIC, CAPTIONS_TOPIC,
+            DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
+            MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
+            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, MAX_BATCH_SIZE, MAX_BATCH_DELAY, DECODE_PARALLELISM,
+            INFERENCE_PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
+}
