@@ -60,6 +60,10 @@ public final class ImagePreprocessor {
             throw new ImageDecodeException(Code.UNSUPPORTED_FORMAT,
                     "unknown image format (no JPEG, PNG, GIF, BMP or WebP signature in the first bytes)");
         }
+        if (format == ImageFormat.JPEG && !endsWithJpegEoi(bytes)) {
+            // JPEG decoders fill a truncated image with grey and only warn; a caption of half an image is wrong.
+            throw new ImageDecodeException(Code.IMAGE_DECODE_FAILED, "JPEG is truncated (no end-of-image marker)");
+        }
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
@@ -97,6 +101,19 @@ public final class ImagePreprocessor {
                     "cannot decode " + format + ": " + e.getClass().getSimpleName()
                             + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
         }
+    }
+
+    /**
+     * True when an end-of-image marker (FF D9) sits near the end. Inside entropy-coded data FF is
+     * always followed by 00 or a restart marker, so FF D9 there can only be the real end.
+     */
+    static boolean endsWithJpegEoi(byte[] b) {
+        for (int i = b.length - 2; i >= Math.max(0, b.length - 1024); i--) {
+            if ((b[i] & 0xFF) == 0xFF && (b[i + 1] & 0xFF) == 0xD9) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Decodes and converts to RGB: alpha is dropped, grey is replicated (not gamma-mapped). */
