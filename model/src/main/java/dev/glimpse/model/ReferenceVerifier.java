@@ -32,12 +32,7 @@ public final class ReferenceVerifier {
     public static List<Stage> verify(VisionLanguageModel model, Path expectedFile) throws IOException {
         List<Stage> stages = new ArrayList<>();
         try (NDManager m = model.manager().newSubManager(); NDScope ignored = new NDScope()) {
-            Map<String, NDArray> expected = new LinkedHashMap<>();
-            try (InputStream in = Files.newInputStream(expectedFile)) {
-                for (NDArray a : NDList.decode(m, in)) {
-                    expected.put(a.getName(), a);
-                }
-            }
+            Map<String, NDArray> expected = Safetensors.read(m, expectedFile);
             NDArray pixels = require(expected, "pixel_values").toType(DataType.FLOAT32, false);
             NDArray ids = require(expected, "input_ids").toType(DataType.INT64, false);
             long batch = pixels.getShape().get(0);

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,13 +113,12 @@ public final class Weights implements AutoCloseable {
      */
     public static Weights load(NDManager manager, ModelConfig cfg, Path file) throws IOException {
         NDManager own = manager.newSubManager();
-        NDList stored;
-        try (InputStream in = Files.newInputStream(file)) {
-            stored = NDList.decode(own, in);
-        }
-        Map<String, NDArray> byName = new LinkedHashMap<>();
-        for (NDArray a : stored) {
-            byName.put(a.getName(), a);
+        Map<String, NDArray> byName;
+        try {
+            byName = Safetensors.read(own, file);
+        } catch (IOException | RuntimeException e) {
+            own.close();
+            throw e;
         }
         if (cfg.lmTieWeights && !byName.containsKey("decoder.token_embedding.weight")
                 && byName.containsKey("decoder.head.weight")) {
@@ -143,9 +141,12 @@ public final class Weights implements AutoCloseable {
                 problems.add("tensor " + e.getKey() + " has shape " + a.getShape() + ", expected " + e.getValue());
                 continue;
             }
-            NDArray f32 = a.getDataType() == DataType.FLOAT32 ? a : a.toType(DataType.FLOAT32, false);
-            f32.setName(e.getKey());
-            tensors.put(e.getKey(), f32);
+            if (a.getDataType() != DataType.FLOAT32) {
+                problems.add("tensor " + e.getKey() + " holds integers (" + a.getDataType() + "), expected floats");
+                continue;
+            }
+            a.setName(e.getKey());
+            tensors.put(e.getKey(), a);
         }
         for (String unexpected : byName.keySet()) {
             problems.add("unexpected tensor " + unexpected + " " + byName.get(unexpected).getShape());
