@@ -1,6 +1,7 @@
 package dev.glimpse.job;
 
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.operators.BatchedCaptioner;
 import dev.glimpse.operators.CaptionRecord;
 import dev.glimpse.operators.CaptionSerializer;
 import dev.glimpse.operators.DeadLetter;
@@ -81,16 +82,23 @@ public final class GlimpseJob {
 
     /** Adds the whole Kafka job to {@code env}. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c) {
+        addTo(env, c, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.batchingSettings()));
+    }
+
+    /** Adds the whole Kafka job to {@code env}, with a given inference operator. */
+    public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, BatchedCaptioner captioner) {
         ModelConfig model = c.modelConfig();
         int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
         DataStream<ImageEvent> events = env.fromSource(source(c), WatermarkStrategy.noWatermarks(), "images")
                 .uid("images-source").setParallelism(cpu);
         GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
-                c.decoderSettings(model), c.batchingSettings(), cpu, c.get(GlimpseOptions.INFERENCE_PARALLELISM));
+                c.decoderSettings(model), captioner, cpu, c.get(GlimpseOptions.INFERENCE_PARALLELISM));
+        // Sinks run at the parallelism of their input, never at the cluster's default: a job must fit
+        // (and restart) in the slots its stages need, not in all the slots a cluster happens to have.
         out.captions().sinkTo(GlimpseJob.<CaptionRecord>sink(c, new CaptionSerializer(c.get(GlimpseOptions.CAPTIONS_TOPIC)), "captions"))
-                .name("captions").uid("captions-sink");
+                .name("captions").uid("captions-sink").setParallelism(c.get(GlimpseOptions.INFERENCE_PARALLELISM));
         out.deadLetters().sinkTo(GlimpseJob.<DeadLetter>sink(c, new DeadLetterSerializer(c.get(GlimpseOptions.DEAD_LETTER_TOPIC)), "dead-letters"))
-                .name("dead-letters").uid("dead-letters-sink");
+                .name("dead-letters").uid("dead-letters-sink").setParallelism(cpu);
     }
 
     /** Entry point on a Flink cluster: same options as {@code bin/glimpse run}. */

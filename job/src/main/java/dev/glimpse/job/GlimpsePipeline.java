@@ -28,6 +28,13 @@ public final class GlimpsePipeline {
 
     public static Outputs build(DataStream<ImageEvent> events, String modelDir, DecoderSettings decoder,
                                 BatchingSettings batching, int cpuParallelism, int inferenceParallelism) {
+        return build(events, modelDir, decoder, new BatchedCaptioner(modelDir, batching), cpuParallelism,
+                inferenceParallelism);
+    }
+
+    /** The graph with a given inference operator (tests inject failures through it). */
+    public static Outputs build(DataStream<ImageEvent> events, String modelDir, DecoderSettings decoder,
+                                BatchedCaptioner captioner, int cpuParallelism, int inferenceParallelism) {
         SingleOutputStreamOperator<DecodedImage> decoded = events
                 .process(new ImageDecoder(decoder), TypeInformation.of(DecodedImage.class))
                 .name(ImageDecoder.STAGE).uid("image-decoder").setParallelism(cpuParallelism);
@@ -36,8 +43,7 @@ public final class GlimpsePipeline {
                 .name(PatchEmbedder.STAGE).uid("patch-embedder").setParallelism(cpuParallelism);
         // A rebalance decouples the stages: decoding never starves inference, inference never waits on one decoder.
         SingleOutputStreamOperator<CaptionRecord> captions = embedded.rebalance()
-                .transform(BatchedCaptioner.STAGE, TypeInformation.of(CaptionRecord.class),
-                        new BatchedCaptioner(modelDir, batching))
+                .transform(BatchedCaptioner.STAGE, TypeInformation.of(CaptionRecord.class), captioner)
                 .uid("batched-captioner").setParallelism(inferenceParallelism);
         DataStream<DeadLetter> dead = decoded.getSideOutput(DeadLetters.TAG)
                 .union(embedded.getSideOutput(DeadLetters.TAG), captions.getSideOutput(DeadLetters.TAG));
