@@ -3,11 +3,14 @@ package dev.glimpse.dist;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.util.Platform;
 import dev.glimpse.model.VisionLanguageModel;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -23,8 +26,14 @@ import javax.imageio.ImageReader;
  *
  * <pre>
  * java -cp '/opt/flink/lib/*:glimpse-dist.jar[:glimpse-job-cluster.jar]' dev.glimpse.dist.WarmUp
- *      [--model DIR] [--write-libtorch-path FILE]
+ *      [--model DIR] [--write-libtorch-path FILE] [--extract-jni FLAVOR DIR] [--skip-engine]
  * </pre>
+ *
+ * {@code --extract-jni cu128 DIR} copies DJL's JNI library for that PyTorch flavor out of the
+ * pytorch-jni jar into DIR under the name DJL looks for next to libtorch ({@code
+ * <djl-version>-libdjl_torch.so}): how a CUDA libtorch obtained elsewhere is completed.
+ * {@code --skip-engine} leaves PyTorch unloaded (a CUDA build of libtorch may need the NVIDIA driver,
+ * which an image build does not have); everything else is still checked.
  */
 public final class WarmUp {
     private static final PrintStream OUT = System.out;
@@ -34,18 +43,34 @@ public final class WarmUp {
     public static void main(String[] args) {
         Path model = null;
         Path libtorchPathFile = null;
+        String jniFlavor = null;
+        Path jniDir = null;
+        boolean skipEngine = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = Path.of(value(args, ++i));
                 case "--write-libtorch-path" -> libtorchPathFile = Path.of(value(args, ++i));
+                case "--extract-jni" -> {
+                    jniFlavor = value(args, ++i);
+                    jniDir = Path.of(value(args, ++i));
+                }
+                case "--skip-engine" -> skipEngine = true;
                 default -> {
-                    System.err.println("usage: WarmUp [--model DIR] [--write-libtorch-path FILE]");
+                    System.err.println("usage: WarmUp [--model DIR] [--write-libtorch-path FILE] [--extract-jni FLAVOR DIR]"
+                            + " [--skip-engine]");
                     System.exit(2);
                 }
             }
         }
+        if (skipEngine && (model != null || libtorchPathFile != null)) {
+            System.err.println("--skip-engine cannot be combined with --model or --write-libtorch-path");
+            System.exit(2);
+        }
         try {
-            run(model, libtorchPathFile);
+            if (jniFlavor != null) {
+                extractJni(jniFlavor, jniDir);
+            }
+            run(model, libtorchPathFile, skipEngine);
             OUT.println("warm-up OK");
         } catch (Throwable t) {
             System.err.println("warm-up FAILED: " + t);
@@ -62,25 +87,33 @@ public final class WarmUp {
         return args[i];
     }
 
-    static void run(Path model, Path libtorchPathFile) throws Exception {
+    /** Copies jnilib/<classifier>/<flavor>/libdjl_torch.so of the pytorch-jni jar into {@code dir}. */
+    static void extractJni(String flavor, Path dir) throws Exception {
+        Platform platform = Platform.detectPlatform("pytorch");
+        String resource = "jnilib/" + platform.getClassifier() + "/" + flavor + "/" + System.mapLibraryName("djl_torch");
+        Path target = dir.resolve(platform.getApiVersion() + "-" + System.mapLibraryName("djl_torch"));
+        try (InputStream in = WarmUp.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("no " + resource + " on the class path: the pytorch-jni jar has no JNI"
+                        + " library for flavor " + flavor + " (list it with: unzip -l pytorch-jni-*.jar)");
+            }
+            Files.createDirectories(dir);
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        OUT.println("extracted " + resource + " to " + target);
+    }
+
+    static void run(Path model, Path libtorchPathFile, boolean skipEngine) throws Exception {
         OUT.println("DJL_OFFLINE=" + System.getenv("DJL_OFFLINE") + " ai.djl.offline=" + System.getProperty("ai.djl.offline")
                 + " DJL_CACHE_DIR=" + System.getenv("DJL_CACHE_DIR")
                 + " PYTORCH_LIBRARY_PATH=" + System.getenv("PYTORCH_LIBRARY_PATH")
                 + " PYTORCH_FLAVOR=" + System.getenv("PYTORCH_FLAVOR"));
 
         // 1. PyTorch: finds (or extracts, or with DJL_OFFLINE=false downloads) libtorch and the JNI library.
-        Engine engine = Engine.getEngine("PyTorch");
-        String libtorch = ai.djl.pytorch.jni.LibUtils.getLibtorchPath();
-        OUT.println("engine " + engine.getEngineName() + " " + engine.getVersion() + " from " + libtorch
-                + ", CUDA capability " + engine.hasCapability("CUDA") + ", GPUs visible now " + engine.getGpuCount());
-        try (NDManager m = engine.newBaseManager()) {
-            float sum = m.ones(new Shape(2, 3)).sum().getFloat();
-            if (sum != 6f) {
-                throw new IllegalStateException("PyTorch computed " + sum + " for the sum of six ones");
-            }
-        }
-        if (libtorchPathFile != null) {
-            Files.writeString(libtorchPathFile, libtorch, StandardCharsets.UTF_8);
+        if (skipEngine) {
+            OUT.println("PyTorch engine not loaded (--skip-engine)");
+        } else {
+            loadEngine(libtorchPathFile);
         }
 
         // 2. Tokenizers: its static initialiser extracts and loads libtokenizers.so.
@@ -115,6 +148,22 @@ public final class WarmUp {
                 OUT.println("model " + model + " loaded in " + (System.nanoTime() - start) / 1_000_000 + " ms: "
                         + m.config().displayName());
             }
+        }
+    }
+
+    private static void loadEngine(Path libtorchPathFile) throws Exception {
+        Engine engine = Engine.getEngine("PyTorch");
+        String libtorch = ai.djl.pytorch.jni.LibUtils.getLibtorchPath();
+        OUT.println("engine " + engine.getEngineName() + " " + engine.getVersion() + " from " + libtorch
+                + ", CUDA capability " + engine.hasCapability("CUDA") + ", GPUs visible now " + engine.getGpuCount());
+        try (NDManager m = engine.newBaseManager()) {
+            float sum = m.ones(new Shape(2, 3)).sum().getFloat();
+            if (sum != 6f) {
+                throw new IllegalStateException("PyTorch computed " + sum + " for the sum of six ones");
+            }
+        }
+        if (libtorchPathFile != null) {
+            Files.writeString(libtorchPathFile, libtorch, StandardCharsets.UTF_8);
         }
     }
 

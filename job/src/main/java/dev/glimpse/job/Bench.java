@@ -1,0 +1,131 @@
+package dev.glimpse.job;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.glimpse.model.CaptionGenerator;
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.VisionLanguageModel;
+import dev.glimpse.model.training.ScenesModel;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code glimpse bench}: model-level speed on this machine, as a table of ratios measured in one
+ * run (the machine is shared and noisy: compare rows, not runs). Without {@code --model} it builds
+ * random weights of a preset architecture, so the real nanoVLM-222M shape can be timed without
+ * downloading it.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time the model's stages and batched generation; prints a table.")
+final class Bench implements Callable<Integer> {
+    @Option(names = "--model", description = "Model folder; default: random weights of --preset.") Path model;
+    @Option(names = "--preset", defaultValue = "scenes", description = "scenes or nanovlm-222m (random weights).") String preset;
+    @Option(names = "--batch-sizes", defaultValue = "1,8", split = ",") int[] batchSizes;
+    @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
+    @Option(names = "--repeats", defaultValue = "3") int repeats;
+    @Option(names = "--threads", defaultValue = "0") int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        Engines.configureThreads(threads);
+        try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
+            ModelConfig c = m.config();
+            System.out.printf("model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens%n",
+                    c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
+            System.out.printf("%-6s %-10s %12s %12s %14s %12s %10s%n", "batch", "cache", "embed ms", "vision ms",
+                    "generate ms", "images/s", "RSS MB");
+            double base = 0;
+            for (int b : batchSizes) {
+                for (boolean cache : new boolean[] {true, false}) {
+                    if (!cache && b != batchSizes[0]) {
+                        continue;
+                    }
+                    double[] t = time(m, b, cache);
+                    double perSecond = b / (t[0] + t[1] + t[2]) * 1000;
+                    if (base == 0) {
+                        base = perSecond;
+                    }
+                    System.out.printf("%-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d   (x%.2f)%n", b, cache ? "kv" : "recompute",
+                            t[0], t[1], t[2], perSecond, rssMb(), perSecond / base);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Median over the repeats of {embed, vision+projector, generation} in ms, after one warm-up. */
+    private double[] time(VisionLanguageModel m, int batch, boolean cache) {
+        ModelConfig c = m.config();
+        Random rnd = new Random(1);
+        float[] pixels = new float[batch * 3 * c.vitImgSize * c.vitImgSize];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = rnd.nextFloat();
+        }
+        List<long[]> prompts = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            prompts.add(new long[] {1, 2, 3, 4, 5, 6, 7, 8});
+        }
+        int[] caps = new int[batch];
+        Arrays.fill(caps, tokens);
+        List<double[]> runs = new ArrayList<>();
+        for (int r = 0; r <= repeats; r++) {
+            try (NDScope ignored = new NDScope()) {
+                long t0 = System.nanoTime();
+                NDArray x = m.manager().create(pixels, new Shape(batch, 3, c.vitImgSize, c.vitImgSize));
+                NDArray patches = m.patchEmbedding().embed(x);
+                patches.toFloatArray();
+                long t1 = System.nanoTime();
+                m.imageTokens(patches).toFloatArray();
+                long t2 = System.nanoTime();
+                new CaptionGenerator(m).generate(patches, prompts, caps, new CaptionGenerator.Options(cache, false, false));
+                long t3 = System.nanoTime();
+                if (r > 0) {
+                    runs.add(new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6});
+                }
+            }
+        }
+        double[] median = new double[3];
+        for (int k = 0; k < 3; k++) {
+            final int kk = k;
+            double[] v = runs.stream().mapToDouble(a -> a[kk]).sorted().toArray();
+            median[k] = v[v.length / 2];
+        }
+        return median;
+    }
+
+    private static VisionLanguageModel random(String preset) throws Exception {
+        ModelConfig c;
+        if (preset.equals("nanovlm-222m")) {
+            c = new ModelConfig(); // nanoVLM's defaults are the 222M checkpoint's shape
+            c.modelName = "nanovlm-222m (random weights)";
+        } else if (preset.equals("scenes")) {
+            c = ScenesModel.defaultConfig();
+            c.modelName = "glimpse-scenes (random weights)";
+        } else {
+            throw new IllegalArgumentException("--preset must be scenes or nanovlm-222m");
+        }
+        return VisionLanguageModel.random(c, null, 1, null);
+    }
+
+    private static long rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (Exception ignored) {
+            // not Linux: report the heap instead
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
+    }
+}
