@@ -6,6 +6,7 @@
 # Arguments are those of dev.glimpse.dist.WarmUp (dist/src/main/java/dev/glimpse/dist/WarmUp.java).
 set -euo pipefail
 FLINK_HOME=${FLINK_HOME:-/opt/flink}
+GLIMPSE_HOME=${GLIMPSE_HOME:-/opt/glimpse}
 exec java -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 \
-  -cp "$FLINK_HOME/lib/*:$FLINK_HOME/usrlib/glimpse-job-cluster.jar:/opt/glimpse/lib/glimpse-dist.jar" \
+  -cp "$FLINK_HOME/lib/*:$FLINK_HOME/usrlib/glimpse-job-cluster.jar:$GLIMPSE_HOME/lib/glimpse-dist.jar" \
   dev.glimpse.dist.WarmUp "$@"

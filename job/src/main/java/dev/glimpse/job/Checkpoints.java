@@ -9,24 +9,40 @@ import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
 
-/** Finds retained checkpoints: {@code <dir>/<job id>/chk-<n>/_metadata}. */
+/**
+ * Finds what a job can resume from: retained checkpoints {@code <dir>/<job id>/chk-<n>/_metadata}
+ * and savepoints {@code <dir>/savepoints/savepoint-<id>/_metadata}.
+ */
 final class Checkpoints {
     private Checkpoints() {}
 
-    /** The most recent complete checkpoint under {@code dir}, if any. */
+    /**
+     * The most recent complete checkpoint or savepoint under {@code dir}, if any. Savepoints count:
+     * a job stopped with one has its checkpoints removed or older, and resuming from an older
+     * snapshot would produce again what the job committed after it.
+     */
     static Optional<Path> latest(Path dir) {
         if (!Files.isDirectory(dir)) {
             return Optional.empty();
         }
-        try (Stream<Path> jobs = Files.list(dir)) {
-            return jobs.filter(Files::isDirectory)
-                    .flatMap(Checkpoints::children)
-                    .filter(p -> p.getFileName().toString().startsWith("chk-"))
-                    .filter(p -> Files.isRegularFile(p.resolve("_metadata")))
-                    .max(Comparator.comparing(p -> modified(p.resolve("_metadata"))));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        return children(dir)
+                .filter(Files::isDirectory)
+                .flatMap(Checkpoints::children)
+                .filter(p -> p.getFileName().toString().startsWith("chk-") || p.getFileName().toString().startsWith("savepoint-"))
+                .filter(p -> Files.isRegularFile(p.resolve("_metadata")))
+                .max(Comparator.comparing(p -> modified(p.resolve("_metadata"))));
+    }
+
+    /** The newest savepoint under {@code <dir>/savepoints} written after {@code sinceMillis}, if any. */
+    static Optional<Path> newestSavepoint(Path dir, long sinceMillis) {
+        Path savepoints = dir.resolve("savepoints");
+        if (!Files.isDirectory(savepoints)) {
+            return Optional.empty();
         }
+        return children(savepoints)
+                .filter(p -> Files.isRegularFile(p.resolve("_metadata")))
+                .filter(p -> modified(p.resolve("_metadata")).toMillis() >= sinceMillis)
+                .max(Comparator.comparing(p -> modified(p.resolve("_metadata"))));
     }
 
     private static Stream<Path> children(Path p) {

@@ -14,7 +14,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,7 +30,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",
         description = "Streaming image captioning on Apache Flink with a vision-language model.",
         subcommands = {Demo.class, Cli.Run.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
-                Cli.Eval.class, Cli.VerifyReference.class, Bench.class})
+                Cli.Eval.class, Cli.VerifyReference.class, Bench.class, Stop.class, Broker.class, Produce.class, Tail.class})
 public final class Cli {
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new Cli());
@@ -78,6 +82,25 @@ public final class Cli {
         @Option(names = "--resume", description = "Continue from the latest retained checkpoint in the checkpoint directory.")
         boolean resume;
         @Option(names = "--from-savepoint", description = "Start from this savepoint or retained checkpoint.") String fromSavepoint;
+        @Option(names = "--rest-port", defaultValue = "8081", description = "REST/web UI port of the local cluster.") int restPort;
+
+        /** Ctrl-C (SIGINT/SIGTERM) stops the job with a savepoint before the process exits. */
+        private static void stopWithSavepointOnCtrlC(JobClient client, GlimpseConfig c,
+                                                     java.util.concurrent.atomic.AtomicBoolean ended) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (ended.get()) {
+                    return;
+                }
+                try {
+                    String path = client.stopWithSavepoint(false,
+                            GlimpseJob.toUri(c.get(GlimpseOptions.CHECKPOINT_DIR)) + "/savepoints",
+                            SavepointFormatType.CANONICAL).get(2, java.util.concurrent.TimeUnit.MINUTES);
+                    System.err.println("stopped with savepoint " + path + "\ncontinue with: bin/glimpse run ... --from-savepoint " + path);
+                } catch (Exception e) {
+                    System.err.println("could not stop with a savepoint (" + e + "); resume from the latest checkpoint with --resume");
+                }
+            }, "glimpse-stop-with-savepoint"));
+        }
 
         @Override
         public Integer call() throws Exception {
@@ -101,8 +124,24 @@ public final class Cli {
                 System.err.println("restoring from " + restoreFrom);
             }
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+            if (env instanceof LocalStreamEnvironment) {
+                // A local cluster of our own: give it the web UI and REST API (glimpse stop talks to it).
+                flink.set(RestOptions.PORT, restPort);
+                env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
+            }
             GlimpseJob.addTo(env, c);
-            env.execute("glimpse");
+            JobClient client = env.executeAsync("glimpse");
+            java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+            long started = System.currentTimeMillis();
+            if (env instanceof LocalStreamEnvironment) {
+                System.err.println("job " + client.getJobID() + " running; web UI and REST API on http://localhost:" + restPort
+                        + "; Ctrl-C or 'bin/glimpse stop' stops it with a savepoint");
+                stopWithSavepointOnCtrlC(client, c, ended);
+            }
+            client.getJobExecutionResult().get();
+            ended.set(true);
+            Checkpoints.newestSavepoint(Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)), started).ifPresent(sp ->
+                    System.err.println("stopped with savepoint " + sp + "\ncontinue with: bin/glimpse run ... --from-savepoint " + sp));
             return 0;
         }
     }

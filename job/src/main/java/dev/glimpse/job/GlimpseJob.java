@@ -101,8 +101,14 @@ public final class GlimpseJob {
                 .name("dead-letters").uid("dead-letters-sink").setParallelism(cpu);
     }
 
-    /** Entry point on a Flink cluster: same options as {@code bin/glimpse run}. */
-    public static void main(String[] args) throws Exception {
-        System.exit(new picocli.CommandLine(new Cli.Run()).execute(args));
+    /**
+     * Entry point on a Flink cluster: same options as {@code bin/glimpse run}. It never calls
+     * System.exit: in application mode main() runs inside the JobManager.
+     */
+    public static void main(String[] args) {
+        int rc = new picocli.CommandLine(new Cli.Run()).execute(args);
+        if (rc != 0) {
+            throw new IllegalStateException("glimpse job exited with code " + rc);
+        }
     }
 }

@@ -90,12 +90,24 @@ public final class EmbeddedKafka implements AutoCloseable {
      * broker already did; returns once the broker answers metadata requests.
      */
     public static EmbeddedKafka start(Path dataDir) {
-        return start(dataDir, null);
+        return start(dataDir, null, 0);
+    }
+
+    /** As {@link #start(Path)}, with the client listener on {@code port} (0: any free port). */
+    public static EmbeddedKafka start(Path dataDir, int port) {
+        return start(dataDir, null, port);
     }
 
     private static EmbeddedKafka start(Path dataDir, Path ownedDir) {
+        return start(dataDir, ownedDir, 0);
+    }
+
+    private static EmbeddedKafka start(Path dataDir, Path ownedDir, int port) {
         quietServerLogs();
         int[] ports = freePorts(2);
+        if (port > 0) {
+            ports[0] = port;
+        }
         Path logDir = dataDir.resolve("kafka-logs");
         KafkaConfig config = new KafkaConfig(serverProperties(logDir, ports[0], ports[1]), false);
         formatIfNeeded(logDir);

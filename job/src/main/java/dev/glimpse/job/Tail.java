@@ -1,0 +1,45 @@
+package dev.glimpse.job;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code glimpse tail}: prints committed captions and dead letters as JSON lines (read_committed). */
+@Command(name = "tail", mixinStandardHelpOptions = true,
+        description = "Print committed records of the output topics as JSON lines (isolation.level=read_committed).")
+final class Tail implements Callable<Integer> {
+    @Option(names = "--bootstrap", defaultValue = "localhost:9092") String bootstrap;
+    @Option(names = "--topics", defaultValue = "captions,captions-dlq", split = ",") List<String> topics;
+    @Option(names = "--from-beginning") boolean fromBeginning;
+    @Option(names = "--idle-exit", description = "Exit after this long without a record (ISO-8601), e.g. PT10S.") Duration idleExit;
+
+    @Override
+    public Integer call() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "glimpse-tail-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        long last = System.currentTimeMillis();
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+            c.subscribe(topics);
+            while (idleExit == null || System.currentTimeMillis() - last < idleExit.toMillis()) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+                    System.out.println(r.value());
+                    last = System.currentTimeMillis();
+                }
+            }
+        }
+        return 0;
+    }
+}
