@@ -55,7 +55,7 @@ final class Bench implements Callable<Integer> {
                         base = perSecond;
                     }
                     System.out.printf("%-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d   (x%.2f)%n", b, cache ? "kv" : "recompute",
-                            t[0], t[1], t[2], perSecond, rssMb(), perSecond / base);
+                            t[0], t[1], t[2], perSecond, ProcessMemory.rssMb(), perSecond / base);
                 }
             }
         }
@@ -114,18 +114,5 @@ final class Bench implements Callable<Integer> {
             throw new IllegalArgumentException("--preset must be scenes or nanovlm-222m");
         }
         return VisionLanguageModel.random(c, null, 1, null);
-    }
-
-    private static long rssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-                }
-            }
-        } catch (Exception ignored) {
-            // not Linux: report the heap instead
-        }
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20;
     }
 }

@@ -66,6 +66,13 @@ public final class SharedModels {
 
     private SharedModels() {}
 
+    /** NDArrays held by the shared models' managers: flat over time unless something leaks. */
+    public static long liveArrays() {
+        synchronized (MODELS) {
+            return MODELS.values().stream().mapToLong(e -> e.model.manager().getManagedArrays().size()).sum();
+        }
+    }
+
     public static Handle acquire(Path dir, Device device) {
         String key = dir.toAbsolutePath().normalize() + "@" + device;
         synchronized (MODELS) {
