@@ -7,8 +7,6 @@ import dev.glimpse.model.CaptionGenerator;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -11,18 +11,13 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -70,16 +65,12 @@ final class Soak implements Callable<Integer> {
     }
 
     private void produce(String bootstrap, String topic) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         SceneGenerator scenes = new SceneGenerator(77);
         byte[][] encoded = new byte[distinct][];
         for (int i = 0; i < distinct; i++) {
             encoded[i] = scenes.sample(i).encoded();
         }
-        try (KafkaProducer<byte[], byte[]> kp = new KafkaProducer<>(p)) {
+        try (KafkaProducer<byte[], byte[]> kp = KafkaClients.imageProducer(bootstrap)) {
             for (int i = 0; i < images; i++) {
                 kp.send(new ProducerRecord<>(topic, ("soak-" + i).getBytes(StandardCharsets.UTF_8), encoded[i % distinct]));
             }
@@ -87,13 +78,6 @@ final class Soak implements Callable<Integer> {
     }
 
     private int watch(String bootstrap, GlimpseConfig c) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "glimpse-soak-reader");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         long start = System.currentTimeMillis();
         long deadline = start + timeout.toMillis();
         int outcomes = 0;
@@ -101,7 +85,7 @@ final class Soak implements Callable<Integer> {
         long firstRss = -1;
         long lastRss = 0;
         System.out.printf("%8s %9s %10s %9s %9s %12s%n", "images", "seconds", "images/s", "RSS MB", "heap MB", "live arrays");
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, "glimpse-soak-reader", true)) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcomes < images && System.currentTimeMillis() < deadline) {
                 outcomes += consumer.poll(Duration.ofMillis(500)).count();

@@ -50,20 +50,7 @@ class CaptioningPipelineITCase {
     }
 
     static GlimpseConfig config(String prefix) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("kafka.bootstrap-servers", kafka.bootstrapServers());
-        o.put("kafka.images-topic", prefix + "-images");
-        o.put("kafka.captions-topic", prefix + "-captions");
-        o.put("kafka.dead-letter-topic", prefix + "-dlq");
-        o.put("kafka.group-id", prefix);
-        o.put("kafka.transactional-id-prefix", prefix);
-        o.put("model.dir", model.toString());
-        o.put("checkpoint.interval", "500ms");
-        o.put("checkpoint.dir", work.resolve(prefix + "-checkpoints").toString());
-        o.put("batching.max-batch-size", "4");
-        o.put("parallelism.decode", "2");
-        o.put("parallelism.inference", "2");
-        return GlimpseConfig.load(null, o);
+        return KafkaPipelineHarness.config(kafka.bootstrapServers(), model, work, prefix, "500ms");
     }
 
     @Test

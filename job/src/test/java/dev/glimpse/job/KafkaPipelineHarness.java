@@ -2,19 +2,17 @@ package dev.glimpse.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Producing to and reading committed output from the real broker of the integration tests. */
 final class KafkaPipelineHarness {
@@ -30,12 +28,25 @@ final class KafkaPipelineHarness {
     private KafkaPipelineHarness() {}
 
     static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(40 << 20));
-        return new KafkaProducer<>(p);
+        return KafkaClients.imageProducer(bootstrap);
+    }
+
+    /** The job's configuration for one test: its own topics, group, transactional ids and checkpoints. */
+    static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("kafka.bootstrap-servers", bootstrap);
+        o.put("kafka.images-topic", prefix + "-images");
+        o.put("kafka.captions-topic", prefix + "-captions");
+        o.put("kafka.dead-letter-topic", prefix + "-dlq");
+        o.put("kafka.group-id", prefix);
+        o.put("kafka.transactional-id-prefix", prefix);
+        o.put("model.dir", model.toString());
+        o.put("checkpoint.interval", checkpointInterval);
+        o.put("checkpoint.dir", work.resolve(prefix + "-checkpoints").toString());
+        o.put("batching.max-batch-size", "4");
+        o.put("parallelism.decode", "2");
+        o.put("parallelism.inference", "2");
+        return GlimpseConfig.load(null, o);
     }
 
     static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value) {
@@ -44,16 +55,9 @@ final class KafkaPipelineHarness {
 
     /** Reads committed output of {@code topics} until {@code expected} records arrived (or the time is up). */
     static List<Output> readCommitted(String bootstrap, List<String> topics, int expected, Duration timeout) throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + UUID.randomUUID());
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         List<Output> out = new ArrayList<>();
         long deadline = System.currentTimeMillis() + timeout.toMillis();
-        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+        try (KafkaConsumer<String, String> c = KafkaClients.committedReader(bootstrap, "it-reader-" + UUID.randomUUID(), true)) {
             c.subscribe(topics);
             while (out.size() < expected && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {

@@ -80,6 +80,10 @@ public final class ClusterTest implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "2024", description = "Seed of the generated scenes.")
     long seed;
 
+    @Option(names = "--interval", defaultValue = "150ms", converter = DurationConverter.class,
+            description = "Pause between two images sent (default: ${DEFAULT-VALUE}): the images arrive as a stream.")
+    Duration interval;
+
     static final String HOST = "127.0.0.1";
     static final String ENTRY_CLASS = "dev.glimpse.job.GlimpseJob";
     static final String NATIVE_CLASSLOADER_ERROR = "already loaded in another classloader";
@@ -199,72 +203,75 @@ public final class ClusterTest implements Callable<Integer> {
         timings.put("jar upload + submission -> every subtask RUNNING", secs(System.currentTimeMillis() - t));
         facts.add("job 1     : " + job + " on " + initialTms);
 
-        // ---------------------------------------------------------------- phase 1: images, then kill a TaskManager
+        // ---------------------------------------------------------------- phase 1: a stream of images; kill a TaskManager
         SceneGenerator scenes = new SceneGenerator(seed);
-        int firstPhaseEnd = images / 2;
-        int secondPhaseEnd = images * 5 / 6;
-        Set<Integer> corrupt = new java.util.TreeSet<>();
+        int killAfter = images / 3;
+        int firstStreamEnd = images * 5 / 6;
         try (OutcomeReader outcomes = new OutcomeReader(bootstrap, captionsTopic, deadLetterTopic);
              KafkaProducer<byte[], byte[]> producer = producer()) {
             long firstSent = System.currentTimeMillis();
-            produce(producer, imagesTopic, scenes, 0, firstPhaseEnd, corrupt);
+            ImageStream stream = new ImageStream(producer, imagesTopic, scenes, 0, firstStreamEnd, interval.toMillis());
             awaitCondition("the first committed outcome", Duration.ofMinutes(5), () -> outcomes.distinctIds() > 0);
             timings.put("first image sent -> first committed outcome", secs(System.currentTimeMillis() - firstSent));
-            int third = images / 3;
-            awaitCondition(third + " committed outcomes", Duration.ofMinutes(6), () -> outcomes.distinctIds() >= third);
-            int before = outcomes.distinctIds();
+            awaitCondition(killAfter + " committed outcomes", Duration.ofMinutes(6), () -> outcomes.distinctIds() >= killAfter);
+            int committedAtKill = outcomes.distinctIds();
+            int sentAtKill = stream.sent();
 
             List<String> running = rest.taskManagersOf(job);
             String victim = running.contains("tm-2") ? "tm-2" : running.get(0);
             String survivor = victim.equals("tm-1") ? "tm-2" : "tm-1";
             long killedAt = System.currentTimeMillis();
             taskManagers.get(victim).kill();
-            progress("killed " + victim + " (kill -9, pid " + taskManagers.get(victim).pid() + ") after " + before
-                    + " committed outcomes; the job ran on " + running);
-            facts.add("killed    : " + victim + " after " + before + "/" + images + " outcomes; survivor " + survivor);
+            String when = committedAtKill + " outcomes committed, " + sentAtKill + " images sent";
+            progress("killed " + victim + " (kill -9, pid " + taskManagers.get(victim).pid() + ") with " + when
+                    + "; the job ran on " + running);
+            facts.add("killed    : " + victim + " (kill -9) with " + when + " of " + images + "; survivor " + survivor);
 
-            // ------------------------------------------------------------ phase 2: more images during recovery
-            produce(producer, imagesTopic, scenes, firstPhaseEnd, secondPhaseEnd, corrupt);
+            // ------------------------------------------------------------ phase 2: recovery while images keep coming
             awaitCondition("the JobManager to notice the loss of " + victim, Duration.ofMinutes(2),
                     () -> rest.overview().path("taskmanagers").asInt() == 1);
             timings.put("kill -9 -> JobManager dropped the TaskManager", secs(System.currentTimeMillis() - killedAt));
             awaitCondition("job " + job + " to run again, on " + survivor + " only", Duration.ofMinutes(6),
                     () -> rest.allRunning(job) && rest.taskManagersOf(job).equals(List.of(survivor)));
             timings.put("kill -9 -> every subtask RUNNING on the survivor", secs(System.currentTimeMillis() - killedAt));
-            pass("recovery on the surviving TaskManager", "all subtasks RUNNING on " + survivor + " after " + victim
-                    + " was killed; numRestarts=" + rest.jobMetric(job, "numRestarts"));
-            List<String> history = rest.exceptionHistory(job);
-            if (!history.isEmpty()) {
-                facts.add("failover  : " + history.get(history.size() - 1));
+            List<String> failures = rest.exceptionHistory(job, killedAt);
+            check(!failures.isEmpty(), "recovery on the surviving TaskManager", "all subtasks RUNNING again, on " + survivor
+                    + " only, after " + victim + " was killed; " + failures.size() + " failure(s) in the job's exception history since");
+            if (!failures.isEmpty()) {
+                facts.add("failover  : " + failures.get(failures.size() - 1));
             }
             awaitCondition("a committed outcome after the kill", Duration.ofMinutes(5),
                     () -> outcomes.outcomes().stream().anyMatch(o -> o.atMillis() > killedAt));
             timings.put("kill -9 -> next committed outcome", secs(firstAfter(outcomes, killedAt) - killedAt));
-            awaitCondition("outcomes for images 0.." + (secondPhaseEnd - 1), Duration.ofMinutes(8),
-                    () -> hasOutcomes(outcomes, 0, secondPhaseEnd));
+            stream.await();
+            awaitCondition("outcomes for images 0.." + (firstStreamEnd - 1), Duration.ofMinutes(8),
+                    () -> hasOutcomes(outcomes, 0, firstStreamEnd));
 
-            // ------------------------------------------------------------ phase 3: cancel, resume from the checkpoint
+            // ------------------------------------------------------------ phase 3: cancel mid-stream, resume from the checkpoint
             Path survivorLog = logs.resolve(survivor + ".log");
             int loadsBefore = countLines(survivorLog, "loaded model");
             long phase3 = System.currentTimeMillis();
-            produce(producer, imagesTopic, scenes, secondPhaseEnd, images, corrupt);
+            ImageStream last = new ImageStream(producer, imagesTopic, scenes, firstStreamEnd, images, Math.max(300, interval.toMillis()));
             awaitCondition("a committed outcome of the last images", Duration.ofMinutes(5),
                     () -> outcomes.outcomes().stream().anyMatch(o -> o.atMillis() > phase3));
-            int beforeCancel = outcomes.distinctIds();
             long cancelAt = System.currentTimeMillis();
             rest.cancel(job);
+            int committedAtCancel = outcomes.distinctIds();
+            int sentAtCancel = firstStreamEnd + last.sent();
             awaitCondition("job " + job + " to be CANCELED", Duration.ofMinutes(2),
                     () -> "CANCELED".equals(rest.job(job).path("state").asText()));
             String checkpoint = latestRetainedCheckpoint(job, checkpoints);
-            progress("cancelled " + job + " with " + beforeCancel + "/" + images + " outcomes committed; resuming from " + checkpoint);
+            String cancelWhen = committedAtCancel + " outcomes committed, " + sentAtCancel + " images sent";
+            progress("cancelled " + job + " with " + cancelWhen + "; resuming from " + checkpoint);
             String job2 = submit(jarId, programArgs, checkpoint);
             awaitCondition("job " + job2 + " to run every subtask", Duration.ofMinutes(6), () -> rest.allRunning(job2));
             timings.put("cancel -> resubmitted job RUNNING from its checkpoint", secs(System.currentTimeMillis() - cancelAt));
             List<String> job2Tms = rest.taskManagersOf(job2);
-            facts.add("job 2     : " + job2 + " on " + job2Tms + ", restored from " + checkpoint
-                    + " (job 1 cancelled at " + beforeCancel + "/" + images + " outcomes)");
+            facts.add("cancelled : job 1 with " + cancelWhen + "; restored from " + checkpoint);
+            facts.add("job 2     : " + job2 + " on " + job2Tms);
             check(job2Tms.equals(List.of(survivor)), "restart on the same TaskManager",
                     "job 2 runs on " + job2Tms + " (survivor " + survivor + "), in a new user-code class loader");
+            last.await();
             awaitCondition("outcomes for all " + images + " images", Duration.ofMinutes(8),
                     () -> hasOutcomes(outcomes, 0, images));
             timings.put("first image sent -> last outcome committed", secs(System.currentTimeMillis() - firstSent));
@@ -276,12 +283,13 @@ public final class ClusterTest implements Callable<Integer> {
             int loadsAfter = countLines(survivorLog, "loaded model");
             check(loadsAfter > loadsBefore, "model loaded again after the restart",
                     survivor + " logged 'loaded model' " + loadsBefore + "x before the cancel, " + loadsAfter + "x after");
-            verifyOutcomes(outcomes, scenes, corrupt, modelDir);
+            verifyOutcomes(outcomes, scenes, modelDir);
         }
         verifyLogs();
     }
 
-    private void verifyOutcomes(OutcomeReader reader, SceneGenerator scenes, Set<Integer> corrupt, Path modelDir) {
+    private void verifyOutcomes(OutcomeReader reader, SceneGenerator scenes, Path modelDir) {
+        Set<Integer> corrupt = java.util.stream.IntStream.range(0, images).filter(ClusterTest::corrupt).boxed().collect(Collectors.toSet());
         Map<String, List<OutcomeReader.Outcome>> byId = reader.byId();
         List<String> missing = new ArrayList<>();
         List<String> duplicated = new ArrayList<>();
@@ -504,6 +512,7 @@ public final class ClusterTest implements Callable<Integer> {
      */
     private String submit(String jarId, List<String> args, String savepointPath) throws Exception {
         List<String> before = rest.jobIds();
+        long jmOutput = Files.size(jobManager.output);
         try {
             String id = rest.runJar(jarId, ENTRY_CLASS, args, savepointPath);
             if (checks.stream().noneMatch(c -> c[1].startsWith("REST submission"))) {
@@ -518,7 +527,8 @@ public final class ClusterTest implements Callable<Integer> {
                 if (!now.isEmpty()) {
                     if (checks.stream().noneMatch(c -> c[1].startsWith("REST submission"))) {
                         warn("REST submission (POST /jars/<id>/run)", "the job was submitted and runs, but the run request answered HTTP "
-                                + e.status + " because " + ENTRY_CLASS + ".main failed afterwards: " + rootCause(e.getMessage()));
+                                + e.status + " because " + ENTRY_CLASS + ".main failed after submitting it: " + e.rootCause()
+                                + firstException(jobManager.output, jmOutput));
                     }
                     return now.get(0);
                 }
@@ -528,17 +538,16 @@ public final class ClusterTest implements Callable<Integer> {
         }
     }
 
-    /** The last "Caused by" of a Flink error answer, else its start. */
-    static String rootCause(String message) {
-        Matcher m = Pattern.compile("Caused by: ([^|]+?)(?:\\s*\\|\\s*at |\\s*\\|\\s*\\.\\.\\.|$)").matcher(message);
-        String last = null;
-        while (m.find()) {
-            last = m.group(1).trim();
+    /** The first exception line a process printed after {@code offset} bytes of its output, as " (first: ...)". */
+    static String firstException(Path output, long offset) {
+        try {
+            byte[] all = Files.readAllBytes(output);
+            String text = new String(all, (int) Math.min(offset, all.length), (int) Math.max(0, all.length - offset), StandardCharsets.ISO_8859_1);
+            return text.lines().filter(l -> l.matches("^[\\w.$]+(Exception|Error)(: .*)?$")).findFirst()
+                    .map(l -> "; its output shows: " + l).orElse("");
+        } catch (IOException e) {
+            return "";
         }
-        if (last != null) {
-            return last;
-        }
-        return message.length() > 300 ? message.substring(0, 300) + "..." : message;
     }
 
     /** The job's latest completed checkpoint as the REST API reports it, else the newest chk-n on disk. */
@@ -571,22 +580,48 @@ public final class ClusterTest implements Callable<Integer> {
         return new KafkaProducer<>(p);
     }
 
+    /** Every twelfth image (index 5, 17, ...) is cut to its first 24 bytes: a known format that cannot be decoded. */
+    static boolean corrupt(int i) {
+        return i % 12 == 5;
+    }
+
     /**
-     * Sends scenes {@code from..to-1} (key = id); every twelfth (index 5, 17, ...) is cut to its first
-     * 24 bytes: a known format that cannot be decoded, which must become a dead letter.
+     * Sends scenes {@code from..to-1} (key = id; corrupt ones per {@link #corrupt}) on its own thread,
+     * one every {@code intervalMillis}: a stream, so that a kill or a cancel hits records in flight.
      */
-    private void produce(KafkaProducer<byte[], byte[]> producer, String topic, SceneGenerator scenes, int from, int to,
-                         Set<Integer> corrupt) {
-        for (int i = from; i < to; i++) {
-            byte[] bytes = scenes.sample(i).encoded();
-            if (i % 12 == 5) {
-                bytes = Arrays.copyOf(bytes, 24);
-                corrupt.add(i);
-            }
-            producer.send(new ProducerRecord<>(topic, id(i).getBytes(StandardCharsets.UTF_8), bytes));
+    private final class ImageStream {
+        private final java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+
+        ImageStream(KafkaProducer<byte[], byte[]> producer, String topic, SceneGenerator scenes, int from, int to, long intervalMillis) {
+            Thread t = new Thread(() -> {
+                try {
+                    for (int i = from; i < to; i++) {
+                        byte[] bytes = scenes.sample(i).encoded();
+                        if (corrupt(i)) {
+                            bytes = Arrays.copyOf(bytes, 24);
+                        }
+                        producer.send(new ProducerRecord<>(topic, id(i).getBytes(StandardCharsets.UTF_8), bytes)).get();
+                        sent.incrementAndGet();
+                        Thread.sleep(intervalMillis);
+                    }
+                    done.complete(null);
+                } catch (Exception e) {
+                    done.completeExceptionally(e);
+                }
+            }, "cluster-test-images-" + from);
+            t.setDaemon(true);
+            t.start();
+            progress("sending images " + from + ".." + (to - 1) + ", one every " + intervalMillis + " ms");
         }
-        producer.flush();
-        progress("sent images " + from + ".." + (to - 1));
+
+        int sent() {
+            return sent.get();
+        }
+
+        void await() throws Exception {
+            done.get(remaining(Duration.ofMinutes(5)), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     private static boolean hasOutcomes(OutcomeReader reader, int from, int to) {

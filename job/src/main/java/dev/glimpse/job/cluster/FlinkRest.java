@@ -22,10 +22,18 @@ final class FlinkRest {
     /** A non-2xx answer. */
     static final class RestException extends IOException {
         final int status;
+        /** The answer's text: Flink's {"errors": [...]} with stack traces. */
+        final String body;
 
-        RestException(String message, int status) {
+        RestException(String message, int status, String body) {
             super(message);
             this.status = status;
+            this.body = body;
+        }
+
+        /** The innermost "Caused by:" of Flink's error answer, else the first line of its first error. */
+        String rootCause() {
+            return FlinkRest.rootCause(body);
         }
     }
 
@@ -145,20 +153,13 @@ final class FlinkRest {
         return get("/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asLong();
     }
 
-    /** A job metric (e.g. numRestarts) as text, or null. */
-    String jobMetric(String jobId, String metric) throws IOException, InterruptedException {
-        for (JsonNode m : get("/jobs/" + jobId + "/metrics?get=" + metric)) {
-            if (metric.equals(m.path("id").asText())) {
-                return m.path("value").asText();
-            }
-        }
-        return null;
-    }
-
-    /** The first line of each entry of the job's exception history, newest first. */
-    List<String> exceptionHistory(String jobId) throws IOException, InterruptedException {
+    /** The first line of each entry of the job's exception history since {@code sinceMillis}, newest first. */
+    List<String> exceptionHistory(String jobId, long sinceMillis) throws IOException, InterruptedException {
         List<String> out = new ArrayList<>();
         for (JsonNode e : get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries")) {
+            if (e.path("timestamp").asLong() < sinceMillis) {
+                continue;
+            }
             String trace = e.path("stacktrace").asText("");
             String first = trace.lines().findFirst().orElse(e.path("exceptionName").asText());
             out.add(first + (e.path("taskManagerId").isTextual() ? " [" + e.path("taskManagerId").asText() + "]" : ""));
@@ -170,9 +171,33 @@ final class FlinkRest {
         HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {
             throw new RestException(request.method() + " " + request.uri().getPath() + " answered HTTP " + r.statusCode()
-                    + ": " + abbreviate(r.body()), r.statusCode());
+                    + ": " + abbreviate(r.body()), r.statusCode(), r.body());
         }
         return r.body().isBlank() ? json.createObjectNode() : json.readTree(r.body());
+    }
+
+    /** The innermost "Caused by:" of a Flink error answer ({"errors": ["trace", ...]}), else its first line. */
+    static String rootCause(String body) {
+        List<String> errors = new ArrayList<>();
+        try {
+            for (JsonNode e : new ObjectMapper().readTree(body).path("errors")) {
+                errors.add(e.asText());
+            }
+        } catch (IOException | RuntimeException notJson) {
+            errors.add(body);
+        }
+        String last = null;
+        for (String e : errors) {
+            for (String line : e.split("\\R")) {
+                if (line.trim().startsWith("Caused by: ")) {
+                    last = line.trim().substring("Caused by: ".length());
+                }
+            }
+        }
+        if (last != null) {
+            return last;
+        }
+        return errors.isEmpty() ? body : errors.get(0).lines().findFirst().orElse("");
     }
 
     static String abbreviate(String s) {

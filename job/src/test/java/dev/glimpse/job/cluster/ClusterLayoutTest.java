@@ -122,13 +122,27 @@ class ClusterLayoutTest {
     }
 
     @Test
+    void firstExceptionOfAProcessOutput(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("jobmanager.out");
+        Files.writeString(out, "java.lang.IllegalStateException: old\n");
+        long offset = Files.size(out);
+        Files.writeString(out, "some line\norg.apache.flink.util.FlinkRuntimeException: The Job Result cannot be fetched\n\tat x\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        assertThat(ClusterTest.firstException(out, offset))
+                .isEqualTo("; its output shows: org.apache.flink.util.FlinkRuntimeException: The Job Result cannot be fetched");
+        assertThat(ClusterTest.firstException(dir.resolve("missing"), 0)).isEmpty();
+    }
+
+    @Test
     void durationsAndErrorAnswers() {
         ClusterTest.DurationConverter d = new ClusterTest.DurationConverter();
         assertThat(d.convert("90s")).isEqualTo(Duration.ofSeconds(90));
         assertThat(d.convert("20m")).isEqualTo(Duration.ofMinutes(20));
         assertThat(d.convert("PT1H")).isEqualTo(Duration.ofHours(1));
-        assertThat(ClusterTest.rootCause("POST /jars/x/run answered HTTP 500: {\"errors\":[\"a | Caused by: x.Y: outer | at z"
-                + " | Caused by: org.apache.flink.util.FlinkRuntimeException: The Job Result cannot be fetched | at q\"]}"))
-                .isEqualTo("org.apache.flink.util.FlinkRuntimeException: The Job Result cannot be fetched");
+        assertThat(FlinkRest.rootCause("{\"errors\":[\"org.x.RestHandlerException: Could not execute application.\\n\\tat z\\n"
+                + "Caused by: x.Y: outer\\n\\tat q\\nCaused by: java.lang.IllegalStateException: glimpse job exited with code 1\\n\\tat r\"]}"))
+                .isEqualTo("java.lang.IllegalStateException: glimpse job exited with code 1");
+        assertThat(FlinkRest.rootCause("{\"errors\":[\"Not found: /jars/x\"]}")).isEqualTo("Not found: /jars/x");
+        assertThat(FlinkRest.rootCause("<html>")).isEqualTo("<html>");
     }
 }
