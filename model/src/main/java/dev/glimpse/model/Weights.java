@@ -120,14 +120,7 @@ public final class Weights implements AutoCloseable {
             own.close();
             throw e;
         }
-        if (cfg.lmTieWeights && !byName.containsKey("decoder.token_embedding.weight")
-                && byName.containsKey("decoder.head.weight")) {
-            byName.put("decoder.token_embedding.weight", byName.remove("decoder.head.weight"));
-        } else if (cfg.lmTieWeights) {
-            byName.remove("decoder.head.weight");
-        }
-        // A buffer nanoVLM saves; it is recomputed from lm_re_base.
-        byName.remove("decoder.rotary_embd.inv_freq");
+        byName = WeightMapping.of(cfg).toInternal(byName, cfg);
 
         List<String> problems = new ArrayList<>();
         Map<String, NDArray> tensors = new LinkedHashMap<>();
