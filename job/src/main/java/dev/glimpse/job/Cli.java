@@ -1,5 +1,6 @@
 package dev.glimpse.job;
 
+import dev.glimpse.job.cluster.ClusterTest;
 import dev.glimpse.model.ReferenceVerifier;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",
         description = "Streaming image captioning on Apache Flink with a vision-language model.",
         subcommands = {Demo.class, Cli.Run.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
-                Cli.Eval.class, Cli.VerifyReference.class, Bench.class, Stop.class, Broker.class, Produce.class, Tail.class, Soak.class})
+                Cli.Eval.class, Cli.VerifyReference.class, Bench.class, Stop.class, Broker.class, Produce.class, Tail.class, Soak.class, ClusterTest.class})
 public final class Cli {
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new Cli());
@@ -131,13 +132,16 @@ public final class Cli {
             }
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse");
+            if (!(env instanceof LocalStreamEnvironment)) {
+                // On a cluster (flink run, REST, application mode) main() only submits: the job runs on without it.
+                System.out.println("submitted job " + client.getJobID());
+                return 0;
+            }
             java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
             long started = System.currentTimeMillis();
-            if (env instanceof LocalStreamEnvironment) {
-                System.err.println("job " + client.getJobID() + " running; web UI and REST API on http://localhost:" + restPort
-                        + "; Ctrl-C or 'bin/glimpse stop' stops it with a savepoint");
-                stopWithSavepointOnCtrlC(client, c, ended);
-            }
+            System.err.println("job " + client.getJobID() + " running; web UI and REST API on http://localhost:" + restPort
+                    + "; Ctrl-C or 'bin/glimpse stop' stops it with a savepoint");
+            stopWithSavepointOnCtrlC(client, c, ended);
             client.getJobExecutionResult().get();
             ended.set(true);
             Checkpoints.newestSavepoint(Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)), started).ifPresent(sp ->
