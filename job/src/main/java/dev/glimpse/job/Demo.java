@@ -86,15 +86,9 @@ final class Demo implements Callable<Integer> {
     }
 
     private static Path randomModel(Path dir) throws Exception {
-        Files.createDirectories(dir);
         ModelConfig cfg = ScenesModel.defaultConfig();
         cfg.modelName = "glimpse-scenes-untrained";
-        ScenesModel.writeTokenizer(dir.resolve(VisionLanguageModel.TOKENIZER));
-        try (VisionLanguageModel m = VisionLanguageModel.random(cfg,
-                CaptionTokenizer.load(dir.resolve(VisionLanguageModel.TOKENIZER), cfg), 1, null)) {
-            m.save(dir);
-        }
-        return dir;
+        return ScenesModel.writeRandom(dir, cfg, 1);
     }
 
     private void banner(GlimpseConfig c, ModelConfig mc, EmbeddedKafka kafka, boolean untrained) {

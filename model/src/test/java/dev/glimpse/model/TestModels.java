@@ -11,30 +11,12 @@ public final class TestModels {
 
     /** The built-in architecture at a tiny size with random weights (untrained: captions are noise). */
     public static ModelConfig tinyScenesConfig() {
-        ModelConfig c = ScenesModel.defaultConfig();
-        c.modelName = "tiny-random";
-        c.vitImgSize = 32;
-        c.vitHiddenDim = 32;
-        c.vitInterDim = 64;
-        c.vitNBlocks = 1;
-        c.mpHiddenDim = 64;
-        c.lmHiddenDim = 32;
-        c.lmInterDim = 64;
-        c.lmNBlocks = 1;
-        c.lmMaxLength = 6;
-        return c;
+        return ScenesModel.tinyConfig();
     }
 
     public static Path writeTinyScenesModel(Path dir) {
         try {
-            ModelConfig cfg = tinyScenesConfig();
-            java.nio.file.Files.createDirectories(dir);
-            ScenesModel.writeTokenizer(dir.resolve(VisionLanguageModel.TOKENIZER));
-            try (VisionLanguageModel m = VisionLanguageModel.random(cfg,
-                    CaptionTokenizer.load(dir.resolve(VisionLanguageModel.TOKENIZER), cfg), 11, null)) {
-                m.save(dir);
-            }
-            return dir;
+            return ScenesModel.writeRandom(dir, tinyScenesConfig(), 11);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -669,23 +669,7 @@ public final class ClusterTest implements Callable<Integer> {
             System.setProperty("ai.djl.pytorch.num_threads", "1");
             System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         }
-        ModelConfig c = ScenesModel.defaultConfig();
-        c.modelName = "tiny-random";
-        c.vitImgSize = 32;
-        c.vitHiddenDim = 32;
-        c.vitInterDim = 64;
-        c.vitNBlocks = 1;
-        c.mpHiddenDim = 64;
-        c.lmHiddenDim = 32;
-        c.lmInterDim = 64;
-        c.lmNBlocks = 1;
-        c.lmMaxLength = 6;
-        Files.createDirectories(dir);
-        Path tokenizer = dir.resolve(VisionLanguageModel.TOKENIZER);
-        ScenesModel.writeTokenizer(tokenizer);
-        try (VisionLanguageModel m = VisionLanguageModel.random(c, CaptionTokenizer.load(tokenizer, c), 11, null)) {
-            m.save(dir);
-        }
+        ScenesModel.writeRandom(dir, ScenesModel.tinyConfig(), 11);
     }
 
     // ================================================================================ waiting

@@ -3,7 +3,9 @@ package dev.glimpse.model.training;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.model.CaptionTokenizer;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.VisionLanguageModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +58,33 @@ public final class ScenesModel {
         c.imageMean = new float[] {0.5f, 0.5f, 0.5f};
         c.imageStd = new float[] {0.25f, 0.25f, 0.25f};
         return c;
+    }
+
+    /** The built-in architecture shrunk for tests and smoke runs: 32 px, width 32, one block a side. */
+    public static ModelConfig tinyConfig() {
+        ModelConfig c = defaultConfig();
+        c.modelName = "tiny-random";
+        c.vitImgSize = 32;
+        c.vitHiddenDim = 32;
+        c.vitInterDim = 64;
+        c.vitNBlocks = 1;
+        c.mpHiddenDim = 64;
+        c.lmHiddenDim = 32;
+        c.lmInterDim = 64;
+        c.lmNBlocks = 1;
+        c.lmMaxLength = 6;
+        return c;
+    }
+
+    /** Writes a checkpoint folder of {@code cfg} with random weights and the scenes tokenizer. */
+    public static Path writeRandom(Path dir, ModelConfig cfg, long seed) throws IOException {
+        Files.createDirectories(dir);
+        Path tokenizer = dir.resolve(VisionLanguageModel.TOKENIZER);
+        writeTokenizer(tokenizer);
+        try (VisionLanguageModel m = VisionLanguageModel.random(cfg, CaptionTokenizer.load(tokenizer, cfg), seed, null)) {
+            m.save(dir);
+        }
+        return dir;
     }
 
     public static int vocabularySize() {
