@@ -345,23 +345,8 @@ final class ClusterLayout {
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("controller.quorum.bootstrap.servers", host + ":" + controllerPort);
         p.put("log.dirs", dataDir.toString());
-        p.put("num.partitions", "1");
         p.put("auto.create.topics.enable", "false");
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("offsets.topic.num.partitions", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("transaction.state.log.num.partitions", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
-        p.put("group.initial.rebalance.delay.ms", "0");
-        p.put("transaction.max.timeout.ms", Integer.toString(15 * 60 * 1000));
-        p.put("log.segment.bytes", Integer.toString(1024 * 1024));
-        p.put("log.index.size.max.bytes", Integer.toString(64 * 1024));
-        p.put("offsets.topic.segment.bytes", Integer.toString(1024 * 1024));
-        p.put("transaction.state.log.segment.bytes", Integer.toString(1024 * 1024));
-        p.put("metadata.log.segment.bytes", Integer.toString(8 * 1024 * 1024));
-        p.put("log.cleaner.dedupe.buffer.size", Integer.toString(4 * 1024 * 1024));
+        p.putAll(dev.glimpse.job.kafka.EmbeddedKafka.singleNodeSettings());
         return p;
     }
 

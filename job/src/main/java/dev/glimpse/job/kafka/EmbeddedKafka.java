@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -182,6 +183,33 @@ public final class EmbeddedKafka implements AutoCloseable {
         server = started;
     }
 
+    /**
+     * What every single-node broker of Glimpse sets, in process or as its own JVM: internal topics
+     * with one replica and one partition, transactions of up to 15 minutes, and small files.
+     */
+    public static Map<String, String> singleNodeSettings() {
+        Map<String, String> props = new LinkedHashMap<>();
+        props.put("offsets.topic.replication.factor", "1");
+        props.put("offsets.topic.num.partitions", "1");
+        props.put("transaction.state.log.replication.factor", "1");
+        props.put("transaction.state.log.min.isr", "1");
+        props.put("transaction.state.log.num.partitions", "1");
+        props.put("share.coordinator.state.topic.replication.factor", "1");
+        props.put("share.coordinator.state.topic.min.isr", "1");
+        props.put("group.initial.rebalance.delay.ms", "0");
+        props.put("num.partitions", "1");
+        // Exactly-once sinks keep transactions open across checkpoints; allow up to 15 minutes.
+        props.put("transaction.max.timeout.ms", Integer.toString(15 * 60 * 1000));
+        // Small files and buffers: the defaults preallocate 10 MiB indexes and a 128 MiB cleaner buffer.
+        props.put("log.segment.bytes", Integer.toString(1024 * 1024));
+        props.put("log.index.size.max.bytes", Integer.toString(64 * 1024));
+        props.put("offsets.topic.segment.bytes", Integer.toString(1024 * 1024));
+        props.put("transaction.state.log.segment.bytes", Integer.toString(1024 * 1024));
+        props.put("metadata.log.segment.bytes", Integer.toString(8 * 1024 * 1024));
+        props.put("log.cleaner.dedupe.buffer.size", Integer.toString(4 * 1024 * 1024));
+        return props;
+    }
+
     private static Map<String, String> serverProperties(Path logDir, int brokerPort, int controllerPort) {
         String broker = "PLAINTEXT://" + HOST + ":" + brokerPort;
         Map<String, String> props = new HashMap<>();
@@ -196,27 +224,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
         props.put("log.dirs", logDir.toString());
 
-        // One broker: internal topics can have only one replica, and one partition is plenty.
-        props.put("offsets.topic.replication.factor", "1");
-        props.put("offsets.topic.num.partitions", "1");
-        props.put("transaction.state.log.replication.factor", "1");
-        props.put("transaction.state.log.min.isr", "1");
-        props.put("transaction.state.log.num.partitions", "1");
-        props.put("share.coordinator.state.topic.replication.factor", "1");
-        props.put("share.coordinator.state.topic.min.isr", "1");
-        props.put("group.initial.rebalance.delay.ms", "0");
-        props.put("num.partitions", "1");
         props.put("auto.create.topics.enable", "true");
-        // Exactly-once sinks keep transactions open across checkpoints; allow up to 15 minutes.
-        props.put("transaction.max.timeout.ms", Integer.toString(15 * 60 * 1000));
-
-        // Small files and buffers: the defaults preallocate 10 MiB indexes and a 128 MiB cleaner buffer.
-        props.put("log.segment.bytes", Integer.toString(1024 * 1024));
-        props.put("log.index.size.max.bytes", Integer.toString(64 * 1024));
-        props.put("offsets.topic.segment.bytes", Integer.toString(1024 * 1024));
-        props.put("transaction.state.log.segment.bytes", Integer.toString(1024 * 1024));
-        props.put("metadata.log.segment.bytes", Integer.toString(8 * 1024 * 1024));
-        props.put("log.cleaner.dedupe.buffer.size", Integer.toString(4 * 1024 * 1024));
+        props.putAll(singleNodeSettings());
         return props;
     }
 
