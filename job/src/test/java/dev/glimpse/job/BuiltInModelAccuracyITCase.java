@@ -93,8 +93,6 @@ class BuiltInModelAccuracyITCase {
         }
         long right = samples.entrySet().stream().filter(e -> e.getValue().caption().equals(streamed.get(e.getKey()))).count();
         System.out.printf("built-in model through Kafka + Flink: %d/%d fresh scenes exactly right%n", right, SCENES);
-        // A regression floor under the shipped model's 93/100. The target of the model's issue is 95/100
-        // (98 % on 2,000 scenes); models/glimpse-scenes/README.md says where the model stands.
-        assertThat(right).as("exact matches of %d fresh scenes", SCENES).isGreaterThanOrEqualTo(90);
+        assertThat(right).as("exact matches of %d fresh scenes", SCENES).isGreaterThanOrEqualTo(95);
     }
 }
