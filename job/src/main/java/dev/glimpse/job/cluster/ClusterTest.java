@@ -1,5 +1,7 @@
 package dev.glimpse.job.cluster;
 
+import dev.glimpse.job.kafka.EmbeddedKafka;
+
 import dev.glimpse.job.Installation;
 import dev.glimpse.model.CaptionTokenizer;
 import dev.glimpse.model.ModelConfig;
@@ -10,8 +12,6 @@ import dev.glimpse.model.training.ScenesModel;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -367,7 +367,7 @@ public final class ClusterTest implements Callable<Integer> {
     // ================================================================================ processes
 
     private void startKafka(List<Path> classpath) throws Exception {
-        int[] ports = freePorts(2);
+        int[] ports = EmbeddedKafka.freePorts(2);
         Path dir = tmp.resolve("kafka");
         Path data = dir.resolve("data");
         Path props = dir.resolve("server.properties");
@@ -405,7 +405,7 @@ public final class ClusterTest implements Callable<Integer> {
     }
 
     private void startFlink(Path home, List<Path> lib) throws Exception {
-        int[] ports = freePorts(2);
+        int[] ports = EmbeddedKafka.freePorts(2);
         Path conf = tmp.resolve("conf");
         ClusterLayout.Settings settings = new ClusterLayout.Settings(HOST, ports[0], ports[1], mkdirs("io"),
                 mkdirs("web-upload"), mkdirs("web"), mkdirs("checkpoints"), mkdirs("savepoints"));
@@ -831,29 +831,6 @@ public final class ClusterTest implements Callable<Integer> {
         return groups.toString();
     }
 
-    static int[] freePorts(int count) {
-        ServerSocket[] sockets = new ServerSocket[count];
-        int[] ports = new int[count];
-        try {
-            for (int i = 0; i < count; i++) {
-                sockets[i] = new ServerSocket(0, 1, InetAddress.getByName(HOST));
-                ports[i] = sockets[i].getLocalPort();
-            }
-            return ports;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            for (ServerSocket s : sockets) {
-                if (s != null) {
-                    try {
-                        s.close();
-                    } catch (IOException ignored) {
-                        // probing only
-                    }
-                }
-            }
-        }
-    }
 
     static int countLines(Path file, String needle) {
         if (!Files.exists(file)) {

@@ -293,7 +293,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /** Picks distinct free loopback ports by holding all of them open until each is known. */
-    private static int[] freePorts(int count) {
+    public static int[] freePorts(int count) {
         ServerSocket[] sockets = new ServerSocket[count];
         try {
             int[] ports = new int[count];
