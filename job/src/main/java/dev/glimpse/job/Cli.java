@@ -172,7 +172,7 @@ public final class Cli {
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Train the built-in scenes model from scratch on scenes generated on the fly.")
+            description = "Train the built-in scenes model on scenes generated on the fly, from scratch or from a model folder.")
     static final class Train implements Callable<Integer> {
         @Option(names = "--steps", defaultValue = "10000") int steps;
         @Option(names = "--batch-size", defaultValue = "32") int batchSize;
@@ -188,12 +188,18 @@ public final class Cli {
         @Option(names = "--log-every", defaultValue = "50") int logEvery;
         @Option(names = "--data-threads", defaultValue = "1") int dataThreads;
         @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0: all cores).") int threads;
+        @Option(names = "--init-from", description = "Warm start: begin from this model folder's weights, "
+                + "with a fresh optimizer and schedule.") Path initFrom;
+        @Option(names = "--lm-blocks", defaultValue = "0", description = "With --init-from: deepen the decoder "
+                + "to this many blocks; new blocks start as the identity (0: keep).") int lmBlocks;
+        @Option(names = "--object-weights", split = ",", description = "Relative weights of scenes with 1, 2 "
+                + "and 3 objects, e.g. 1,2,3 (default: uniform, as SCENES.md draws them).") double[] objectWeights;
 
         @Override
         public Integer call() throws Exception {
             Engines.configureThreads(threads);
             TrainerOptions opt = new TrainerOptions(steps, batchSize, lr, minLr, warmup, weightDecay, clip, seed,
-                    out, resume, checkpointEvery, logEvery, dataThreads);
+                    out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights);
             Trainer.train(opt, ScenesModel.defaultConfig(), System.out);
             return 0;
         }

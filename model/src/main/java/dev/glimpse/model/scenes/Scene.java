@@ -1,6 +1,7 @@
 package dev.glimpse.model.scenes;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -46,8 +47,17 @@ public record Scene(Background background, List<SceneObject> objects) {
      * within its size class, and positions by rejection sampling until the spacing rules hold.
      */
     public static Scene random(Random rnd) {
+        return random(rnd, null);
+    }
+
+    /**
+     * As {@link #random(Random)}, but the object count drawn with the given relative weights for
+     * 1, 2 and 3 objects (null: uniform, and the same draws as {@link #random(Random)}). Training
+     * can lean on the harder many-object scenes this way; every scene stays within the contract.
+     */
+    public static Scene random(Random rnd, double[] countWeights) {
         Background background = pick(Background.values(), rnd);
-        int count = 1 + rnd.nextInt(MAX_OBJECTS);
+        int count = countWeights == null ? 1 + rnd.nextInt(MAX_OBJECTS) : weighted(countWeights, rnd);
         List<Attributes> kinds = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             kinds.add(new Attributes(pick(Shape.values(), rnd), pick(SceneColour.values(), rnd),
@@ -90,6 +100,22 @@ public record Scene(Background background, List<SceneObject> objects) {
 
     private static boolean wellApart(SceneObject a, SceneObject b) {
         return a.gapTo(b) >= MIN_GAP && Math.abs(a.cx() - b.cx()) >= MIN_CENTRE_DX;
+    }
+
+    private static int weighted(double[] weights, Random rnd) {
+        if (weights.length != MAX_OBJECTS || Arrays.stream(weights).anyMatch(w -> !(w >= 0))
+                || Arrays.stream(weights).sum() <= 0) {
+            throw new IllegalArgumentException("object count weights must be " + MAX_OBJECTS
+                    + " non-negative numbers, not all zero: " + Arrays.toString(weights));
+        }
+        double r = rnd.nextDouble() * Arrays.stream(weights).sum();
+        for (int i = 0; i < weights.length - 1; i++) {
+            r -= weights[i];
+            if (r < 0) {
+                return i + 1;
+            }
+        }
+        return weights.length;
     }
 
     private static double uniform(double min, double max, Random rnd) {

@@ -13,9 +13,16 @@ public final class SceneGenerator {
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
 
     private final long seed;
+    private final double[] countWeights;
 
     public SceneGenerator(long seed) {
+        this(seed, null);
+    }
+
+    /** Scenes whose object count follows {@code countWeights} (for 1, 2, 3 objects; null: uniform). */
+    public SceneGenerator(long seed, double[] countWeights) {
         this.seed = seed;
+        this.countWeights = countWeights == null ? null : countWeights.clone();
     }
 
     public long seed() {
@@ -24,7 +31,7 @@ public final class SceneGenerator {
 
     public SceneSample sample(long index) {
         Random rnd = new Random(mix64(mix64(seed) + index * GOLDEN_GAMMA));
-        Scene scene = Scene.random(rnd);
+        Scene scene = Scene.random(rnd, countWeights);
         RenderOptions options = RenderOptions.random(rnd);
         byte[] encoded = SceneRenderer.encode(SceneRenderer.render(scene, options, rnd), options);
         return new SceneSample("scene-" + seed + "-" + index, scene, options, encoded);

@@ -87,6 +87,36 @@ public final class ScenesModel {
         return dir;
     }
 
+    /**
+     * A copy of {@code source} with its decoder deepened to {@code lmBlocks} (0 or fewer than it has:
+     * unchanged depth). Every tensor of the source is copied; each appended block is drawn at random
+     * except its two output projections, which start at zero, so the block adds nothing to the
+     * residual stream and the grown model computes exactly what the source does until it trains.
+     * The grown model owns {@code tokenizer}.
+     */
+    public static VisionLanguageModel grown(VisionLanguageModel source, CaptionTokenizer tokenizer, int lmBlocks, long seed) {
+        ModelConfig cfg = source.config().copy();
+        int from = cfg.lmNBlocks;
+        cfg.lmNBlocks = Math.max(from, lmBlocks);
+        VisionLanguageModel grown = VisionLanguageModel.random(cfg, tokenizer, seed, source.manager().getDevice());
+        java.util.Map<String, ai.djl.ndarray.NDArray> target = grown.weights().all();
+        source.weights().all().forEach((name, a) -> {
+            ai.djl.ndarray.NDArray t = target.get(name);
+            if (t == null || !t.getShape().equals(a.getShape())) {
+                grown.close();
+                throw new IllegalStateException("grown model has no tensor " + name + " " + a.getShape());
+            }
+            t.set(a.toFloatArray());
+        });
+        for (int i = from; i < cfg.lmNBlocks; i++) {
+            for (String zero : List.of("attn.out_proj.weight", "mlp.down_proj.weight")) {
+                ai.djl.ndarray.NDArray t = target.get("decoder.blocks." + i + "." + zero);
+                t.set(new float[Math.toIntExact(t.getShape().size())]);
+            }
+        }
+        return grown;
+    }
+
     public static int vocabularySize() {
         return SPECIAL.size() + WORDS.size() + PUNCTUATION.size();
     }

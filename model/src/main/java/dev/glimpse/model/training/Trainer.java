@@ -53,6 +53,14 @@ public final class Trainer {
         if (resuming) {
             model = VisionLanguageModel.load(out);
             startStep = JSON.readTree(out.resolve(TRAINER_STATE).toFile()).get("step").asInt();
+        } else if (opt.initFrom() != null) {
+            try (VisionLanguageModel source = VisionLanguageModel.load(opt.initFrom())) {
+                model = ScenesModel.grown(source, CaptionTokenizer.load(
+                        opt.initFrom().resolve(VisionLanguageModel.TOKENIZER), source.config()), opt.lmBlocks(), opt.seed());
+            }
+            log.printf("warm start from %s (%d decoder blocks, now %d)%n", opt.initFrom(),
+                    ModelConfig.read(opt.initFrom().resolve(VisionLanguageModel.CONFIG)).lmNBlocks,
+                    model.config().lmNBlocks);
         } else {
             ModelConfig cfg = newModelConfig.copy().validated("new model");
             ScenesModel.writeTokenizer(out.resolve(VisionLanguageModel.TOKENIZER));
@@ -80,7 +88,7 @@ public final class Trainer {
                     cfg.displayName(), model.weights().parameterCount(), opt.steps(), opt.batchSize(),
                     opt.learningRate(), opt.seed());
 
-            SceneGenerator scenes = new SceneGenerator(opt.seed());
+            SceneGenerator scenes = new SceneGenerator(opt.seed(), opt.countWeights());
             ImagePreprocessor pre = new ImagePreprocessor(cfg);
             CaptionTokenizer tok = model.tokenizer();
             Deque<Future<TrainingBatch>> ahead = new ArrayDeque<>();

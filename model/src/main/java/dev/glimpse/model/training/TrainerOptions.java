@@ -2,11 +2,25 @@ package dev.glimpse.model.training;
 
 import java.nio.file.Path;
 
-/** What the trainer does; the compact constructor names the flag of any bad value. */
+/**
+ * What the trainer does; the compact constructor names the flag of any bad value. {@code initFrom}
+ * (may be null) warm-starts a new run from a model folder's weights with a fresh optimizer;
+ * {@code lmBlocks} above that model's decoder depth appends decoder blocks that start as the
+ * identity (0: keep the depth). {@code countWeights} (may be null: uniform, as SCENES.md draws
+ * them) weighs how often scenes with 1, 2 and 3 objects are drawn.
+ */
 public record TrainerOptions(
         int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
         double weightDecay, double clipNorm, long seed, Path out, boolean resume,
-        int checkpointEvery, int logEvery, int dataThreads) {
+        int checkpointEvery, int logEvery, int dataThreads, Path initFrom, int lmBlocks, double[] countWeights) {
+
+    /** Options for a run from scratch (no warm start, the configuration's own decoder depth). */
+    public TrainerOptions(int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
+                          double weightDecay, double clipNorm, long seed, Path out, boolean resume,
+                          int checkpointEvery, int logEvery, int dataThreads) {
+        this(steps, batchSize, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm, seed, out, resume,
+                checkpointEvery, logEvery, dataThreads, null, 0, null);
+    }
 
     public TrainerOptions {
         require(steps > 0, "--steps must be positive");
@@ -20,6 +34,12 @@ public record TrainerOptions(
         require(checkpointEvery > 0, "--checkpoint-every must be positive");
         require(logEvery > 0, "--log-every must be positive");
         require(dataThreads > 0, "--data-threads must be positive");
+        require(lmBlocks >= 0, "--lm-blocks must be >= 0");
+        require(lmBlocks == 0 || initFrom != null, "--lm-blocks needs --init-from");
+        require(countWeights == null || (countWeights.length == 3
+                        && java.util.Arrays.stream(countWeights).allMatch(w -> w >= 0)
+                        && java.util.Arrays.stream(countWeights).sum() > 0),
+                "--object-weights must be 3 non-negative numbers, not all zero");
     }
 
     private static void require(boolean ok, String message) {

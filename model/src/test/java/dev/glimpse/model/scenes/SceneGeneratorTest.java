@@ -72,4 +72,24 @@ class SceneGeneratorTest {
             assertThat(image.getHeight()).isEqualTo(sample.options().canvas());
         }
     }
+
+    @Test
+    void shouldDrawObjectCountsByTheGivenWeightsAndUniformlyWithoutThem() {
+        SceneGenerator uniform = new SceneGenerator(5);
+        SceneGenerator unweighted = new SceneGenerator(5, null);
+        SceneGenerator onlyThree = new SceneGenerator(5, new double[] {0, 0, 1});
+        SceneGenerator leaning = new SceneGenerator(5, new double[] {1, 2, 3});
+        int[] counts = new int[4];
+        for (long index = 0; index < 600; index++) {
+            if (index < SAMPLES) {
+                assertThat(unweighted.sample(index).encoded()).isEqualTo(uniform.sample(index).encoded());
+                assertThat(onlyThree.sample(index).scene().objects()).hasSize(3);
+            }
+            counts[leaning.sample(index).scene().objects().size()]++;
+        }
+        // Expected 100 / 200 / 300 of 600.
+        assertThat(counts[1]).isBetween(60, 140);
+        assertThat(counts[2]).isBetween(150, 250);
+        assertThat(counts[3]).isBetween(250, 350);
+    }
 }

@@ -35,4 +35,55 @@ class TrainerSmokeTest {
         assertThat(resumed).hasSize(1);
         assertThat(resumed.get(0)).isLessThan(losses.get(0));
     }
+
+    @Test
+    void shouldWarmStartADeeperDecoderThatFirstComputesWhatTheSourceDid(@TempDir Path dir) throws Exception {
+        Path source = dir.resolve("source");
+        ScenesModel.writeRandom(source, tiny(), 11L);
+        float[] before;
+        float[] after;
+        int blocks;
+        try (VisionLanguageModel m = VisionLanguageModel.load(source);
+             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 5L)) {
+            blocks = g.config().lmNBlocks;
+            assertThat(blocks).isEqualTo(m.config().lmNBlocks + 2);
+            assertThat(g.weights().parameterCount()).isGreaterThan(m.weights().parameterCount());
+            before = logits(m);
+            after = logits(g);
+        }
+        assertThat(after).hasSameSizeAs(before);
+        for (int i = 0; i < before.length; i++) {
+            assertThat(after[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        Path out = dir.resolve("grown");
+        TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
+                source, blocks, new double[] {1, 2, 3});
+        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
+        assertThat(logBytes.toString()).contains("warm start from");
+        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
+            assertThat(trained.config().lmNBlocks).isEqualTo(blocks);
+            // The appended blocks have left the identity: their output projections trained.
+            assertThat(trained.weights().get("decoder.blocks." + (blocks - 1) + ".attn.out_proj.weight")
+                    .abs().sum().getFloat()).isGreaterThan(0f);
+        }
+    }
+
+    private static float[] logits(VisionLanguageModel m) {
+        int s = m.config().vitImgSize;
+        ai.djl.ndarray.NDManager nd = m.manager();
+        java.util.Random rnd = new java.util.Random(3);
+        float[] px = new float[2 * 3 * s * s];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (float) rnd.nextGaussian();
+        }
+        try (ai.djl.ndarray.NDManager scope = nd.newSubManager()) {
+            ai.djl.ndarray.NDArray pixels = scope.create(px, new ai.djl.ndarray.types.Shape(2, 3, s, s));
+            ai.djl.ndarray.NDArray ids = scope.create(new long[] {4, 5, 6, 7, 8, 9}, new ai.djl.ndarray.types.Shape(2, 3));
+            return m.textLogits(pixels, ids).toFloatArray();
+        }
+    }
 }
