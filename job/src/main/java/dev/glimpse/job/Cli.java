@@ -9,6 +9,7 @@ import dev.glimpse.model.training.Evaluator;
 import dev.glimpse.model.training.ScenesModel;
 import dev.glimpse.model.training.Trainer;
 import dev.glimpse.model.training.TrainerOptions;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -212,11 +213,14 @@ public final class Cli {
         @Option(names = "--count", defaultValue = "2000") int count;
         @Option(names = "--seed", defaultValue = "424242") long seed;
         @Option(names = "--batch-size", defaultValue = "64") int batchSize;
+        @Option(names = "--manifest", description = "Score the images of this manifest.jsonl (file, caption per "
+                + "line; e.g. scenes drawn by other software) instead of fresh scenes.") Path manifest;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
-                System.out.print(Evaluator.evaluate(m, seed, count, batchSize).table());
+                System.out.print((manifest != null ? Evaluator.evaluate(m, manifest, batchSize)
+                        : Evaluator.evaluate(m, seed, count, batchSize)).table());
             }
             return 0;
         }

@@ -7,6 +7,12 @@ import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.CaptionParts;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -15,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 
 /**
  * Renders fresh scenes, captions them, and scores exact match plus each attribute (count, shape,
@@ -60,13 +67,58 @@ public final class Evaluator {
         }
     }
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private Evaluator() {}
 
+    /** One image to caption and the caption it must get. */
+    public record Example(String id, byte[] encoded, String truth) {}
+
+    /** Evaluates on {@code count} fresh scenes of Glimpse's own generator with {@code seed}. */
     public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize) {
+        SceneGenerator scenes = new SceneGenerator(seed);
+        return evaluate(model, i -> {
+            SceneSample s = scenes.sample(i);
+            return new Example(s.id(), s.encoded(), s.caption());
+        }, count, batchSize);
+    }
+
+    /**
+     * Evaluates on the images a manifest lists, one JSON object per line with {@code file}
+     * (relative to the manifest's folder) and {@code caption}, as {@code bin/glimpse scenes} and
+     * scene renderers of other software write them.
+     */
+    public static Report evaluate(VisionLanguageModel model, Path manifest, int batchSize) throws IOException {
+        Path dir = manifest.toAbsolutePath().getParent();
+        List<String[]> rows = new ArrayList<>();
+        int line = 0;
+        for (String text : Files.readAllLines(manifest)) {
+            line++;
+            if (text.isBlank()) {
+                continue;
+            }
+            JsonNode row = JSON.readTree(text);
+            if (!row.hasNonNull("file") || !row.hasNonNull("caption")) {
+                throw new IllegalArgumentException(manifest + " line " + line + " has no \"file\" and \"caption\"");
+            }
+            String id = row.hasNonNull("id") ? row.get("id").asText() : row.get("file").asText();
+            rows.add(new String[] {id, row.get("file").asText(), row.get("caption").asText()});
+        }
+        return evaluate(model, i -> {
+            String[] r = rows.get(i);
+            try {
+                return new Example(r[0], Files.readAllBytes(dir.resolve(r[1])), r[2].strip());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + dir.resolve(r[1]), e);
+            }
+        }, rows.size(), batchSize);
+    }
+
+    /** Captions examples {@code 0 .. count-1} in batches and scores them. */
+    public static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize) {
         long start = System.nanoTime();
         Captioner captioner = new Captioner(model);
         ImagePreprocessor pre = new ImagePreprocessor(model.config());
-        SceneGenerator scenes = new SceneGenerator(seed);
         Map<String, int[]> attributes = new LinkedHashMap<>();
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
@@ -77,13 +129,16 @@ public final class Evaluator {
             List<float[]> pixels = new ArrayList<>(n);
             List<String> truths = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                SceneSample s = scenes.sample(first + i);
-                try {
-                    pixels.add(pre.preprocess(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
-                } catch (ImageDecodeException e) {
-                    throw new IllegalStateException("generated scene " + s.id() + " does not decode", e);
+                Example e = examples.apply(first + i);
+                if (CaptionParts.parse(e.truth()).isEmpty()) {
+                    throw new IllegalArgumentException(e.id() + ": \"" + e.truth() + "\" is not a scenes caption");
                 }
-                truths.add(s.caption());
+                try {
+                    pixels.add(pre.preprocess(e.encoded(), ImagePreprocessor.Limits.DEFAULT));
+                } catch (ImageDecodeException ex) {
+                    throw new IllegalStateException("scene " + e.id() + " does not decode: " + ex.getMessage(), ex);
+                }
+                truths.add(e.truth());
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
