@@ -191,8 +191,9 @@ public final class Cli {
         @Option(names = "--threads", defaultValue = "0", description = "PyTorch threads (0: all cores).") int threads;
         @Option(names = "--init-from", description = "Warm start: begin from this model folder's weights, "
                 + "with a fresh optimizer and schedule.") Path initFrom;
-        @Option(names = "--lm-blocks", defaultValue = "0", description = "With --init-from: deepen the decoder "
-                + "to this many blocks; new blocks start as the identity (0: keep).") int lmBlocks;
+        @Option(names = "--lm-blocks", defaultValue = "0", description = "Decoder blocks of a new model; with "
+                + "--init-from, deepen the source's decoder to this many, new blocks starting as the identity "
+                + "(0: the default, or the source's depth).") int lmBlocks;
         @Option(names = "--object-weights", split = ",", description = "Relative weights of scenes with 1, 2 "
                 + "and 3 objects, e.g. 1,2,3 (default: uniform, as SCENES.md draws them).") double[] objectWeights;
 

@@ -62,7 +62,11 @@ public final class Trainer {
                     ModelConfig.read(opt.initFrom().resolve(VisionLanguageModel.CONFIG)).lmNBlocks,
                     model.config().lmNBlocks);
         } else {
-            ModelConfig cfg = newModelConfig.copy().validated("new model");
+            ModelConfig fresh = newModelConfig.copy();
+            if (opt.lmBlocks() > 0) {
+                fresh.lmNBlocks = opt.lmBlocks();
+            }
+            ModelConfig cfg = fresh.validated("new model");
             ScenesModel.writeTokenizer(out.resolve(VisionLanguageModel.TOKENIZER));
             model = VisionLanguageModel.random(cfg, CaptionTokenizer.load(out.resolve(VisionLanguageModel.TOKENIZER), cfg),
                     opt.seed(), null);
