@@ -45,7 +45,8 @@ public final class ScenesModel {
         c.lmInterDim = 256;
         c.lmNHeads = 4;
         c.lmNKvHeads = 2;
-        c.lmNBlocks = 2;
+        // The shipped model's first 528k scenes ran with 2 blocks; it was then grown to 4 (--init-from).
+        c.lmNBlocks = 4;
         c.lmReBase = 10000;
         c.lmMaxPositionEmbeddings = 256;
         c.lmVocabSize = vocabularySize();
