@@ -25,10 +25,15 @@ class ImageDecoderHarnessTest {
             new DecoderSettings(1 << 20, 4_000_000, 1000, 20, 64, Duration.ofMillis(500), 32);
 
     static byte[] png(Color c) throws Exception {
-        BufferedImage img = new BufferedImage(16, 12, BufferedImage.TYPE_INT_RGB);
+        return png(c, 16, 12);
+    }
+
+    /** A plain {@code width} x {@code height} PNG of one colour. */
+    static byte[] png(Color c, int width, int height) throws Exception {
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setColor(c);
-        g.fillRect(0, 0, 16, 12);
+        g.fillRect(0, 0, width, height);
         g.dispose();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ImageIO.write(img, "png", out);
