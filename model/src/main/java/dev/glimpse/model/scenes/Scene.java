@@ -54,8 +54,9 @@ public record Scene(Background background, List<SceneObject> objects) {
      * As {@link #random(Random)}, but the object count drawn with the given relative weights for
      * 1, 2 and 3 objects (null: uniform, and the same draws as {@link #random(Random)}). Training
      * can lean on the harder many-object scenes this way; every scene stays within the contract.
+     * The weights must pass {@link #validCountWeights} ({@link SceneGenerator} checks them once).
      */
-    public static Scene random(Random rnd, double[] countWeights) {
+    static Scene random(Random rnd, double[] countWeights) {
         Background background = pick(Background.values(), rnd);
         int count = countWeights == null ? 1 + rnd.nextInt(MAX_OBJECTS) : weighted(countWeights, rnd);
         List<Attributes> kinds = new ArrayList<>(count);
@@ -102,12 +103,13 @@ public record Scene(Background background, List<SceneObject> objects) {
         return a.gapTo(b) >= MIN_GAP && Math.abs(a.cx() - b.cx()) >= MIN_CENTRE_DX;
     }
 
+    /** Whether {@code weights} can weigh object counts: one non-negative number per count, not all zero. */
+    public static boolean validCountWeights(double[] weights) {
+        return weights.length == MAX_OBJECTS && Arrays.stream(weights).allMatch(w -> w >= 0)
+                && Arrays.stream(weights).sum() > 0;
+    }
+
     private static int weighted(double[] weights, Random rnd) {
-        if (weights.length != MAX_OBJECTS || Arrays.stream(weights).anyMatch(w -> !(w >= 0))
-                || Arrays.stream(weights).sum() <= 0) {
-            throw new IllegalArgumentException("object count weights must be " + MAX_OBJECTS
-                    + " non-negative numbers, not all zero: " + Arrays.toString(weights));
-        }
         double r = rnd.nextDouble() * Arrays.stream(weights).sum();
         for (int i = 0; i < weights.length - 1; i++) {
             r -= weights[i];

@@ -21,6 +21,10 @@ public final class SceneGenerator {
 
     /** Scenes whose object count follows {@code countWeights} (for 1, 2, 3 objects; null: uniform). */
     public SceneGenerator(long seed, double[] countWeights) {
+        if (countWeights != null && !Scene.validCountWeights(countWeights)) {
+            throw new IllegalArgumentException("object count weights must be " + Scene.MAX_OBJECTS
+                    + " non-negative numbers, not all zero: " + java.util.Arrays.toString(countWeights));
+        }
         this.seed = seed;
         this.countWeights = countWeights == null ? null : countWeights.clone();
     }

@@ -54,12 +54,13 @@ public final class Trainer {
             model = VisionLanguageModel.load(out);
             startStep = JSON.readTree(out.resolve(TRAINER_STATE).toFile()).get("step").asInt();
         } else if (opt.initFrom() != null) {
+            int sourceBlocks;
             try (VisionLanguageModel source = VisionLanguageModel.load(opt.initFrom())) {
+                sourceBlocks = source.config().lmNBlocks;
                 model = ScenesModel.grown(source, CaptionTokenizer.load(
                         opt.initFrom().resolve(VisionLanguageModel.TOKENIZER), source.config()), opt.lmBlocks(), opt.seed());
             }
-            log.printf("warm start from %s (%d decoder blocks, now %d)%n", opt.initFrom(),
-                    ModelConfig.read(opt.initFrom().resolve(VisionLanguageModel.CONFIG)).lmNBlocks,
+            log.printf("warm start from %s (%d decoder blocks, now %d)%n", opt.initFrom(), sourceBlocks,
                     model.config().lmNBlocks);
         } else {
             ModelConfig fresh = newModelConfig.copy();

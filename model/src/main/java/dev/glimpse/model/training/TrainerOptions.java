@@ -1,13 +1,15 @@
 package dev.glimpse.model.training;
 
+import dev.glimpse.model.scenes.Scene;
 import java.nio.file.Path;
 
 /**
  * What the trainer does; the compact constructor names the flag of any bad value. {@code initFrom}
  * (may be null) warm-starts a new run from a model folder's weights with a fresh optimizer;
  * {@code lmBlocks} sets the decoder depth of a new model, or, above a warm start's depth, appends
- * decoder blocks that start as the identity (0: the configuration's or the source's depth). {@code countWeights} (may be null: uniform, as SCENES.md draws
- * them) weighs how often scenes with 1, 2 and 3 objects are drawn.
+ * decoder blocks that start as the identity (0: the configuration's or the source's depth).
+ * {@code countWeights} (may be null: uniform, as SCENES.md draws them) weighs how often scenes
+ * with 1, 2 and 3 objects are drawn.
  */
 public record TrainerOptions(
         int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
@@ -35,10 +37,8 @@ public record TrainerOptions(
         require(logEvery > 0, "--log-every must be positive");
         require(dataThreads > 0, "--data-threads must be positive");
         require(lmBlocks >= 0, "--lm-blocks must be >= 0");
-        require(countWeights == null || (countWeights.length == 3
-                        && java.util.Arrays.stream(countWeights).allMatch(w -> w >= 0)
-                        && java.util.Arrays.stream(countWeights).sum() > 0),
-                "--object-weights must be 3 non-negative numbers, not all zero");
+        require(countWeights == null || Scene.validCountWeights(countWeights),
+                "--object-weights must be " + Scene.MAX_OBJECTS + " non-negative numbers, not all zero");
     }
 
     private static void require(boolean ok, String message) {
