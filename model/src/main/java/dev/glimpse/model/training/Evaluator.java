@@ -30,9 +30,13 @@ import java.util.function.IntFunction;
 public final class Evaluator {
     public static final List<String> ATTRIBUTES = List.of("count", "shape", "colour", "size", "background", "order");
 
-    /** The scores of one evaluation. {@code order} counts only scenes whose objects were all named right. */
-    public record Report(int total, int exact, Map<String, int[]> attributes, Map<String, Integer> confusions,
-                         List<String[]> wrong, double seconds) {
+    /**
+     * The scores of one evaluation. {@code order} counts only scenes whose objects were all named right.
+     * {@code groups} holds exact match ({right, scenes}) by kind of scene: by object count and by how
+     * many objects are small, the two things that make a scene hard.
+     */
+    public record Report(int total, int exact, Map<String, int[]> attributes, Map<String, int[]> groups,
+                         Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
         public double exactMatch() {
             return (double) exact / total;
         }
@@ -51,6 +55,8 @@ public final class Evaluator {
                 int[] c = attributes.get(a);
                 sb.append(String.format("%-11s %6.2f %%  %d/%d%n", a, 100 * accuracy(a), c[0], c[1]));
             }
+            sb.append("exact match by scene:\n");
+            groups.forEach((g, c) -> sb.append(String.format("  %-16s %6.2f %%  %d/%d%n", g, 100.0 * c[0] / c[1], c[0], c[1])));
             if (!confusions.isEmpty()) {
                 sb.append("worst confusions (truth -> caption):\n");
                 confusions.entrySet().stream()
@@ -122,6 +128,7 @@ public final class Evaluator {
         Map<String, int[]> attributes = new LinkedHashMap<>();
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
+        Map<String, int[]> groups = new TreeMap<>();
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
         for (int first = 0; first < count; first += batchSize) {
@@ -146,15 +153,25 @@ public final class Evaluator {
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
-                if (truth.equals(got)) {
+                boolean right = truth.equals(got);
+                if (right) {
                     exact++;
                 } else {
                     wrong.add(new String[] {truth, got});
                 }
-                score(CaptionParts.parse(truth).orElseThrow(), CaptionParts.parse(got), attributes, confusions);
+                CaptionParts parts = CaptionParts.parse(truth).orElseThrow();
+                long small = parts.sizes().stream().filter("small"::equals).count();
+                for (String g : List.of(parts.count() + (parts.count() == 1 ? " object" : " objects"), small + " small")) {
+                    int[] c = groups.computeIfAbsent(g, k -> new int[2]);
+                    c[1]++;
+                    if (right) {
+                        c[0]++;
+                    }
+                }
+                score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
-        return new Report(count, exact, attributes, confusions, wrong, (System.nanoTime() - start) / 1e9);
+        return new Report(count, exact, attributes, groups, confusions, wrong, (System.nanoTime() - start) / 1e9);
     }
 
     private static void score(CaptionParts truth, Optional<CaptionParts> parsed, Map<String, int[]> attributes,
