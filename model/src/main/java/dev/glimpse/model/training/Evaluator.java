@@ -128,7 +128,9 @@ public final class Evaluator {
         Map<String, int[]> attributes = new LinkedHashMap<>();
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
-        Map<String, int[]> groups = new TreeMap<>();
+        // Object-count groups first, then small-object groups, each in ascending order.
+        Map<String, int[]> groups = new TreeMap<>(
+                Comparator.comparing((String g) -> g.endsWith("small")).thenComparing(Comparator.naturalOrder()));
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
         for (int first = 0; first < count; first += batchSize) {
