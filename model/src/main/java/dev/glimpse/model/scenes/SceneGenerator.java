@@ -1,5 +1,6 @@
 package dev.glimpse.model.scenes;
 
+import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -23,7 +24,7 @@ public final class SceneGenerator {
     public SceneGenerator(long seed, double[] countWeights) {
         if (countWeights != null && !Scene.validCountWeights(countWeights)) {
             throw new IllegalArgumentException("object count weights must be " + Scene.MAX_OBJECTS
-                    + " non-negative numbers, not all zero: " + java.util.Arrays.toString(countWeights));
+                    + " non-negative numbers, not all zero: " + Arrays.toString(countWeights));
         }
         this.seed = seed;
         this.countWeights = countWeights == null ? null : countWeights.clone();

@@ -5,6 +5,8 @@ import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.CaptionParts;
+import dev.glimpse.model.scenes.ObjectSize;
+import dev.glimpse.model.scenes.Scene;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -56,7 +58,11 @@ public final class Evaluator {
                 sb.append(String.format("%-11s %6.2f %%  %d/%d%n", a, 100 * accuracy(a), c[0], c[1]));
             }
             sb.append("exact match by scene:\n");
-            groups.forEach((g, c) -> sb.append(String.format("  %-16s %6.2f %%  %d/%d%n", g, 100.0 * c[0] / c[1], c[0], c[1])));
+            groups.forEach((g, c) -> {
+                if (c[1] > 0) {
+                    sb.append(String.format("  %-16s %6.2f %%  %d/%d%n", g, 100.0 * c[0] / c[1], c[0], c[1]));
+                }
+            });
             if (!confusions.isEmpty()) {
                 sb.append("worst confusions (truth -> caption):\n");
                 confusions.entrySet().stream()
@@ -129,8 +135,13 @@ public final class Evaluator {
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
         // Object-count groups first, then small-object groups, each in ascending order.
-        Map<String, int[]> groups = new TreeMap<>(
-                Comparator.comparing((String g) -> g.endsWith("small")).thenComparing(Comparator.naturalOrder()));
+        Map<String, int[]> groups = new LinkedHashMap<>();
+        for (int n = 1; n <= Scene.MAX_OBJECTS; n++) {
+            groups.put(countGroup(n), new int[2]);
+        }
+        for (int n = 0; n <= Scene.MAX_OBJECTS; n++) {
+            groups.put(smallGroup(n), new int[2]);
+        }
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
         for (int first = 0; first < count; first += batchSize) {
@@ -162,9 +173,9 @@ public final class Evaluator {
                     wrong.add(new String[] {truth, got});
                 }
                 CaptionParts parts = CaptionParts.parse(truth).orElseThrow();
-                long small = parts.sizes().stream().filter("small"::equals).count();
-                for (String g : List.of(parts.count() + (parts.count() == 1 ? " object" : " objects"), small + " small")) {
-                    int[] c = groups.computeIfAbsent(g, k -> new int[2]);
+                int small = (int) parts.sizes().stream().filter(ObjectSize.SMALL.word()::equals).count();
+                for (String g : List.of(countGroup(parts.count()), smallGroup(small))) {
+                    int[] c = groups.get(g);
                     c[1]++;
                     if (right) {
                         c[0]++;
@@ -174,6 +185,14 @@ public final class Evaluator {
             }
         }
         return new Report(count, exact, attributes, groups, confusions, wrong, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static String countGroup(int objects) {
+        return objects + (objects == 1 ? " object" : " objects");
+    }
+
+    private static String smallGroup(int small) {
+        return small + " " + ObjectSize.SMALL.word();
     }
 
     private static void score(CaptionParts truth, Optional<CaptionParts> parsed, Map<String, int[]> attributes,

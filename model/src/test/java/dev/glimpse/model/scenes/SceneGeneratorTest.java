@@ -1,6 +1,7 @@
 package dev.glimpse.model.scenes;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -91,9 +92,9 @@ class SceneGeneratorTest {
         assertThat(counts[1]).isBetween(60, 140);
         assertThat(counts[2]).isBetween(150, 250);
         assertThat(counts[3]).isBetween(250, 350);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SceneGenerator(5, new double[] {1, -1, 1}))
+        assertThatThrownBy(() -> new SceneGenerator(5, new double[] {1, -1, 1}))
                 .hasMessageContaining("non-negative");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SceneGenerator(5, new double[] {1, 2}))
+        assertThatThrownBy(() -> new SceneGenerator(5, new double[] {1, 2}))
                 .hasMessageContaining("3 non-negative");
     }
 }
