@@ -2,6 +2,7 @@ package dev.glimpse.model.training;
 
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImageDecodeException;
+import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.CaptionParts;
@@ -11,19 +12,26 @@ import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.twelvemonkeys.imageio.metadata.jpeg.JPEGQuality;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.IntFunction;
+import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Renders fresh scenes, captions them, and scores exact match plus each attribute (count, shape,
@@ -31,13 +39,17 @@ import java.util.function.IntFunction;
  */
 public final class Evaluator {
     public static final List<String> ATTRIBUTES = List.of("count", "shape", "colour", "size", "background", "order");
+    /** The ways {@link Report#groups} splits the scenes, in print order. */
+    public static final List<String> GROUPINGS = List.of("object count", "small objects", "image side", "image format");
 
     /**
      * The scores of one evaluation. {@code order} counts only scenes whose objects were all named right.
-     * {@code groups} holds exact match ({right, scenes}) by kind of scene: by object count and by how
-     * many objects are small, the two things that make a scene hard.
+     * {@code groups} holds exact match ({right, scenes}) by kind of scene and of image: for each
+     * {@link #GROUPINGS grouping}, its groups in print order; every scene falls in one group of each.
+     * Object count, small objects, a side below the model's input size and low JPEG quality are what
+     * make a scene hard.
      */
-    public record Report(int total, int exact, Map<String, int[]> attributes, Map<String, int[]> groups,
+    public record Report(int total, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
                          Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
         public double exactMatch() {
             return (double) exact / total;
@@ -57,11 +69,13 @@ public final class Evaluator {
                 int[] c = attributes.get(a);
                 sb.append(String.format("%-11s %6.2f %%  %d/%d%n", a, 100 * accuracy(a), c[0], c[1]));
             }
-            sb.append("exact match by scene:\n");
-            groups.forEach((g, c) -> {
-                if (c[1] > 0) {
-                    sb.append(String.format("  %-16s %6.2f %%  %d/%d%n", g, 100.0 * c[0] / c[1], c[0], c[1]));
-                }
+            groups.forEach((grouping, byGroup) -> {
+                sb.append("exact match by ").append(grouping).append(":\n");
+                byGroup.forEach((g, c) -> {
+                    if (c[1] > 0) {
+                        sb.append(String.format("  %-16s %6.2f %%  %d/%d%n", g, 100.0 * c[0] / c[1], c[0], c[1]));
+                    }
+                });
             });
             if (!confusions.isEmpty()) {
                 sb.append("worst confusions (truth -> caption):\n");
@@ -134,13 +148,23 @@ public final class Evaluator {
         Map<String, int[]> attributes = new LinkedHashMap<>();
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
-        // Object-count groups first, then small-object groups, each in ascending order.
-        Map<String, int[]> groups = new LinkedHashMap<>();
+        int size = pre.size();
+        // Each grouping's groups laid out once in print order; an image format other than
+        // JPEG and PNG gets its group when it first appears.
+        Map<String, Map<String, int[]>> groups = new LinkedHashMap<>();
+        GROUPINGS.forEach(g -> groups.put(g, new LinkedHashMap<>()));
         for (int n = 1; n <= Scene.MAX_OBJECTS; n++) {
-            groups.put(countGroup(n), new int[2]);
+            groups.get("object count").put(countGroup(n), new int[2]);
         }
         for (int n = 0; n <= Scene.MAX_OBJECTS; n++) {
-            groups.put(smallGroup(n), new int[2]);
+            groups.get("small objects").put(smallGroup(n), new int[2]);
+        }
+        for (int side : new int[] {1, size, 2 * size}) {
+            groups.get("image side").put(sideGroup(side, size), new int[2]);
+        }
+        groups.get("image format").put(formatGroup(ImageFormat.PNG), new int[2]);
+        for (float q : new float[] {0.8f, 0.65f, 0f, -1f}) {
+            groups.get("image format").put(jpegGroup(q), new int[2]);
         }
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
@@ -148,13 +172,18 @@ public final class Evaluator {
             int n = Math.min(batchSize, count - first);
             List<float[]> pixels = new ArrayList<>(n);
             List<String> truths = new ArrayList<>(n);
+            List<String[]> imageGroups = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 Example e = examples.apply(first + i);
                 if (CaptionParts.parse(e.truth()).isEmpty()) {
                     throw new IllegalArgumentException(e.id() + ": \"" + e.truth() + "\" is not a scenes caption");
                 }
                 try {
-                    pixels.add(pre.preprocess(e.encoded(), ImagePreprocessor.Limits.DEFAULT));
+                    BufferedImage image = ImagePreprocessor.decode(e.encoded(), ImagePreprocessor.Limits.DEFAULT, size);
+                    pixels.add(pre.toPixels(image));
+                    // Decoding subsamples only images of 8 input sizes or more, which stay in the top group.
+                    imageGroups.add(new String[] {sideGroup(Math.min(image.getWidth(), image.getHeight()), size),
+                            formatGroup(e.encoded())});
                 } catch (ImageDecodeException ex) {
                     throw new IllegalStateException("scene " + e.id() + " does not decode: " + ex.getMessage(), ex);
                 }
@@ -162,7 +191,7 @@ public final class Evaluator {
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = captioner.caption(pixels, new ArrayList<>(java.util.Collections.nCopies(n, null)), caps);
+            List<Captioner.Caption> captions = captioner.caption(pixels, new ArrayList<>(Collections.nCopies(n, null)), caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
@@ -174,8 +203,9 @@ public final class Evaluator {
                 }
                 CaptionParts parts = CaptionParts.parse(truth).orElseThrow();
                 int small = (int) parts.sizes().stream().filter(ObjectSize.SMALL.word()::equals).count();
-                for (String g : List.of(countGroup(parts.count()), smallGroup(small))) {
-                    int[] c = groups.get(g);
+                String[] keys = {countGroup(parts.count()), smallGroup(small), imageGroups.get(i)[0], imageGroups.get(i)[1]};
+                for (int k = 0; k < keys.length; k++) {
+                    int[] c = groups.get(GROUPINGS.get(k)).computeIfAbsent(keys[k], key -> new int[2]);
                     c[1]++;
                     if (right) {
                         c[0]++;
@@ -193,6 +223,38 @@ public final class Evaluator {
 
     private static String smallGroup(int small) {
         return small + " " + ObjectSize.SMALL.word();
+    }
+
+    /** Below the model's input size the image is scaled up; from twice that, down by 2x or more. */
+    private static String sideGroup(int side, int inputSize) {
+        if (side < inputSize) {
+            return "side < " + inputSize;
+        }
+        return side < 2 * inputSize ? "side " + inputSize + "-" + (2 * inputSize - 1) : "side >= " + 2 * inputSize;
+    }
+
+    private static String formatGroup(ImageFormat format) {
+        return format == null ? "unknown" : format.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The format, and for a JPEG its quality as estimated from its quantisation tables. */
+    private static String formatGroup(byte[] encoded) {
+        ImageFormat format = ImageFormat.detect(encoded);
+        if (format != ImageFormat.JPEG) {
+            return formatGroup(format);
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(encoded))) {
+            return jpegGroup(JPEGQuality.getJPEGQuality(in));
+        } catch (IOException e) {
+            return jpegGroup(-1);
+        }
+    }
+
+    private static String jpegGroup(float quality) {
+        if (quality < 0) {
+            return "jpeg q unknown";
+        }
+        return quality >= 0.8f ? "jpeg q >= 80" : quality >= 0.65f ? "jpeg q 65-79" : "jpeg q < 65";
     }
 
     private static void score(CaptionParts truth, Optional<CaptionParts> parsed, Map<String, int[]> attributes,
