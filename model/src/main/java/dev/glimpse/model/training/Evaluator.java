@@ -39,8 +39,12 @@ import javax.imageio.stream.ImageInputStream;
  */
 public final class Evaluator {
     public static final List<String> ATTRIBUTES = List.of("count", "shape", "colour", "size", "background", "order");
+    private static final String BY_COUNT = "object count";
+    private static final String BY_SMALL = "small objects";
+    private static final String BY_SIDE = "image side";
+    private static final String BY_FORMAT = "image format";
     /** The ways {@link Report#groups} splits the scenes, in print order. */
-    public static final List<String> GROUPINGS = List.of("object count", "small objects", "image side", "image format");
+    public static final List<String> GROUPINGS = List.of(BY_COUNT, BY_SMALL, BY_SIDE, BY_FORMAT);
 
     /**
      * The scores of one evaluation. {@code order} counts only scenes whose objects were all named right.
@@ -154,17 +158,17 @@ public final class Evaluator {
         Map<String, Map<String, int[]>> groups = new LinkedHashMap<>();
         GROUPINGS.forEach(g -> groups.put(g, new LinkedHashMap<>()));
         for (int n = 1; n <= Scene.MAX_OBJECTS; n++) {
-            groups.get("object count").put(countGroup(n), new int[2]);
+            groups.get(BY_COUNT).put(countGroup(n), new int[2]);
         }
         for (int n = 0; n <= Scene.MAX_OBJECTS; n++) {
-            groups.get("small objects").put(smallGroup(n), new int[2]);
+            groups.get(BY_SMALL).put(smallGroup(n), new int[2]);
         }
         for (int side : new int[] {1, size, 2 * size}) {
-            groups.get("image side").put(sideGroup(side, size), new int[2]);
+            groups.get(BY_SIDE).put(sideGroup(side, size), new int[2]);
         }
-        groups.get("image format").put(formatGroup(ImageFormat.PNG), new int[2]);
+        groups.get(BY_FORMAT).put(formatGroup(ImageFormat.PNG), new int[2]);
         for (float q : new float[] {0.8f, 0.65f, 0f, -1f}) {
-            groups.get("image format").put(jpegGroup(q), new int[2]);
+            groups.get(BY_FORMAT).put(jpegGroup(q), new int[2]);
         }
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
@@ -172,7 +176,8 @@ public final class Evaluator {
             int n = Math.min(batchSize, count - first);
             List<float[]> pixels = new ArrayList<>(n);
             List<String> truths = new ArrayList<>(n);
-            List<String[]> imageGroups = new ArrayList<>(n);
+            List<String> sides = new ArrayList<>(n);
+            List<String> formats = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 Example e = examples.apply(first + i);
                 if (CaptionParts.parse(e.truth()).isEmpty()) {
@@ -182,8 +187,8 @@ public final class Evaluator {
                     BufferedImage image = ImagePreprocessor.decode(e.encoded(), ImagePreprocessor.Limits.DEFAULT, size);
                     pixels.add(pre.toPixels(image));
                     // Decoding subsamples only images of 8 input sizes or more, which stay in the top group.
-                    imageGroups.add(new String[] {sideGroup(Math.min(image.getWidth(), image.getHeight()), size),
-                            formatGroup(e.encoded())});
+                    sides.add(sideGroup(Math.min(image.getWidth(), image.getHeight()), size));
+                    formats.add(formatGroup(e.encoded()));
                 } catch (ImageDecodeException ex) {
                     throw new IllegalStateException("scene " + e.id() + " does not decode: " + ex.getMessage(), ex);
                 }
@@ -203,18 +208,23 @@ public final class Evaluator {
                 }
                 CaptionParts parts = CaptionParts.parse(truth).orElseThrow();
                 int small = (int) parts.sizes().stream().filter(ObjectSize.SMALL.word()::equals).count();
-                String[] keys = {countGroup(parts.count()), smallGroup(small), imageGroups.get(i)[0], imageGroups.get(i)[1]};
-                for (int k = 0; k < keys.length; k++) {
-                    int[] c = groups.get(GROUPINGS.get(k)).computeIfAbsent(keys[k], key -> new int[2]);
-                    c[1]++;
-                    if (right) {
-                        c[0]++;
-                    }
-                }
+                countIn(groups, BY_COUNT, countGroup(parts.count()), right);
+                countIn(groups, BY_SMALL, smallGroup(small), right);
+                countIn(groups, BY_SIDE, sides.get(i), right);
+                countIn(groups, BY_FORMAT, formats.get(i), right);
                 score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
         return new Report(count, exact, attributes, groups, confusions, wrong, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Adds one scene, right or not, to {@code group} of {@code grouping}. */
+    private static void countIn(Map<String, Map<String, int[]>> groups, String grouping, String group, boolean right) {
+        int[] c = groups.get(grouping).computeIfAbsent(group, key -> new int[2]);
+        c[1]++;
+        if (right) {
+            c[0]++;
+        }
     }
 
     private static String countGroup(int objects) {
