@@ -196,12 +196,15 @@ public final class Cli {
                 + "(0: the default, or the source's depth).") int lmBlocks;
         @Option(names = "--object-weights", split = ",", description = "Relative weights of scenes with 1, 2 "
                 + "and 3 objects, e.g. 1,2,3 (default: uniform, as SCENES.md draws them).") double[] objectWeights;
+        @Option(names = "--hard-share", defaultValue = "0", description = "Share of scenes (0 to 1) drawn from "
+                + "the hardest corner of SCENES.md: 64-128 px canvases, mostly low-quality JPEG, mostly small "
+                + "objects.") double hardShare;
 
         @Override
         public Integer call() throws Exception {
             Engines.configureThreads(threads);
             TrainerOptions opt = new TrainerOptions(steps, batchSize, lr, minLr, warmup, weightDecay, clip, seed,
-                    out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights);
+                    out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights, hardShare);
             Trainer.train(opt, ScenesModel.defaultConfig(), System.out);
             return 0;
         }

@@ -32,6 +32,8 @@ public record RenderOptions(
     static final int MAX_JITTER_BACKGROUND = 10;
     static final int MIN_JPEG_PERCENT = 50;
     static final int MAX_JPEG_PERCENT = 95;
+    static final int MAX_HARD_CANVAS = 128;
+    static final int MAX_HARD_JPEG_PERCENT = 70;
     static final int MIN_RENDER_SIZE = 48;
     static final int MAX_RENDER_SIZE = 1024;
 
@@ -77,6 +79,26 @@ public record RenderOptions(
         float quality = png
                 ? 1f
                 : (MIN_JPEG_PERCENT + rnd.nextInt(MAX_JPEG_PERCENT - MIN_JPEG_PERCENT + 1)) / 100f;
+        PreResize preResize = rnd.nextDouble() < 0.3 ? randomPreResize(canvas, rnd) : null;
+        return new RenderOptions(canvas, antialias, jitterObject, jitterBackground,
+                png ? PNG : JPEG, quality, preResize);
+    }
+
+    /**
+     * Draws options from the hardest corner of the contract, where the built-in model makes most of
+     * its mistakes: canvases of {@value #MIN_CANVAS}-{@value #MAX_HARD_CANVAS} px and, three times in
+     * four, JPEG at quality {@value #MIN_JPEG_PERCENT}-{@value #MAX_HARD_JPEG_PERCENT}. Everything
+     * else (edges, jitter, pre-resize) is drawn as in {@link #random}.
+     */
+    public static RenderOptions hard(Random rnd) {
+        int canvas = MIN_CANVAS + rnd.nextInt(MAX_HARD_CANVAS - MIN_CANVAS + 1);
+        boolean antialias = rnd.nextBoolean();
+        int jitterObject = rnd.nextInt(MAX_JITTER_OBJECT + 1);
+        int jitterBackground = rnd.nextInt(MAX_JITTER_BACKGROUND + 1);
+        boolean png = rnd.nextDouble() < 0.25;
+        float quality = png
+                ? 1f
+                : (MIN_JPEG_PERCENT + rnd.nextInt(MAX_HARD_JPEG_PERCENT - MIN_JPEG_PERCENT + 1)) / 100f;
         PreResize preResize = rnd.nextDouble() < 0.3 ? randomPreResize(canvas, rnd) : null;
         return new RenderOptions(canvas, antialias, jitterObject, jitterBackground,
                 png ? PNG : JPEG, quality, preResize);

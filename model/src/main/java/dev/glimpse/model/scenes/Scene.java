@@ -57,12 +57,23 @@ public record Scene(Background background, List<SceneObject> objects) {
      * The weights must pass {@link #validCountWeights} ({@link SceneGenerator} checks them once).
      */
     static Scene random(Random rnd, double[] countWeights) {
+        return random(rnd, countWeights, -1);
+    }
+
+    /**
+     * As {@link #random(Random, double[])}, but each object small with probability
+     * {@code smallShare} (negative: uniform over the sizes, the same draws as without it).
+     */
+    static Scene random(Random rnd, double[] countWeights, double smallShare) {
         Background background = pick(Background.values(), rnd);
         int count = countWeights == null ? 1 + rnd.nextInt(MAX_OBJECTS) : weighted(countWeights, rnd);
         List<Attributes> kinds = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            kinds.add(new Attributes(pick(Shape.values(), rnd), pick(SceneColour.values(), rnd),
-                    pick(ObjectSize.values(), rnd)));
+            Shape shape = pick(Shape.values(), rnd);
+            SceneColour colour = pick(SceneColour.values(), rnd);
+            ObjectSize size = smallShare < 0 ? pick(ObjectSize.values(), rnd)
+                    : rnd.nextDouble() < smallShare ? ObjectSize.SMALL : ObjectSize.LARGE;
+            kinds.add(new Attributes(shape, colour, size));
         }
         for (int attempt = 0; attempt < LAYOUT_ATTEMPTS; attempt++) {
             List<SceneObject> placed = tryLayout(kinds, rnd);

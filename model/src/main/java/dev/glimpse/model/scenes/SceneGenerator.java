@@ -15,6 +15,10 @@ public final class SceneGenerator {
 
     private final long seed;
     private final double[] countWeights;
+    private final double hardShare;
+
+    /** Share of small objects in a hard scene (a plain scene: one half). */
+    static final double HARD_SMALL_SHARE = 0.75;
 
     public SceneGenerator(long seed) {
         this(seed, null);
@@ -22,6 +26,21 @@ public final class SceneGenerator {
 
     /** Scenes whose object count follows {@code countWeights} (for 1, 2, 3 objects; null: uniform). */
     public SceneGenerator(long seed, double[] countWeights) {
+        this(seed, countWeights, 0);
+    }
+
+    /**
+     * As {@link #SceneGenerator(long, double[])}, with a share {@code hardShare} (0 to 1) of the
+     * scenes drawn from the hardest corner of the contract: {@link RenderOptions#hard} images whose
+     * objects are small three times in four. Every scene stays within SCENES.md; training uses this
+     * to spend more of its samples where the model still errs. With 0 the samples are exactly those
+     * of the plain generator.
+     */
+    public SceneGenerator(long seed, double[] countWeights, double hardShare) {
+        if (!(hardShare >= 0 && hardShare <= 1)) {
+            throw new IllegalArgumentException("hard share must be in 0..1, got " + hardShare);
+        }
+        this.hardShare = hardShare;
         if (countWeights != null && !Scene.validCountWeights(countWeights)) {
             throw new IllegalArgumentException("object count weights must be " + Scene.MAX_OBJECTS
                     + " non-negative numbers, not all zero: " + Arrays.toString(countWeights));
@@ -36,8 +55,9 @@ public final class SceneGenerator {
 
     public SceneSample sample(long index) {
         Random rnd = new Random(mix64(mix64(seed) + index * GOLDEN_GAMMA));
-        Scene scene = Scene.random(rnd, countWeights);
-        RenderOptions options = RenderOptions.random(rnd);
+        boolean hard = hardShare > 0 && rnd.nextDouble() < hardShare;
+        Scene scene = hard ? Scene.random(rnd, countWeights, HARD_SMALL_SHARE) : Scene.random(rnd, countWeights);
+        RenderOptions options = hard ? RenderOptions.hard(rnd) : RenderOptions.random(rnd);
         byte[] encoded = SceneRenderer.encode(SceneRenderer.render(scene, options, rnd), options);
         return new SceneSample("scene-" + seed + "-" + index, scene, options, encoded);
     }

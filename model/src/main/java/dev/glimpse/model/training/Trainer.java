@@ -93,7 +93,7 @@ public final class Trainer {
                     cfg.displayName(), model.weights().parameterCount(), opt.steps(), opt.batchSize(),
                     opt.learningRate(), opt.seed());
 
-            SceneGenerator scenes = new SceneGenerator(opt.seed(), opt.countWeights());
+            SceneGenerator scenes = new SceneGenerator(opt.seed(), opt.countWeights(), opt.hardShare());
             ImagePreprocessor pre = new ImagePreprocessor(cfg);
             CaptionTokenizer tok = model.tokenizer();
             Deque<Future<TrainingBatch>> ahead = new ArrayDeque<>();

@@ -9,19 +9,21 @@ import java.nio.file.Path;
  * {@code lmBlocks} sets the decoder depth of a new model, or, above a warm start's depth, appends
  * decoder blocks that start as the identity (0: the configuration's or the source's depth).
  * {@code countWeights} (may be null: uniform, as SCENES.md draws them) weighs how often scenes
- * with 1, 2 and 3 objects are drawn.
+ * with 1, 2 and 3 objects are drawn; {@code hardShare} (0 to 1) is the share of scenes drawn from
+ * the hardest corner of the contract ({@link dev.glimpse.model.scenes.SceneGenerator}).
  */
 public record TrainerOptions(
         int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
         double weightDecay, double clipNorm, long seed, Path out, boolean resume,
-        int checkpointEvery, int logEvery, int dataThreads, Path initFrom, int lmBlocks, double[] countWeights) {
+        int checkpointEvery, int logEvery, int dataThreads, Path initFrom, int lmBlocks, double[] countWeights,
+        double hardShare) {
 
     /** Options for a run from scratch (no warm start, the configuration's own decoder depth). */
     public TrainerOptions(int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
                           double weightDecay, double clipNorm, long seed, Path out, boolean resume,
                           int checkpointEvery, int logEvery, int dataThreads) {
         this(steps, batchSize, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm, seed, out, resume,
-                checkpointEvery, logEvery, dataThreads, null, 0, null);
+                checkpointEvery, logEvery, dataThreads, null, 0, null, 0);
     }
 
     public TrainerOptions {
@@ -39,6 +41,7 @@ public record TrainerOptions(
         require(lmBlocks >= 0, "--lm-blocks must be >= 0");
         require(countWeights == null || Scene.validCountWeights(countWeights),
                 "--object-weights must be " + Scene.MAX_OBJECTS + " non-negative numbers, not all zero");
+        require(hardShare >= 0 && hardShare <= 1, "--hard-share must be in [0, 1]");
     }
 
     private static void require(boolean ok, String message) {

@@ -97,4 +97,40 @@ class SceneGeneratorTest {
         assertThatThrownBy(() -> new SceneGenerator(5, new double[] {1, 2}))
                 .hasMessageContaining("3 non-negative");
     }
+
+    @Test
+    void shouldDrawTheHardShareFromTheHardCornerAndLeaveTheRestAsThePlainGenerator() {
+        SceneGenerator plain = new SceneGenerator(8, null);
+        SceneGenerator none = new SceneGenerator(8, null, 0);
+        SceneGenerator allHard = new SceneGenerator(8, null, 1);
+        SceneGenerator half = new SceneGenerator(8, null, 0.5);
+        int small = 0;
+        int objects = 0;
+        int hardLooking = 0;
+        for (long index = 0; index < 400; index++) {
+            if (index < SAMPLES) {
+                assertThat(none.sample(index).encoded()).isEqualTo(plain.sample(index).encoded());
+            }
+            SceneSample hard = allHard.sample(index);
+            RenderOptions options = hard.options();
+            assertThat(options.canvas()).isBetween(RenderOptions.MIN_CANVAS, RenderOptions.MAX_HARD_CANVAS);
+            if (RenderOptions.JPEG.equals(options.format())) {
+                assertThat(Math.round(options.jpegQuality() * 100))
+                        .isBetween(RenderOptions.MIN_JPEG_PERCENT, RenderOptions.MAX_HARD_JPEG_PERCENT);
+            }
+            for (SceneObject object : hard.scene().objects()) {
+                objects++;
+                small += object.size() == ObjectSize.SMALL ? 1 : 0;
+            }
+            RenderOptions mixed = half.sample(index).options();
+            hardLooking += mixed.canvas() <= RenderOptions.MAX_HARD_CANVAS && (RenderOptions.PNG.equals(mixed.format())
+                    || mixed.jpegQuality() <= RenderOptions.MAX_HARD_JPEG_PERCENT / 100f) ? 1 : 0;
+        }
+        // Three in four objects small in hard scenes.
+        assertThat((double) small / objects).isBetween(0.68, 0.82);
+        // Half hard (all of them hard-looking), plus plain scenes that happen to look hard
+        // (about 0.27 of plain draws: canvas <= 128 and PNG or quality <= 70, so about 55).
+        assertThat(hardLooking).isBetween(200 + 30, 200 + 80);
+        assertThatThrownBy(() -> new SceneGenerator(8, null, 1.5)).hasMessageContaining("hard share");
+    }
 }

@@ -60,7 +60,7 @@ class TrainerSmokeTest {
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("grown");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
-                source, blocks, new double[] {1, 2, 3});
+                source, blocks, new double[] {1, 2, 3}, 0.5);
         List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
         assertThat(logBytes.toString()).contains("warm start from");
         assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
