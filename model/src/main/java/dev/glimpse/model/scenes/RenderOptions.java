@@ -71,17 +71,7 @@ public record RenderOptions(
     public static RenderOptions random(Random rnd) {
         // Half the draws at the small sizes that most training and serving uses.
         int maxCanvas = rnd.nextBoolean() ? MAX_COMMON_CANVAS : MAX_CANVAS;
-        int canvas = MIN_CANVAS + rnd.nextInt(maxCanvas - MIN_CANVAS + 1);
-        boolean antialias = rnd.nextBoolean();
-        int jitterObject = rnd.nextInt(MAX_JITTER_OBJECT + 1);
-        int jitterBackground = rnd.nextInt(MAX_JITTER_BACKGROUND + 1);
-        boolean png = rnd.nextDouble() < 0.4;
-        float quality = png
-                ? 1f
-                : (MIN_JPEG_PERCENT + rnd.nextInt(MAX_JPEG_PERCENT - MIN_JPEG_PERCENT + 1)) / 100f;
-        PreResize preResize = rnd.nextDouble() < 0.3 ? randomPreResize(canvas, rnd) : null;
-        return new RenderOptions(canvas, antialias, jitterObject, jitterBackground,
-                png ? PNG : JPEG, quality, preResize);
+        return draw(rnd, maxCanvas, 0.4, MAX_JPEG_PERCENT);
     }
 
     /**
@@ -91,14 +81,19 @@ public record RenderOptions(
      * else (edges, jitter, pre-resize) is drawn as in {@link #random}.
      */
     public static RenderOptions hard(Random rnd) {
-        int canvas = MIN_CANVAS + rnd.nextInt(MAX_HARD_CANVAS - MIN_CANVAS + 1);
+        return draw(rnd, MAX_HARD_CANVAS, 0.25, MAX_HARD_JPEG_PERCENT);
+    }
+
+    /** Canvas up to {@code maxCanvas}, PNG with probability {@code pngShare}, else JPEG up to that quality. */
+    private static RenderOptions draw(Random rnd, int maxCanvas, double pngShare, int maxJpegPercent) {
+        int canvas = MIN_CANVAS + rnd.nextInt(maxCanvas - MIN_CANVAS + 1);
         boolean antialias = rnd.nextBoolean();
         int jitterObject = rnd.nextInt(MAX_JITTER_OBJECT + 1);
         int jitterBackground = rnd.nextInt(MAX_JITTER_BACKGROUND + 1);
-        boolean png = rnd.nextDouble() < 0.25;
+        boolean png = rnd.nextDouble() < pngShare;
         float quality = png
                 ? 1f
-                : (MIN_JPEG_PERCENT + rnd.nextInt(MAX_HARD_JPEG_PERCENT - MIN_JPEG_PERCENT + 1)) / 100f;
+                : (MIN_JPEG_PERCENT + rnd.nextInt(maxJpegPercent - MIN_JPEG_PERCENT + 1)) / 100f;
         PreResize preResize = rnd.nextDouble() < 0.3 ? randomPreResize(canvas, rnd) : null;
         return new RenderOptions(canvas, antialias, jitterObject, jitterBackground,
                 png ? PNG : JPEG, quality, preResize);
