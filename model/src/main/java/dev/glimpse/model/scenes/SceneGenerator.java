@@ -37,7 +37,7 @@ public final class SceneGenerator {
      * of the plain generator.
      */
     public SceneGenerator(long seed, double[] countWeights, double hardShare) {
-        if (!(hardShare >= 0 && hardShare <= 1)) {
+        if (!validHardShare(hardShare)) {
             throw new IllegalArgumentException("hard share must be in 0..1, got " + hardShare);
         }
         this.hardShare = hardShare;
@@ -47,6 +47,11 @@ public final class SceneGenerator {
         }
         this.seed = seed;
         this.countWeights = countWeights == null ? null : countWeights.clone();
+    }
+
+    /** Whether {@code share} can be a hard share: a number from 0 to 1 (NaN is not). */
+    public static boolean validHardShare(double share) {
+        return share >= 0 && share <= 1;
     }
 
     public long seed() {

@@ -1,6 +1,7 @@
 package dev.glimpse.model.training;
 
 import dev.glimpse.model.scenes.Scene;
+import dev.glimpse.model.scenes.SceneGenerator;
 import java.nio.file.Path;
 
 /**
@@ -10,7 +11,7 @@ import java.nio.file.Path;
  * decoder blocks that start as the identity (0: the configuration's or the source's depth).
  * {@code countWeights} (may be null: uniform, as SCENES.md draws them) weighs how often scenes
  * with 1, 2 and 3 objects are drawn; {@code hardShare} (0 to 1) is the share of scenes drawn from
- * the hardest corner of the contract ({@link dev.glimpse.model.scenes.SceneGenerator}).
+ * the hardest corner of the contract ({@link SceneGenerator}).
  */
 public record TrainerOptions(
         int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
@@ -41,7 +42,7 @@ public record TrainerOptions(
         require(lmBlocks >= 0, "--lm-blocks must be >= 0");
         require(countWeights == null || Scene.validCountWeights(countWeights),
                 "--object-weights must be " + Scene.MAX_OBJECTS + " non-negative numbers, not all zero");
-        require(hardShare >= 0 && hardShare <= 1, "--hard-share must be in [0, 1]");
+        require(SceneGenerator.validHardShare(hardShare), "--hard-share must be in [0, 1]");
     }
 
     private static void require(boolean ok, String message) {
