@@ -1,13 +1,17 @@
 package dev.glimpse.job;
 
 import dev.glimpse.job.kafka.EmbeddedKafka;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.model.scenes.SceneGenerator;
+import dev.glimpse.model.scenes.SceneSample;
 import dev.glimpse.operators.SharedModels;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,11 +30,14 @@ import picocli.CommandLine.Option;
 /**
  * {@code glimpse soak}: pushes many images through the local pipeline (embedded Kafka, local Flink,
  * the model) and prints the process's resident memory, heap and live NDArrays as it goes, so a leak
- * of native memory shows as a rising column.
+ * of native memory shows as a rising column. It also checks every outcome: one per image, none twice,
+ * and each caption against its scene's true caption.
  */
 @Command(name = "soak", mixinStandardHelpOptions = true,
         description = "Caption many images through the local pipeline and print memory over time.")
 final class Soak implements Callable<Integer> {
+    private static final String ID_PREFIX = "soak-";
+
     @Option(names = "--images", defaultValue = "20000") int images;
     @Option(names = "--distinct", defaultValue = "200", description = "Distinct scenes, cycled (saves encoding time).") int distinct;
     @Option(names = "--report-every", defaultValue = "2000") int reportEvery;
@@ -38,6 +46,17 @@ final class Soak implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (images < 1 || distinct < 1) {
+            throw new IllegalArgumentException("--images and --distinct must be at least 1");
+        }
+        SceneGenerator scenes = new SceneGenerator(77);
+        byte[][] encoded = new byte[distinct][];
+        String[] truths = new String[distinct];
+        for (int i = 0; i < distinct; i++) {
+            SceneSample sample = scenes.sample(i);
+            encoded[i] = sample.encoded();
+            truths[i] = sample.caption();
+        }
         Path work = Files.createTempDirectory("glimpse-soak");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
             Map<String, String> flags = new LinkedHashMap<>(job.set);
@@ -53,31 +72,33 @@ final class Soak implements Callable<Integer> {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-soak");
-            Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), c.get(GlimpseOptions.IMAGES_TOPIC)), "soak-producer");
+            Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), c.get(GlimpseOptions.IMAGES_TOPIC), encoded),
+                    "soak-producer");
             producer.setDaemon(true);
             producer.start();
             try {
-                return watch(kafka.bootstrapServers(), c);
+                return watch(kafka.bootstrapServers(), c, truths);
             } finally {
                 client.cancel().get();
             }
         }
     }
 
-    private void produce(String bootstrap, String topic) {
-        SceneGenerator scenes = new SceneGenerator(77);
-        byte[][] encoded = new byte[distinct][];
-        for (int i = 0; i < distinct; i++) {
-            encoded[i] = scenes.sample(i).encoded();
-        }
+    private void produce(String bootstrap, String topic, byte[][] encoded) {
         try (KafkaProducer<byte[], byte[]> kp = KafkaClients.imageProducer(bootstrap)) {
             for (int i = 0; i < images; i++) {
-                kp.send(new ProducerRecord<>(topic, ("soak-" + i).getBytes(StandardCharsets.UTF_8), encoded[i % distinct]));
+                kp.send(new ProducerRecord<>(topic, (ID_PREFIX + i).getBytes(StandardCharsets.UTF_8), encoded[i % distinct]));
             }
         }
     }
 
-    private int watch(String bootstrap, GlimpseConfig c) {
+    private int watch(String bootstrap, GlimpseConfig c, String[] truths) {
+        ObjectMapper json = new ObjectMapper();
+        BitSet seen = new BitSet(images);
+        int duplicates = 0;
+        int foreign = 0;
+        int captions = 0;
+        int right = 0;
         long start = System.currentTimeMillis();
         long deadline = start + timeout.toMillis();
         int outcomes = 0;
@@ -88,7 +109,23 @@ final class Soak implements Callable<Integer> {
         try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, "glimpse-soak-reader", true)) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcomes < images && System.currentTimeMillis() < deadline) {
-                outcomes += consumer.poll(Duration.ofMillis(500)).count();
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    outcomes++;
+                    JsonNode n = json.readTree(r.value());
+                    int i = imageIndex(n.path("id").asText());
+                    if (i < 0) {
+                        foreign++;
+                        continue;
+                    }
+                    if (seen.get(i)) {
+                        duplicates++;
+                    }
+                    seen.set(i);
+                    if (r.topic().equals(c.get(GlimpseOptions.CAPTIONS_TOPIC))) {
+                        captions++;
+                        right += n.path("caption").asText().equals(truths[i % truths.length]) ? 1 : 0;
+                    }
+                }
                 if (outcomes >= nextReport || outcomes >= images) {
                     System.gc();
                     double seconds = (System.currentTimeMillis() - start) / 1000.0;
@@ -101,9 +138,26 @@ final class Soak implements Callable<Integer> {
                     nextReport += reportEvery;
                 }
             }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("unreadable output record: " + e.getMessage(), e);
         }
         System.out.printf("%d of %d images had an outcome; RSS %d MB after the first %d, %d MB at the end (%+.1f %%)%n",
-                outcomes, images, firstRss, reportEvery, lastRss, 100.0 * (lastRss - firstRss) / Math.max(1, firstRss));
-        return outcomes >= images ? 0 : 1;
+                seen.cardinality(), images, firstRss, reportEvery, lastRss, 100.0 * (lastRss - firstRss) / Math.max(1, firstRss));
+        System.out.printf("%d captions, %d dead letters, %d duplicates, %d unknown ids; %d/%d captions exactly right (%.2f %%)%n",
+                captions, outcomes - captions - foreign, duplicates, foreign, right, captions, 100.0 * right / Math.max(1, captions));
+        return seen.cardinality() == images && duplicates == 0 && foreign == 0 ? 0 : 1;
+    }
+
+    /** The image number of an outcome's id, or -1 for an id this soak did not send. */
+    private int imageIndex(String id) {
+        if (!id.startsWith(ID_PREFIX)) {
+            return -1;
+        }
+        try {
+            int i = Integer.parseInt(id.substring(ID_PREFIX.length()));
+            return i >= 0 && i < images ? i : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 }
