@@ -199,12 +199,16 @@ public final class Cli {
         @Option(names = "--hard-share", defaultValue = "0", description = "Share of scenes (0 to 1) drawn from "
                 + "the hardest corner of SCENES.md: 64-128 px canvases, mostly low-quality JPEG, mostly small "
                 + "objects.") double hardShare;
+        @Option(names = "--image-size", defaultValue = "0", description = "Input size in pixels of a new model; "
+                + "with --init-from, resize the source's input to this, its position embeddings interpolated to the "
+                + "new patch grid (0: the default, or the source's size).") int imageSize;
 
         @Override
         public Integer call() throws Exception {
             Engines.configureThreads(threads);
             TrainerOptions opt = new TrainerOptions(steps, batchSize, lr, minLr, warmup, weightDecay, clip, seed,
-                    out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights, hardShare);
+                    out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights, hardShare,
+                    imageSize);
             Trainer.train(opt, ScenesModel.defaultConfig(), System.out);
             return 0;
         }

@@ -90,19 +90,32 @@ public final class ScenesModel {
 
     /**
      * A copy of {@code source} with its decoder deepened to {@code lmBlocks} (0 or fewer than it has:
-     * unchanged depth). Every tensor of the source is copied; each appended block is drawn at random
-     * except its two output projections, which start at zero, so the block adds nothing to the
-     * residual stream and the grown model computes exactly what the source does until it trains.
-     * The grown model owns {@code tokenizer}.
+     * unchanged depth) and its input resized to {@code imageSize} pixels (0: unchanged). Every tensor
+     * of the source is copied; each appended block is drawn at random except its two output
+     * projections, which start at zero, so the block adds nothing to the residual stream and the
+     * grown model computes exactly what the source does until it trains. A new input size keeps the
+     * patch size, so every tensor keeps its shape except the position embeddings, which are
+     * interpolated bilinearly from the source's patch grid to the new one (as ViTs are fine-tuned at
+     * a higher resolution). The grown model owns {@code tokenizer}.
      */
-    public static VisionLanguageModel grown(VisionLanguageModel source, CaptionTokenizer tokenizer, int lmBlocks, long seed) {
+    public static VisionLanguageModel grown(VisionLanguageModel source, CaptionTokenizer tokenizer, int lmBlocks,
+                                            int imageSize, long seed) {
         ModelConfig cfg = source.config().copy();
         int from = cfg.lmNBlocks;
         cfg.lmNBlocks = Math.max(from, lmBlocks);
+        if (imageSize > 0) {
+            cfg.vitImgSize = imageSize;
+        }
+        cfg.validated("grown from " + source.config().displayName());
         VisionLanguageModel grown = VisionLanguageModel.random(cfg, tokenizer, seed, source.manager().getDevice());
         java.util.Map<String, ai.djl.ndarray.NDArray> target = grown.weights().all();
         source.weights().all().forEach((name, a) -> {
             ai.djl.ndarray.NDArray t = target.get(name);
+            if (t != null && name.equals(POSITION_EMBEDDING) && !t.getShape().equals(a.getShape())) {
+                t.set(resizePositions(a.toFloatArray(), source.config().patchesPerSide(), cfg.patchesPerSide(),
+                        cfg.vitHiddenDim));
+                return;
+            }
             if (t == null || !t.getShape().equals(a.getShape())) {
                 grown.close();
                 throw new IllegalStateException("grown model has no tensor " + name + " " + a.getShape());
@@ -116,6 +129,35 @@ public final class ScenesModel {
             }
         }
         return grown;
+    }
+
+    static final String POSITION_EMBEDDING = "vision_encoder.patch_embedding.position_embedding";
+
+    /**
+     * Position embeddings {@code [g*g, dim]} (row-major patch grid) resampled to a {@code [n*n, dim]}
+     * grid: bilinear, pixel centres aligned ({@code align_corners=False}), edges clamped.
+     */
+    static float[] resizePositions(float[] src, int g, int n, int dim) {
+        float[] out = new float[n * n * dim];
+        double scale = (double) g / n;
+        for (int r = 0; r < n; r++) {
+            double y = Math.min(Math.max((r + 0.5) * scale - 0.5, 0), g - 1);
+            int y0 = (int) Math.floor(y);
+            int y1 = Math.min(y0 + 1, g - 1);
+            double fy = y - y0;
+            for (int c = 0; c < n; c++) {
+                double x = Math.min(Math.max((c + 0.5) * scale - 0.5, 0), g - 1);
+                int x0 = (int) Math.floor(x);
+                int x1 = Math.min(x0 + 1, g - 1);
+                double fx = x - x0;
+                for (int d = 0; d < dim; d++) {
+                    double top = (1 - fx) * src[(y0 * g + x0) * dim + d] + fx * src[(y0 * g + x1) * dim + d];
+                    double bottom = (1 - fx) * src[(y1 * g + x0) * dim + d] + fx * src[(y1 * g + x1) * dim + d];
+                    out[(r * n + c) * dim + d] = (float) ((1 - fy) * top + fy * bottom);
+                }
+            }
+        }
+        return out;
     }
 
     public static int vocabularySize() {

@@ -45,7 +45,7 @@ class TrainerSmokeTest {
         int blocks;
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
              VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 5L)) {
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 0, 5L)) {
             blocks = g.config().lmNBlocks;
             assertThat(blocks).isEqualTo(m.config().lmNBlocks + 2);
             assertThat(g.weights().parameterCount()).isGreaterThan(m.weights().parameterCount());
@@ -60,7 +60,7 @@ class TrainerSmokeTest {
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("grown");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
-                source, blocks, new double[] {1, 2, 3}, 0.5);
+                source, blocks, new double[] {1, 2, 3}, 0.5, 0);
         List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
         assertThat(logBytes.toString()).contains("warm start from");
         assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
@@ -69,6 +69,68 @@ class TrainerSmokeTest {
             // The appended blocks have left the identity: their output projections trained.
             assertThat(trained.weights().get("decoder.blocks." + (blocks - 1) + ".attn.out_proj.weight")
                     .abs().sum().getFloat()).isGreaterThan(0f);
+        }
+    }
+
+    @Test
+    void shouldWarmStartALargerInputWithInterpolatedPositionsAndTrainIt(@TempDir Path dir) throws Exception {
+        Path source = dir.resolve("source");
+        ScenesModel.writeRandom(source, tiny(), 11L);
+        try (VisionLanguageModel m = VisionLanguageModel.load(source);
+             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, 48, 5L)) {
+            assertThat(g.config().vitImgSize).isEqualTo(48);
+            assertThat(g.config().imageTokens()).isEqualTo(9); // 6 x 6 patches, pixel shuffle 2
+            for (String name : m.weights().all().keySet()) {
+                if (name.equals(ScenesModel.POSITION_EMBEDDING)) {
+                    assertThat(g.weights().get(name).getShape()).isEqualTo(new ai.djl.ndarray.types.Shape(1, 36, 32));
+                } else {
+                    assertThat(g.weights().get(name).toFloatArray()).as(name).containsExactly(m.weights().get(name).toFloatArray());
+                }
+            }
+            // The corners of the new grid take the corners of the old one (edges clamp).
+            float[] before = m.weights().get(ScenesModel.POSITION_EMBEDDING).toFloatArray();
+            float[] after = g.weights().get(ScenesModel.POSITION_EMBEDDING).toFloatArray();
+            assertThat(java.util.Arrays.copyOfRange(after, 0, 32)).containsExactly(java.util.Arrays.copyOfRange(before, 0, 32));
+            assertThat(java.util.Arrays.copyOfRange(after, 35 * 32, 36 * 32))
+                    .containsExactly(java.util.Arrays.copyOfRange(before, 15 * 32, 16 * 32));
+            assertThat(logits(g)).hasSize(2 * 3 * m.config().lmVocabSize);
+        }
+
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        Path out = dir.resolve("larger");
+        TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
+                source, 0, null, 0, 48);
+        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
+        assertThat(logBytes.toString()).contains("32 px input, now 48");
+        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
+            assertThat(trained.config().vitImgSize).isEqualTo(48);
+        }
+    }
+
+    @Test
+    void shouldResizePositionsBilinearlyWithCentresAlignedAndKeepThemAtTheSameSize() {
+        int g = 4;
+        int dim = 2;
+        float[] ramp = new float[g * g * dim];
+        for (int r = 0; r < g; r++) {
+            for (int c = 0; c < g; c++) {
+                ramp[(r * g + c) * dim] = r;
+                ramp[(r * g + c) * dim + 1] = 10 * c;
+            }
+        }
+        assertThat(ScenesModel.resizePositions(ramp, g, g, dim)).containsExactly(ramp);
+        int n = 6;
+        float[] up = ScenesModel.resizePositions(ramp, g, n, dim);
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < n; c++) {
+                // A linear field stays linear; source coordinates (i + 0.5) * g / n - 0.5, clamped to the grid.
+                double y = Math.min(Math.max((r + 0.5) * g / n - 0.5, 0), g - 1);
+                double x = Math.min(Math.max((c + 0.5) * g / n - 0.5, 0), g - 1);
+                assertThat(up[(r * n + c) * dim]).isCloseTo((float) y, org.assertj.core.data.Offset.offset(1e-5f));
+                assertThat(up[(r * n + c) * dim + 1]).isCloseTo((float) (10 * x), org.assertj.core.data.Offset.offset(1e-4f));
+            }
         }
     }
 
