@@ -33,6 +33,6 @@ public final class PatchEmbedding {
         NDArray projection = w.get("vision_encoder.patch_embedding.conv.weight")
                 .reshape(cfg.vitHiddenDim, cfg.patchDim()); // [D_vit, 3·P·P]
         return Ops.linear(patches, projection, w.get("vision_encoder.patch_embedding.conv.bias"))
-                .add(w.get("vision_encoder.patch_embedding.position_embedding")); // [B, N, D_vit]
+                .add(w.get(Weights.POSITION_EMBEDDING)); // [B, N, D_vit]
     }
 }

@@ -20,6 +20,9 @@ import java.util.Map;
  * built-in checkpoints and nanoVLM's; {@link #expectedShapes} lists every tensor a config needs.
  */
 public final class Weights implements AutoCloseable {
+    /** The ViT's learned position embeddings, {@code [1, N, D_vit]}: the one tensor whose shape follows the input size. */
+    public static final String POSITION_EMBEDDING = "vision_encoder.patch_embedding.position_embedding";
+
     private final NDManager manager;
     private final Map<String, NDArray> tensors;
 
@@ -55,7 +58,7 @@ public final class Weights implements AutoCloseable {
         int p = cfg.vitPatchSize;
         s.put("vision_encoder.patch_embedding.conv.weight", new Shape(dv, 3, p, p));
         s.put("vision_encoder.patch_embedding.conv.bias", new Shape(dv));
-        s.put("vision_encoder.patch_embedding.position_embedding", new Shape(1, cfg.numPatches(), dv));
+        s.put(POSITION_EMBEDDING, new Shape(1, cfg.numPatches(), dv));
         for (int i = 0; i < cfg.vitNBlocks; i++) {
             String b = "vision_encoder.blocks." + i + ".";
             s.put(b + "ln1.weight", new Shape(dv));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.model.CaptionTokenizer;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.VisionLanguageModel;
+import dev.glimpse.model.Weights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,7 +112,7 @@ public final class ScenesModel {
         java.util.Map<String, ai.djl.ndarray.NDArray> target = grown.weights().all();
         source.weights().all().forEach((name, a) -> {
             ai.djl.ndarray.NDArray t = target.get(name);
-            if (t != null && name.equals(POSITION_EMBEDDING) && !t.getShape().equals(a.getShape())) {
+            if (t != null && name.equals(Weights.POSITION_EMBEDDING) && !t.getShape().equals(a.getShape())) {
                 t.set(resizePositions(a.toFloatArray(), source.config().patchesPerSide(), cfg.patchesPerSide(),
                         cfg.vitHiddenDim));
                 return;
@@ -130,8 +131,6 @@ public final class ScenesModel {
         }
         return grown;
     }
-
-    static final String POSITION_EMBEDDING = "vision_encoder.patch_embedding.position_embedding";
 
     /**
      * Position embeddings {@code [g*g, dim]} (row-major patch grid) resampled to a {@code [n*n, dim]}

@@ -82,15 +82,15 @@ class TrainerSmokeTest {
             assertThat(g.config().vitImgSize).isEqualTo(48);
             assertThat(g.config().imageTokens()).isEqualTo(9); // 6 x 6 patches, pixel shuffle 2
             for (String name : m.weights().all().keySet()) {
-                if (name.equals(ScenesModel.POSITION_EMBEDDING)) {
+                if (name.equals(dev.glimpse.model.Weights.POSITION_EMBEDDING)) {
                     assertThat(g.weights().get(name).getShape()).isEqualTo(new ai.djl.ndarray.types.Shape(1, 36, 32));
                 } else {
                     assertThat(g.weights().get(name).toFloatArray()).as(name).containsExactly(m.weights().get(name).toFloatArray());
                 }
             }
             // The corners of the new grid take the corners of the old one (edges clamp).
-            float[] before = m.weights().get(ScenesModel.POSITION_EMBEDDING).toFloatArray();
-            float[] after = g.weights().get(ScenesModel.POSITION_EMBEDDING).toFloatArray();
+            float[] before = m.weights().get(dev.glimpse.model.Weights.POSITION_EMBEDDING).toFloatArray();
+            float[] after = g.weights().get(dev.glimpse.model.Weights.POSITION_EMBEDDING).toFloatArray();
             assertThat(java.util.Arrays.copyOfRange(after, 0, 32)).containsExactly(java.util.Arrays.copyOfRange(before, 0, 32));
             assertThat(java.util.Arrays.copyOfRange(after, 35 * 32, 36 * 32))
                     .containsExactly(java.util.Arrays.copyOfRange(before, 15 * 32, 16 * 32));
