@@ -202,13 +202,16 @@ public final class Cli {
         @Option(names = "--image-size", defaultValue = "0", description = "Input size in pixels of a new model; "
                 + "with --init-from, resize the source's input to this, its position embeddings interpolated to the "
                 + "new patch grid (0: the default, or the source's size).") int imageSize;
+        @Option(names = "--vit-blocks", defaultValue = "0", description = "Vision-encoder blocks of a new model; "
+                + "with --init-from, deepen the source's encoder to this many, new blocks starting as the identity "
+                + "(0: the default, or the source's depth).") int vitBlocks;
 
         @Override
         public Integer call() throws Exception {
             Engines.configureThreads(threads);
             TrainerOptions opt = new TrainerOptions(steps, batchSize, lr, minLr, warmup, weightDecay, clip, seed,
                     out, resume, checkpointEvery, logEvery, dataThreads, initFrom, lmBlocks, objectWeights, hardShare,
-                    imageSize);
+                    imageSize, vitBlocks);
             Trainer.train(opt, ScenesModel.defaultConfig(), System.out);
             return 0;
         }

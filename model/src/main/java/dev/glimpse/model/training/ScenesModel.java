@@ -90,20 +90,23 @@ public final class ScenesModel {
     }
 
     /**
-     * A copy of {@code source} with its decoder deepened to {@code lmBlocks} (0 or fewer than it has:
-     * unchanged depth) and its input resized to {@code imageSize} pixels (0: unchanged). Every tensor
-     * of the source is copied; each appended block is drawn at random except its two output
-     * projections, which start at zero, so the block adds nothing to the residual stream and the
-     * grown model computes exactly what the source does until it trains. A new input size keeps the
+     * A copy of {@code source} with its decoder deepened to {@code lmBlocks} and its vision encoder to
+     * {@code vitBlocks} (0 or fewer than it has: unchanged depth), and its input resized to
+     * {@code imageSize} pixels (0: unchanged). Every tensor of the source is copied; each appended
+     * block (after the source's last one, before the final norm) is drawn at random except its two
+     * output projections, which start at zero (weights and biases), so the block adds nothing to the
+     * residual stream and the grown model computes exactly what the source does until it trains. A new input size keeps the
      * patch size, so every tensor keeps its shape except the position embeddings, which are
      * interpolated bilinearly from the source's patch grid to the new one (as ViTs are fine-tuned at
      * a higher resolution). The grown model owns {@code tokenizer}.
      */
     public static VisionLanguageModel grown(VisionLanguageModel source, CaptionTokenizer tokenizer, int lmBlocks,
-                                            int imageSize, long seed) {
+                                            int vitBlocks, int imageSize, long seed) {
         ModelConfig cfg = source.config().copy();
         int from = cfg.lmNBlocks;
         cfg.lmNBlocks = Math.max(from, lmBlocks);
+        int vitFrom = cfg.vitNBlocks;
+        cfg.vitNBlocks = Math.max(vitFrom, vitBlocks);
         if (imageSize > 0) {
             cfg.vitImgSize = imageSize;
         }
@@ -126,6 +129,12 @@ public final class ScenesModel {
         for (int i = from; i < cfg.lmNBlocks; i++) {
             for (String zero : List.of("attn.out_proj.weight", "mlp.down_proj.weight")) {
                 ai.djl.ndarray.NDArray t = target.get("decoder.blocks." + i + "." + zero);
+                t.set(new float[Math.toIntExact(t.getShape().size())]);
+            }
+        }
+        for (int i = vitFrom; i < cfg.vitNBlocks; i++) {
+            for (String zero : List.of("attn.out_proj.weight", "attn.out_proj.bias", "mlp.fc2.weight", "mlp.fc2.bias")) {
+                ai.djl.ndarray.NDArray t = target.get("vision_encoder.blocks." + i + "." + zero);
                 t.set(new float[Math.toIntExact(t.getShape().size())]);
             }
         }

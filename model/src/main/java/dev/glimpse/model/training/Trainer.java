@@ -55,20 +55,26 @@ public final class Trainer {
             startStep = JSON.readTree(out.resolve(TRAINER_STATE).toFile()).get("step").asInt();
         } else if (opt.initFrom() != null) {
             int sourceBlocks;
+            int sourceVitBlocks;
             int sourceSize;
             try (VisionLanguageModel source = VisionLanguageModel.load(opt.initFrom())) {
                 sourceBlocks = source.config().lmNBlocks;
+                sourceVitBlocks = source.config().vitNBlocks;
                 sourceSize = source.config().vitImgSize;
                 model = ScenesModel.grown(source, CaptionTokenizer.load(
                         opt.initFrom().resolve(VisionLanguageModel.TOKENIZER), source.config()), opt.lmBlocks(),
-                        opt.imageSize(), opt.seed());
+                        opt.vitBlocks(), opt.imageSize(), opt.seed());
             }
-            log.printf("warm start from %s (%d decoder blocks, now %d; %d px input, now %d)%n", opt.initFrom(),
-                    sourceBlocks, model.config().lmNBlocks, sourceSize, model.config().vitImgSize);
+            log.printf("warm start from %s (%d decoder blocks, now %d; %d vision blocks, now %d; %d px input, now %d)%n",
+                    opt.initFrom(), sourceBlocks, model.config().lmNBlocks, sourceVitBlocks, model.config().vitNBlocks,
+                    sourceSize, model.config().vitImgSize);
         } else {
             ModelConfig fresh = newModelConfig.copy();
             if (opt.lmBlocks() > 0) {
                 fresh.lmNBlocks = opt.lmBlocks();
+            }
+            if (opt.vitBlocks() > 0) {
+                fresh.vitNBlocks = opt.vitBlocks();
             }
             if (opt.imageSize() > 0) {
                 fresh.vitImgSize = opt.imageSize();

@@ -13,20 +13,21 @@ import java.nio.file.Path;
  * with 1, 2 and 3 objects are drawn; {@code hardShare} (0 to 1) is the share of scenes drawn from
  * the hardest corner of the contract ({@link SceneGenerator}). {@code imageSize} sets the input size
  * of a new model, or of a warm start, whose position embeddings are then interpolated to the new
- * patch grid (0: the configuration's or the source's size).
+ * patch grid (0: the configuration's or the source's size). {@code vitBlocks} does for the vision
+ * encoder what {@code lmBlocks} does for the decoder.
  */
 public record TrainerOptions(
         int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
         double weightDecay, double clipNorm, long seed, Path out, boolean resume,
         int checkpointEvery, int logEvery, int dataThreads, Path initFrom, int lmBlocks, double[] countWeights,
-        double hardShare, int imageSize) {
+        double hardShare, int imageSize, int vitBlocks) {
 
     /** Options for a run from scratch (no warm start, the configuration's own decoder depth). */
     public TrainerOptions(int steps, int batchSize, double learningRate, double minLearningRate, int warmupSteps,
                           double weightDecay, double clipNorm, long seed, Path out, boolean resume,
                           int checkpointEvery, int logEvery, int dataThreads) {
         this(steps, batchSize, learningRate, minLearningRate, warmupSteps, weightDecay, clipNorm, seed, out, resume,
-                checkpointEvery, logEvery, dataThreads, null, 0, null, 0, 0);
+                checkpointEvery, logEvery, dataThreads, null, 0, null, 0, 0, 0);
     }
 
     public TrainerOptions {
@@ -46,6 +47,7 @@ public record TrainerOptions(
                 "--object-weights must be " + Scene.MAX_OBJECTS + " non-negative numbers, not all zero");
         require(SceneGenerator.validHardShare(hardShare), "--hard-share must be in [0, 1]");
         require(imageSize >= 0, "--image-size must be >= 0");
+        require(vitBlocks >= 0, "--vit-blocks must be >= 0");
     }
 
     private static void require(boolean ok, String message) {

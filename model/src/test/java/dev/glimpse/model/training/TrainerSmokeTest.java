@@ -45,7 +45,7 @@ class TrainerSmokeTest {
         int blocks;
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
              VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 0, 5L)) {
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 0, 0, 5L)) {
             blocks = g.config().lmNBlocks;
             assertThat(blocks).isEqualTo(m.config().lmNBlocks + 2);
             assertThat(g.weights().parameterCount()).isGreaterThan(m.weights().parameterCount());
@@ -60,7 +60,7 @@ class TrainerSmokeTest {
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("grown");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
-                source, blocks, new double[] {1, 2, 3}, 0.5, 0);
+                source, blocks, new double[] {1, 2, 3}, 0.5, 0, 0);
         List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
         assertThat(logBytes.toString()).contains("warm start from");
         assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
@@ -73,12 +73,54 @@ class TrainerSmokeTest {
     }
 
     @Test
+    void shouldWarmStartADeeperVisionEncoderThatFirstComputesWhatTheSourceDidAndTrainIt(@TempDir Path dir)
+            throws Exception {
+        Path source = dir.resolve("source");
+        ScenesModel.writeRandom(source, tiny(), 11L);
+        float[] before;
+        float[] after;
+        int vitBlocks;
+        try (VisionLanguageModel m = VisionLanguageModel.load(source);
+             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, m.config().vitNBlocks + 2, 0, 5L)) {
+            vitBlocks = g.config().vitNBlocks;
+            assertThat(vitBlocks).isEqualTo(m.config().vitNBlocks + 2);
+            assertThat(g.config().lmNBlocks).isEqualTo(m.config().lmNBlocks);
+            // Every source tensor is copied as it was; the new blocks' LayerNorm and input weights are not zero.
+            for (String name : m.weights().all().keySet()) {
+                assertThat(g.weights().get(name).toFloatArray()).as(name).containsExactly(m.weights().get(name).toFloatArray());
+            }
+            assertThat(g.weights().get("vision_encoder.blocks." + (vitBlocks - 1) + ".attn.qkv_proj.weight")
+                    .abs().sum().getFloat()).isGreaterThan(0f);
+            before = logits(m);
+            after = logits(g);
+        }
+        assertThat(after).hasSameSizeAs(before);
+        for (int i = 0; i < before.length; i++) {
+            assertThat(after[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        Path out = dir.resolve("deeper-vision");
+        TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
+                source, 0, null, 0, 0, vitBlocks);
+        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
+        assertThat(logBytes.toString()).contains("1 vision blocks, now 3");
+        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
+            assertThat(trained.config().vitNBlocks).isEqualTo(vitBlocks);
+            assertThat(trained.weights().get("vision_encoder.blocks." + (vitBlocks - 1) + ".mlp.fc2.weight")
+                    .abs().sum().getFloat()).isGreaterThan(0f);
+        }
+    }
+
+    @Test
     void shouldWarmStartALargerInputWithInterpolatedPositionsAndTrainIt(@TempDir Path dir) throws Exception {
         Path source = dir.resolve("source");
         ScenesModel.writeRandom(source, tiny(), 11L);
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
              VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, 48, 5L)) {
+                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, 0, 48, 5L)) {
             assertThat(g.config().vitImgSize).isEqualTo(48);
             assertThat(g.config().imageTokens()).isEqualTo(9); // 6 x 6 patches, pixel shuffle 2
             for (String name : m.weights().all().keySet()) {
@@ -100,7 +142,7 @@ class TrainerSmokeTest {
         ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("larger");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
-                source, 0, null, 0, 48);
+                source, 0, null, 0, 48, 0);
         List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
         assertThat(logBytes.toString()).contains("32 px input, now 48");
         assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
