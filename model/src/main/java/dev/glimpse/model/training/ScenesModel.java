@@ -38,7 +38,8 @@ public final class ScenesModel {
         c.vitHiddenDim = 128;
         c.vitInterDim = 384;
         c.vitNHeads = 4;
-        c.vitNBlocks = 4;
+        // Trained with 4 blocks through phase 5, then grown to 6 (--vit-blocks with --init-from).
+        c.vitNBlocks = 6;
         c.vitLnEps = 1e-6;
         c.mpPixelShuffleFactor = 2;
         c.mpHiddenDim = 256;
