@@ -96,10 +96,10 @@ public final class ScenesModel {
      * {@code imageSize} pixels (0: unchanged). Every tensor of the source is copied; each appended
      * block (after the source's last one, before the final norm) is drawn at random except its two
      * output projections, which start at zero (weights and biases), so the block adds nothing to the
-     * residual stream and the grown model computes exactly what the source does until it trains. A new input size keeps the
-     * patch size, so every tensor keeps its shape except the position embeddings, which are
-     * interpolated bilinearly from the source's patch grid to the new one (as ViTs are fine-tuned at
-     * a higher resolution). The grown model owns {@code tokenizer}.
+     * residual stream and the grown model computes exactly what the source does until it trains. A
+     * new input size keeps the patch size, so every tensor keeps its shape except the position
+     * embeddings, which are interpolated bilinearly from the source's patch grid to the new one (as
+     * ViTs are fine-tuned at a higher resolution). The grown model owns {@code tokenizer}.
      */
     public static VisionLanguageModel grown(VisionLanguageModel source, CaptionTokenizer tokenizer, int lmBlocks,
                                             int vitBlocks, int imageSize, long seed) {
@@ -127,19 +127,22 @@ public final class ScenesModel {
             }
             t.set(a.toFloatArray());
         });
-        for (int i = from; i < cfg.lmNBlocks; i++) {
-            for (String zero : List.of("attn.out_proj.weight", "mlp.down_proj.weight")) {
-                ai.djl.ndarray.NDArray t = target.get("decoder.blocks." + i + "." + zero);
-                t.set(new float[Math.toIntExact(t.getShape().size())]);
-            }
-        }
-        for (int i = vitFrom; i < cfg.vitNBlocks; i++) {
-            for (String zero : List.of("attn.out_proj.weight", "attn.out_proj.bias", "mlp.fc2.weight", "mlp.fc2.bias")) {
-                ai.djl.ndarray.NDArray t = target.get("vision_encoder.blocks." + i + "." + zero);
-                t.set(new float[Math.toIntExact(t.getShape().size())]);
-            }
-        }
+        zeroOutputs(target, "decoder.blocks.", from, cfg.lmNBlocks, List.of("attn.out_proj.weight",
+                "mlp.down_proj.weight"));
+        zeroOutputs(target, "vision_encoder.blocks.", vitFrom, cfg.vitNBlocks, List.of("attn.out_proj.weight",
+                "attn.out_proj.bias", "mlp.fc2.weight", "mlp.fc2.bias"));
         return grown;
+    }
+
+    /** Zeroes the output projections of blocks {@code [from, to)}: each block then starts as the identity. */
+    private static void zeroOutputs(java.util.Map<String, ai.djl.ndarray.NDArray> weights, String prefix, int from,
+                                    int to, List<String> outputs) {
+        for (int i = from; i < to; i++) {
+            for (String name : outputs) {
+                ai.djl.ndarray.NDArray t = weights.get(prefix + i + "." + name);
+                t.set(new float[Math.toIntExact(t.getShape().size())]);
+            }
+        }
     }
 
     /**
