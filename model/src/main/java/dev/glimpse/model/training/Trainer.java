@@ -54,20 +54,16 @@ public final class Trainer {
             model = VisionLanguageModel.load(out);
             startStep = JSON.readTree(out.resolve(TRAINER_STATE).toFile()).get("step").asInt();
         } else if (opt.initFrom() != null) {
-            int sourceBlocks;
-            int sourceVitBlocks;
-            int sourceSize;
+            ModelConfig from;
             try (VisionLanguageModel source = VisionLanguageModel.load(opt.initFrom())) {
-                sourceBlocks = source.config().lmNBlocks;
-                sourceVitBlocks = source.config().vitNBlocks;
-                sourceSize = source.config().vitImgSize;
+                from = source.config();
                 model = ScenesModel.grown(source, CaptionTokenizer.load(
                         opt.initFrom().resolve(VisionLanguageModel.TOKENIZER), source.config()), opt.lmBlocks(),
                         opt.vitBlocks(), opt.imageSize(), opt.seed());
             }
             log.printf("warm start from %s (%d decoder blocks, now %d; %d vision blocks, now %d; %d px input, now %d)%n",
-                    opt.initFrom(), sourceBlocks, model.config().lmNBlocks, sourceVitBlocks, model.config().vitNBlocks,
-                    sourceSize, model.config().vitImgSize);
+                    opt.initFrom(), from.lmNBlocks, model.config().lmNBlocks, from.vitNBlocks, model.config().vitNBlocks,
+                    from.vitImgSize, model.config().vitImgSize);
         } else {
             ModelConfig fresh = newModelConfig.copy();
             if (opt.lmBlocks() > 0) {

@@ -40,30 +40,19 @@ class TrainerSmokeTest {
     void shouldWarmStartADeeperDecoderThatFirstComputesWhatTheSourceDid(@TempDir Path dir) throws Exception {
         Path source = dir.resolve("source");
         ScenesModel.writeRandom(source, tiny(), 11L);
-        float[] before;
-        float[] after;
         int blocks;
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
-             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), m.config().lmNBlocks + 2, 0, 0, 5L)) {
+             VisionLanguageModel g = grow(m, source, m.config().lmNBlocks + 2, 0, 0)) {
             blocks = g.config().lmNBlocks;
             assertThat(blocks).isEqualTo(m.config().lmNBlocks + 2);
             assertThat(g.weights().parameterCount()).isGreaterThan(m.weights().parameterCount());
-            before = logits(m);
-            after = logits(g);
-        }
-        assertThat(after).hasSameSizeAs(before);
-        for (int i = 0; i < before.length; i++) {
-            assertThat(after[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+            assertSameLogits(m, g);
         }
 
-        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("grown");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
                 source, blocks, new double[] {1, 2, 3}, 0.5, 0, 0);
-        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
-        assertThat(logBytes.toString()).contains("warm start from");
-        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        assertThat(trainAndCheckLossFalls(opt)).contains("warm start from");
         try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
             assertThat(trained.config().lmNBlocks).isEqualTo(blocks);
             // The appended blocks have left the identity: their output projections trained.
@@ -77,12 +66,9 @@ class TrainerSmokeTest {
             throws Exception {
         Path source = dir.resolve("source");
         ScenesModel.writeRandom(source, tiny(), 11L);
-        float[] before;
-        float[] after;
         int vitBlocks;
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
-             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, m.config().vitNBlocks + 2, 0, 5L)) {
+             VisionLanguageModel g = grow(m, source, 0, m.config().vitNBlocks + 2, 0)) {
             vitBlocks = g.config().vitNBlocks;
             assertThat(vitBlocks).isEqualTo(m.config().vitNBlocks + 2);
             assertThat(g.config().lmNBlocks).isEqualTo(m.config().lmNBlocks);
@@ -92,21 +78,13 @@ class TrainerSmokeTest {
             }
             assertThat(g.weights().get("vision_encoder.blocks." + (vitBlocks - 1) + ".attn.qkv_proj.weight")
                     .abs().sum().getFloat()).isGreaterThan(0f);
-            before = logits(m);
-            after = logits(g);
-        }
-        assertThat(after).hasSameSizeAs(before);
-        for (int i = 0; i < before.length; i++) {
-            assertThat(after[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+            assertSameLogits(m, g);
         }
 
-        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("deeper-vision");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
                 source, 0, null, 0, 0, vitBlocks);
-        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
-        assertThat(logBytes.toString()).contains("1 vision blocks, now 3");
-        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        assertThat(trainAndCheckLossFalls(opt)).contains("1 vision blocks, now 3");
         try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
             assertThat(trained.config().vitNBlocks).isEqualTo(vitBlocks);
             assertThat(trained.weights().get("vision_encoder.blocks." + (vitBlocks - 1) + ".mlp.fc2.weight")
@@ -119,8 +97,7 @@ class TrainerSmokeTest {
         Path source = dir.resolve("source");
         ScenesModel.writeRandom(source, tiny(), 11L);
         try (VisionLanguageModel m = VisionLanguageModel.load(source);
-             VisionLanguageModel g = ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
-                     source.resolve(VisionLanguageModel.TOKENIZER), m.config()), 0, 0, 48, 5L)) {
+             VisionLanguageModel g = grow(m, source, 0, 0, 48)) {
             assertThat(g.config().vitImgSize).isEqualTo(48);
             assertThat(g.config().imageTokens()).isEqualTo(9); // 6 x 6 patches, pixel shuffle 2
             for (String name : m.weights().all().keySet()) {
@@ -139,13 +116,10 @@ class TrainerSmokeTest {
             assertThat(logits(g)).hasSize(2 * 3 * m.config().lmVocabSize);
         }
 
-        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
         Path out = dir.resolve("larger");
         TrainerOptions opt = new TrainerOptions(20, 16, 3e-3, 3e-4, 3, 0.01, 1.0, 7L, out, false, 20, 5, 1,
                 source, 0, null, 0, 48, 0);
-        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
-        assertThat(logBytes.toString()).contains("32 px input, now 48");
-        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        assertThat(trainAndCheckLossFalls(opt)).contains("32 px input, now 48");
         try (VisionLanguageModel trained = VisionLanguageModel.load(out)) {
             assertThat(trained.config().vitImgSize).isEqualTo(48);
         }
@@ -174,6 +148,31 @@ class TrainerSmokeTest {
                 assertThat(up[(r * n + c) * dim + 1]).isCloseTo((float) (10 * x), org.assertj.core.data.Offset.offset(1e-4f));
             }
         }
+    }
+
+    /** {@link ScenesModel#grown} of {@code m}, loaded from {@code source}, with that folder's tokenizer. */
+    private static VisionLanguageModel grow(VisionLanguageModel m, Path source, int lmBlocks, int vitBlocks,
+                                            int imageSize) throws java.io.IOException {
+        return ScenesModel.grown(m, dev.glimpse.model.CaptionTokenizer.load(
+                source.resolve(VisionLanguageModel.TOKENIZER), m.config()), lmBlocks, vitBlocks, imageSize, 5L);
+    }
+
+    /** The grown model {@code g} computes what its source {@code m} does, to within 1e-5 per logit. */
+    private static void assertSameLogits(VisionLanguageModel m, VisionLanguageModel g) {
+        float[] before = logits(m);
+        float[] after = logits(g);
+        assertThat(after).hasSameSizeAs(before);
+        for (int i = 0; i < before.length; i++) {
+            assertThat(after[i]).isCloseTo(before[i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+
+    /** Trains with {@code opt}, requires the last logged loss below the first, and returns the log. */
+    private static String trainAndCheckLossFalls(TrainerOptions opt) throws Exception {
+        ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
+        List<Double> losses = Trainer.train(opt, tiny(), new PrintStream(logBytes, true));
+        assertThat(losses.get(losses.size() - 1)).isLessThan(losses.get(0));
+        return logBytes.toString();
     }
 
     private static float[] logits(VisionLanguageModel m) {
