@@ -29,6 +29,8 @@ final class CaptionFiles implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16") int batchSize;
     @Option(names = "--prompt", description = "Prompt for every image (default: the model's).") String prompt;
     @Option(names = "--max-new-tokens", defaultValue = "0", description = "0: the model's lm_max_length.") int maxNewTokens;
+    @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
+            + "model's test-time views (view_shifts in its config.json).") boolean singleView;
 
     @Override
     public Integer call() throws IOException {
@@ -51,14 +53,14 @@ final class CaptionFiles implements Callable<Integer> {
         int failures = 0;
         try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
             Captioner captioner = new Captioner(m);
-            ImagePreprocessor pre = new ImagePreprocessor(m.config());
+            ImagePreprocessor pre = new ImagePreprocessor(singleView ? m.config().singleView() : m.config());
             int cap = maxNewTokens > 0 ? maxNewTokens : m.config().lmMaxLength;
             for (int first = 0; first < files.size(); first += batchSize) {
                 List<Path> batch = new ArrayList<>();
                 List<float[]> pixels = new ArrayList<>();
                 for (Path f : files.subList(first, Math.min(files.size(), first + batchSize))) {
                     try {
-                        pixels.add(pre.preprocess(Files.readAllBytes(f), ImagePreprocessor.Limits.DEFAULT));
+                        pixels.add(pre.preprocessViews(Files.readAllBytes(f), ImagePreprocessor.Limits.DEFAULT));
                         batch.add(f);
                     } catch (ImageDecodeException e) {
                         failures++;
@@ -70,7 +72,7 @@ final class CaptionFiles implements Callable<Integer> {
                 }
                 int[] caps = new int[batch.size()];
                 java.util.Arrays.fill(caps, cap);
-                List<Captioner.Caption> captions = captioner.caption(pixels,
+                List<Captioner.Caption> captions = captioner.caption(pixels, pre.views(),
                         new ArrayList<>(Collections.nCopies(batch.size(), prompt)), caps);
                 for (int i = 0; i < batch.size(); i++) {
                     Path f = batch.get(i);

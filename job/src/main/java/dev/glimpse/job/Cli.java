@@ -226,12 +226,14 @@ public final class Cli {
         @Option(names = "--batch-size", defaultValue = "64") int batchSize;
         @Option(names = "--manifest", description = "Score the images of this manifest.jsonl (file, caption per "
                 + "line; e.g. scenes drawn by other software) instead of fresh scenes.") Path manifest;
+        @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
+                + "model's test-time views (view_shifts in its config.json).") boolean singleView;
 
         @Override
         public Integer call() throws IOException {
             try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
-                System.out.print((manifest != null ? Evaluator.evaluate(m, manifest, batchSize)
-                        : Evaluator.evaluate(m, seed, count, batchSize)).table());
+                System.out.print((manifest != null ? Evaluator.evaluate(m, manifest, batchSize, !singleView)
+                        : Evaluator.evaluate(m, seed, count, batchSize, !singleView)).table());
             }
             return 0;
         }

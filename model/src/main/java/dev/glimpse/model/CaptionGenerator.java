@@ -37,10 +37,26 @@ public final class CaptionGenerator {
      * @param maxNewTokens each row's cap on generated tokens
      */
     public List<Result> generate(NDArray patchEmbeddings, List<long[]> prompts, int[] maxNewTokens, Options opt) {
+        return generate(patchEmbeddings, 1, prompts, maxNewTokens, opt);
+    }
+
+    /**
+     * Decodes each image from {@code views} views of it at once: the rows of {@code patchEmbeddings}
+     * are {@code views} consecutive rows per image, every view reads the same prompt and the same
+     * generated tokens, and each step's token is the argmax of the views' mean log-probabilities
+     * (the kept step logits are then those means). With one view this is plain greedy decoding.
+     *
+     * @param patchEmbeddings {@code [B·views, N, D_vit]}
+     */
+    public List<Result> generate(NDArray patchEmbeddings, int views, List<long[]> prompts, int[] maxNewTokens,
+                                 Options opt) {
         int batch = prompts.size();
-        if (patchEmbeddings.getShape().get(0) != batch || maxNewTokens.length != batch) {
-            throw new IllegalArgumentException("batch sizes differ: " + patchEmbeddings.getShape() + ", "
-                    + prompts.size() + " prompts, " + maxNewTokens.length + " token caps");
+        if (views < 1) {
+            throw new IllegalArgumentException("views must be at least 1, got " + views);
+        }
+        if (patchEmbeddings.getShape().get(0) != (long) batch * views || maxNewTokens.length != batch) {
+            throw new IllegalArgumentException("batch sizes differ: " + patchEmbeddings.getShape() + " for "
+                    + views + " view(s) each, " + prompts.size() + " prompts, " + maxNewTokens.length + " token caps");
         }
         ModelConfig cfg = model.config();
         TextDecoder decoder = model.decoder();
@@ -53,42 +69,44 @@ public final class CaptionGenerator {
         try (NDScope ignored = new NDScope()) {
             NDManager m = patchEmbeddings.getManager();
             int img = cfg.imageTokens();
+            int rows = batch * views; // row q is view q % views of image q / views
             int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
             int prefill = img + promptLen;
             int[] pad = new int[batch];
-            long[] ids = new long[batch * promptLen];
-            for (int r = 0; r < batch; r++) {
-                long[] p = prompts.get(r);
-                pad[r] = promptLen - p.length;
+            long[] ids = new long[rows * promptLen];
+            for (int q = 0; q < rows; q++) {
+                long[] p = prompts.get(q / views);
+                pad[q / views] = promptLen - p.length;
                 for (int j = 0; j < promptLen; j++) {
-                    ids[r * promptLen + j] = j < pad[r] ? cfg.lmPadTokenId : p[j - pad[r]];
+                    ids[q * promptLen + j] = j < pad[q / views] ? cfg.lmPadTokenId : p[j - pad[q / views]];
                 }
             }
-            NDArray imageTokens = model.imageTokens(patchEmbeddings); // [B, I, D_lm]
+            NDArray imageTokens = model.imageTokens(patchEmbeddings); // [B·V, I, D_lm]
             NDArray seq = promptLen == 0 ? imageTokens : NDArrays.concat(new NDList(imageTokens,
-                    decoder.embed(m.create(ids, new Shape(batch, promptLen)))), 1); // [B, I + L, D_lm]
+                    decoder.embed(m.create(ids, new Shape(rows, promptLen)))), 1); // [B·V, I + L, D_lm]
 
-            long[][] positions = new long[batch][prefill];
-            float[] mask = new float[batch * prefill * prefill];
-            for (int r = 0; r < batch; r++) {
+            long[][] positions = new long[rows][prefill];
+            float[] mask = new float[rows * prefill * prefill];
+            for (int q = 0; q < rows; q++) {
+                int r = q / views;
                 for (int j = 0; j < prefill; j++) {
-                    positions[r][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
+                    positions[q][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
                 }
                 for (int i = 0; i < prefill; i++) {
                     for (int j = 0; j < prefill; j++) {
                         boolean padKey = j >= img && j < img + pad[r];
                         if (j > i || padKey) {
-                            mask[(r * prefill + i) * prefill + j] = TextDecoder.MASKED;
+                            mask[(q * prefill + i) * prefill + j] = TextDecoder.MASKED;
                         }
                     }
                 }
             }
             KvCache cache = opt.useKvCache() ? new KvCache(cfg.lmNBlocks) : null;
             NDArray hidden = decoder.forward(seq, positions,
-                    m.create(mask, new Shape(batch, 1, prefill, prefill)), cache);
-            NDArray logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [B, V]
+                    m.create(mask, new Shape(rows, 1, prefill, prefill)), cache);
+            NDArray logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [B·V, V]
 
-            // The rows still generating, as indices into the caller's batch, and their state.
+            // The images still generating, as indices into the caller's batch; the arrays hold their rows.
             List<Integer> active = new ArrayList<>();
             for (int r = 0; r < batch; r++) {
                 if (maxNewTokens[r] > 0) {
@@ -96,18 +114,21 @@ public final class CaptionGenerator {
                 }
             }
             if (active.size() < batch) {
-                logits = logits.get(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
-                seq = seq.get(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
+                NDArray keepRows = rowsOf(m, active, views);
+                logits = logits.get(keepRows);
+                seq = seq.get(keepRows);
                 if (cache != null && !active.isEmpty()) {
-                    cache.keepRows(m.create(active.stream().mapToLong(Integer::longValue).toArray()));
+                    cache.keepRows(keepRows);
                 }
             }
-            NDArray generatedEmbeds = null; // [b, steps, D_lm], only without the cache
+            NDArray generatedEmbeds = null; // [b·V, steps, D_lm], only without the cache
             int step = 0;
+            int vocab = cfg.lmVocabSize;
             while (!active.isEmpty()) {
-                long[] next = logits.argMax(-1).toLongArray();
-                float[] stepLogits = opt.keepLogits() ? logits.toFloatArray() : null;
-                int vocab = cfg.lmVocabSize;
+                NDArray scores = views == 1 ? logits
+                        : logits.logSoftmax(-1).reshape(active.size(), views, vocab).mean(new int[] {1});
+                long[] next = scores.argMax(-1).toLongArray();
+                float[] stepLogits = opt.keepLogits() ? scores.toFloatArray() : null;
                 List<Integer> keep = new ArrayList<>();
                 for (int i = 0; i < active.size(); i++) {
                     int r = active.get(i);
@@ -127,18 +148,20 @@ public final class CaptionGenerator {
                 if (keep.isEmpty()) {
                     break;
                 }
-                long[] nextIds = new long[keep.size()];
+                long[] nextIds = new long[keep.size() * views];
                 for (int i = 0; i < keep.size(); i++) {
-                    nextIds[i] = next[keep.get(i)];
+                    for (int v = 0; v < views; v++) {
+                        nextIds[i * views + v] = next[keep.get(i)];
+                    }
                 }
                 if (keep.size() < active.size()) {
-                    NDArray rows = m.create(keep.stream().mapToLong(Integer::longValue).toArray());
-                    seq = seq.get(rows);
+                    NDArray keepRows = rowsOf(m, keep, views);
+                    seq = seq.get(keepRows);
                     if (cache != null) {
-                        cache.keepRows(rows);
+                        cache.keepRows(keepRows);
                     }
                     if (generatedEmbeds != null) {
-                        generatedEmbeds = generatedEmbeds.get(rows);
+                        generatedEmbeds = generatedEmbeds.get(keepRows);
                     }
                     List<Integer> still = new ArrayList<>();
                     for (int i : keep) {
@@ -146,18 +169,18 @@ public final class CaptionGenerator {
                     }
                     active = still;
                 }
-                int b = active.size();
+                int b = active.size() * views;
                 NDArray nextEmbeds = decoder.embed(m.create(nextIds, new Shape(b, 1))); // [b, 1, D_lm]
                 step++;
                 if (cache != null) {
                     long total = cache.length() + 1;
                     long[][] pos = new long[b][1];
                     float[] keyMask = new float[(int) (b * total)];
-                    for (int i = 0; i < b; i++) {
-                        int r = active.get(i);
-                        pos[i][0] = prefill - pad[r] + step - 1;
+                    for (int q = 0; q < b; q++) {
+                        int r = active.get(q / views);
+                        pos[q][0] = prefill - pad[r] + step - 1;
                         for (int j = img; j < img + pad[r]; j++) {
-                            keyMask[(int) (i * total + j)] = TextDecoder.MASKED;
+                            keyMask[(int) (q * total + j)] = TextDecoder.MASKED;
                         }
                     }
                     hidden = decoder.forward(nextEmbeds, pos, m.create(keyMask, new Shape(b, 1, 1, total)), cache);
@@ -167,15 +190,15 @@ public final class CaptionGenerator {
                     int total = prefill + step;
                     long[][] pos = new long[b][total];
                     float[] full = new float[b * total * total];
-                    for (int i = 0; i < b; i++) {
-                        int r = active.get(i);
+                    for (int q = 0; q < b; q++) {
+                        int r = active.get(q / views);
                         for (int j = 0; j < total; j++) {
-                            pos[i][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
+                            pos[q][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
                         }
-                        for (int q = 0; q < total; q++) {
+                        for (int i = 0; i < total; i++) {
                             for (int j = 0; j < total; j++) {
-                                if (j > q || (j >= img && j < img + pad[r])) {
-                                    full[(i * total + q) * total + j] = TextDecoder.MASKED;
+                                if (j > i || (j >= img && j < img + pad[r])) {
+                                    full[(q * total + i) * total + j] = TextDecoder.MASKED;
                                 }
                             }
                         }
@@ -195,5 +218,15 @@ public final class CaptionGenerator {
             results.add(new Result(tokens, opt.keepLogits() ? logitsKept.get(r) : List.of()));
         }
         return results;
+    }
+    /** The array rows of the images at {@code positions} of the current batch, {@code views} rows each. */
+    private static NDArray rowsOf(NDManager m, List<Integer> positions, int views) {
+        long[] rows = new long[positions.size() * views];
+        for (int i = 0; i < positions.size(); i++) {
+            for (int v = 0; v < views; v++) {
+                rows[i * views + v] = (long) positions.get(i) * views + v;
+            }
+        }
+        return m.create(rows);
     }
 }

@@ -26,20 +26,46 @@ public final class ImagePreprocessor {
     private final int size;
     private final float[] mean;
     private final float[] std;
+    private final double[][] views;
 
+    /** A preprocessor of the model's input size, normalisation and test-time views. */
     public ImagePreprocessor(ModelConfig cfg) {
         this.size = cfg.vitImgSize;
         this.mean = cfg.imageMean;
         this.std = cfg.imageStd;
+        this.views = cfg.views();
     }
 
     public int size() {
         return size;
     }
 
+    /** How many views {@link #toViews} makes of each image. */
+    public int views() {
+        return views.length;
+    }
+
+    /**
+     * The model's test-time views of an image ({@link ModelConfig#views()}), each {@code [3, S, S]},
+     * concatenated: {@code [views, 3, S, S]}.
+     */
+    public float[] toViews(RgbImage image) {
+        int one = 3 * size * size;
+        float[] out = new float[views.length * one];
+        for (int v = 0; v < views.length; v++) {
+            System.arraycopy(toPixels(image, views[v][0], views[v][1]), 0, out, v * one, one);
+        }
+        return out;
+    }
+
     /** Decodes and preprocesses in one call: {@code [3, S, S]} planar floats. */
     public float[] preprocess(byte[] bytes, Limits limits) throws ImageDecodeException {
         return toPixels(decode(bytes, limits, size));
+    }
+
+    /** Decodes and makes the model's test-time views in one call: {@code [views, 3, S, S]} planar floats. */
+    public float[] preprocessViews(byte[] bytes, Limits limits) throws ImageDecodeException {
+        return toViews(toRgb(decode(bytes, limits, size)));
     }
 
     /**
@@ -163,6 +189,14 @@ public final class ImagePreprocessor {
 
     /** {@code [3, S, S]} model input from any decoded image. */
     public float[] toPixels(RgbImage image) {
+        return toPixels(image, 0, 0);
+    }
+
+    /**
+     * {@code [3, S, S]} model input with the image's content moved by {@code (dx, dy)} input pixels
+     * (right and down when positive); what moves in at an edge repeats the edge.
+     */
+    public float[] toPixels(RgbImage image, double dx, double dy) {
         int w = image.width();
         int h = image.height();
         float[] planes = new float[3 * w * h];
@@ -175,8 +209,8 @@ public final class ImagePreprocessor {
         float[] out = new float[3 * size * size];
         float[] tmp = new float[h * size];
         for (int c = 0; c < 3; c++) {
-            resample(planes, c * w * h, w, h, 1, w, tmp, 0, size, 1, size); // rows
-            resample(tmp, 0, h, size, size, 1, out, c * size * size, size, size, 1); // columns
+            resample(planes, c * w * h, w, h, 1, w, tmp, 0, size, 1, size, dx); // rows
+            resample(tmp, 0, h, size, size, 1, out, c * size * size, size, size, 1, dy); // columns
         }
         if (mean != null) {
             for (int c = 0; c < 3; c++) {
@@ -192,14 +226,16 @@ public final class ImagePreprocessor {
     /**
      * One separable pass of a triangle (bilinear) filter whose support widens with the downscale
      * factor, so downscaling averages rather than aliases. Resamples {@code inLen} samples along one
-     * axis to {@code outLen}, for {@code lines} lines; strides describe the layout of each buffer.
+     * axis to {@code outLen}, for {@code lines} lines, the content moved by {@code shift} output
+     * samples; strides describe the layout of each buffer.
      */
     private static void resample(float[] in, int inOff, int inLen, int lines, int inStride, int inLineStride,
-                                 float[] out, int outOff, int outLen, int outStride, int outLineStride) {
+                                 float[] out, int outOff, int outLen, int outStride, int outLineStride,
+                                 double shift) {
         double scale = (double) inLen / outLen;
         double support = Math.max(scale, 1.0);
         for (int o = 0; o < outLen; o++) {
-            double centre = (o + 0.5) * scale;
+            double centre = Math.min(inLen, Math.max(0, (o + 0.5 - shift) * scale));
             int lo = Math.max(0, (int) Math.floor(centre - support));
             int hi = Math.min(inLen, (int) Math.ceil(centre + support));
             double[] weights = new double[hi - lo];

@@ -61,6 +61,12 @@ public final class ModelConfig {
     /** Padding id used for batched decoding; any id works since padded positions are masked. */
     @JsonProperty("lm_pad_token_id") public int lmPadTokenId = 0;
     @JsonProperty("model_name") public String modelName;
+    /**
+     * Test-time views: each image is captioned from these copies of it, its content moved by
+     * {@code [dx, dy]} input pixels, the views' log-probabilities averaged at every decoding step.
+     * Null: one unmoved view (nanoVLM's behaviour).
+     */
+    @JsonProperty("view_shifts") public double[][] viewShifts;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -87,6 +93,8 @@ public final class ModelConfig {
     @JsonIgnore public int numPatches() { return patchesPerSide() * patchesPerSide(); }
     @JsonIgnore public int patchDim() { return 3 * vitPatchSize * vitPatchSize; }
     @JsonIgnore public int imageTokens() { return numPatches() / (mpPixelShuffleFactor * mpPixelShuffleFactor); }
+    /** The views each image is captioned from: {@link #viewShifts}, or one unmoved view. */
+    @JsonIgnore public double[][] views() { return viewShifts != null ? viewShifts : new double[][] {{0, 0}}; }
     @JsonIgnore public String displayName() { return modelName != null ? modelName : format().name().toLowerCase(); }
 
     /** Checks the invariants the tensor code relies on; messages name the offending field. */
@@ -101,6 +109,17 @@ public final class ModelConfig {
         require(lmHeadDim() % 2 == 0, "lm head dim (lm_hidden_dim/lm_n_heads) must be even for rotary embeddings", source);
         require((imageMean == null) == (imageStd == null), "image_mean and image_std must be given together", source);
         require(promptTemplate.contains("{prompt}"), "prompt_template must contain {prompt}", source);
+        if (viewShifts != null) {
+            require(viewShifts.length > 0, "view_shifts must list at least one [dx, dy] (or be left out)", source);
+            for (double[] shift : viewShifts) {
+                require(shift != null && shift.length == 2, "each of view_shifts must be a pair [dx, dy]", source);
+                for (double d : shift) {
+                    require(Double.isFinite(d) && Math.abs(d) <= vitPatchSize,
+                            "view_shifts must move an image by at most one patch (vit_patch_size pixels), got "
+                                    + java.util.Arrays.toString(shift), source);
+                }
+            }
+        }
         return this;
     }
 
@@ -108,6 +127,13 @@ public final class ModelConfig {
         if (!ok) {
             throw new IllegalArgumentException("invalid model config " + source + ": " + message);
         }
+    }
+
+    /** A copy that captions from one unmoved view, whatever {@code view_shifts} says. */
+    public ModelConfig singleView() {
+        ModelConfig c = copy();
+        c.viewShifts = null;
+        return c;
     }
 
     public ModelConfig copy() {

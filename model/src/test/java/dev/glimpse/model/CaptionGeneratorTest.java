@@ -58,6 +58,111 @@ class CaptionGeneratorTest {
         }
     }
 
+    /** Decodes {@code images.size() / views} images, each from its {@code views} consecutive entries of {@code images}. */
+    List<CaptionGenerator.Result> runViews(List<float[]> images, int views, List<long[]> prompts, int[] caps,
+                                           CaptionGenerator.Options opt) {
+        ModelConfig c = model.config();
+        int s = c.vitImgSize;
+        float[] flat = new float[images.size() * 3 * s * s];
+        for (int i = 0; i < images.size(); i++) {
+            System.arraycopy(images.get(i), 0, flat, i * 3 * s * s, 3 * s * s);
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDArray pixels = model.manager().create(flat, new Shape(images.size(), 3, s, s));
+            return new CaptionGenerator(model).generate(model.patchEmbedding().embed(pixels), views, prompts, caps, opt);
+        }
+    }
+
+    static float[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        for (float l : logits) {
+            sum += Math.exp(l - max);
+        }
+        float[] out = new float[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = (float) (logits[i] - max - Math.log(sum));
+        }
+        return out;
+    }
+
+    @Test
+    void shouldDecodeTwoIdenticalViewsOfEachImageAsTheImageAlone() {
+        Random rnd = new Random(4);
+        int[] lengths = {2, 9, 5};
+        int[] caps = {10, 3, 0};
+        List<float[]> images = new ArrayList<>();
+        List<float[]> doubled = new ArrayList<>();
+        List<long[]> prompts = new ArrayList<>();
+        for (int len : lengths) {
+            float[] image = randomPixels(rnd, 3 * 32 * 32);
+            images.add(image);
+            doubled.add(image);
+            doubled.add(image);
+            prompts.add(randomPrompt(rnd, len));
+        }
+        var opt = new CaptionGenerator.Options(true, true, true);
+        var one = run(images, prompts, caps, opt);
+        var two = runViews(doubled, 2, prompts, caps, opt);
+        for (int r = 0; r < lengths.length; r++) {
+            assertThat(two.get(r).tokens()).as("image %d", r).containsExactly(one.get(r).tokens());
+            assertThat(two.get(r).stepLogits()).hasSameSizeAs(one.get(r).stepLogits());
+            for (int step = 0; step < one.get(r).stepLogits().size(); step++) {
+                // The mean of two equal log-probability rows is that row.
+                float[] want = logSoftmax(one.get(r).stepLogits().get(step));
+                float[] got = two.get(r).stepLogits().get(step);
+                for (int v = 0; v < want.length; v++) {
+                    assertThat(got[v]).isCloseTo(want[v], within(1e-4f));
+                }
+            }
+        }
+        assertThat(two.get(2).tokens()).isEmpty();
+    }
+
+    @Test
+    void shouldChooseEachTokenByTheMeanLogProbabilityOfTheViews() {
+        Random rnd = new Random(5);
+        float[] a = randomPixels(rnd, 3 * 32 * 32);
+        float[] b = randomPixels(rnd, 3 * 32 * 32);
+        long[] prompt = randomPrompt(rnd, 6);
+        var opt = new CaptionGenerator.Options(true, false, true);
+        float[] alone = run(List.of(a), List.of(prompt), new int[] {1}, opt).get(0).stepLogits().get(0);
+        float[] other = run(List.of(b), List.of(prompt), new int[] {1}, opt).get(0).stepLogits().get(0);
+        var both = runViews(List.of(a, b), 2, List.of(prompt), new int[] {8}, opt).get(0);
+        float[] la = logSoftmax(alone);
+        float[] lb = logSoftmax(other);
+        float[] first = both.stepLogits().get(0);
+        int best = 0;
+        for (int v = 0; v < la.length; v++) {
+            assertThat(first[v]).isCloseTo((la[v] + lb[v]) / 2, within(1e-4f));
+            best = first[v] > first[best] ? v : best;
+        }
+        assertThat(both.tokens()).hasSize(8);
+        assertThat(both.tokens()[0]).isEqualTo(best);
+        // Every view reads the chosen tokens: with the cache or recomputing everything, the same steps.
+        var full = runViews(List.of(a, b), 2, List.of(prompt), new int[] {8}, new CaptionGenerator.Options(false, false, true)).get(0);
+        assertThat(full.tokens()).containsExactly(both.tokens());
+        for (int step = 0; step < 8; step++) {
+            for (int v = 0; v < la.length; v++) {
+                assertThat(full.stepLogits().get(step)[v]).isCloseTo(both.stepLogits().get(step)[v], within(1e-4f));
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseRowsThatAreNotAWholeNumberOfViewsPerImage() {
+        Random rnd = new Random(6);
+        List<float[]> three = List.of(randomPixels(rnd, 3 * 32 * 32), randomPixels(rnd, 3 * 32 * 32),
+                randomPixels(rnd, 3 * 32 * 32));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> runViews(three, 2,
+                        List.of(randomPrompt(rnd, 2), randomPrompt(rnd, 2)), new int[] {4, 4}, CaptionGenerator.Options.DEFAULT))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("2 view(s) each");
+    }
+
     @Test
     void shouldDecodeWithKvCacheExactlyAsFullRecomputation() {
         Random rnd = new Random(1);

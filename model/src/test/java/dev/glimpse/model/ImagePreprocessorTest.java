@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.Random;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -108,6 +109,69 @@ class ImagePreprocessorTest {
         float[] identity = new ImagePreprocessor(cfg(4)).toPixels(new RgbImage(4, 4, rgb));
         assertThat(identity[3]).isEqualTo(1f);
         assertThat(identity[1]).isEqualTo(0f);
+    }
+
+    @Test
+    void shouldMoveTheContentOfAViewByItsShiftRepeatingTheEdges() {
+        // 8x8 at an 8 px input: no scaling, so a whole-pixel shift moves every pixel exactly.
+        byte[] rgb = new byte[3 * 64];
+        for (int i = 0; i < 64; i++) {
+            rgb[3 * i] = (byte) (i % 8 * 10); // red: 10 x column
+            rgb[3 * i + 1] = (byte) (i / 8 * 10); // green: 10 x row
+        }
+        rgb[3 * (4 * 8 + 3) + 2] = (byte) 255; // blue dot at x 3, y 4
+        ImagePreprocessor pre = new ImagePreprocessor(cfg(8));
+        RgbImage image = new RgbImage(8, 8, rgb);
+        float[] moved = pre.toPixels(image, 2, -1);
+        for (int y = 0; y < 8; y++) {
+            for (int x = 0; x < 8; x++) {
+                int fromX = Math.max(0, x - 2); // two columns in from the left repeat column 0
+                int fromY = Math.min(7, y + 1); // the bottom row repeats row 7
+                assertThat(moved[y * 8 + x]).as("red at %d,%d", x, y).isCloseTo(fromX * 10 / 255f, within(1e-6f));
+                assertThat(moved[64 + y * 8 + x]).as("green at %d,%d", x, y).isCloseTo(fromY * 10 / 255f, within(1e-6f));
+                assertThat(moved[128 + y * 8 + x]).as("blue at %d,%d", x, y).isEqualTo(x == 5 && y == 3 ? 1f : 0f);
+            }
+        }
+        assertThat(pre.toPixels(image, 0, 0)).containsExactly(pre.toPixels(image));
+    }
+
+    @Test
+    void shouldMakeTheViewsTheModelConfigLists() {
+        byte[] rgb = new byte[3 * 24 * 24];
+        new Random(9).nextBytes(rgb);
+        RgbImage image = new RgbImage(24, 24, rgb);
+        ModelConfig c = cfg(16);
+        ImagePreprocessor plain = new ImagePreprocessor(c);
+        assertThat(plain.views()).isEqualTo(1);
+        assertThat(plain.toViews(image)).containsExactly(plain.toPixels(image));
+        c.viewShifts = new double[][] {{-2, -2}, {1.5, 0}, {0, 3}};
+        ImagePreprocessor three = new ImagePreprocessor(c);
+        assertThat(three.views()).isEqualTo(3);
+        float[] views = three.toViews(image);
+        int one = 3 * 16 * 16;
+        assertThat(views).hasSize(3 * one);
+        assertThat(Arrays.copyOfRange(views, 0, one)).containsExactly(three.toPixels(image, -2, -2));
+        assertThat(Arrays.copyOfRange(views, one, 2 * one)).containsExactly(three.toPixels(image, 1.5, 0));
+        assertThat(Arrays.copyOfRange(views, 2 * one, 3 * one)).containsExactly(three.toPixels(image, 0, 3));
+        assertThat(Arrays.copyOfRange(views, one, 2 * one)).isNotEqualTo(Arrays.copyOfRange(views, 0, one));
+        assertThat(new ImagePreprocessor(c.singleView()).toViews(image)).containsExactly(plain.toPixels(image));
+    }
+
+    @Test
+    void shouldReadWriteAndCheckViewShifts(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        ModelConfig c = cfg(96);
+        c.vitPatchSize = 8;
+        assertThat(c.views()).isDeepEqualTo(new double[][] {{0, 0}});
+        c.viewShifts = new double[][] {{-2, -2}, {2, 2}};
+        c.write(dir.resolve("config.json"));
+        assertThat(java.nio.file.Files.readString(dir.resolve("config.json"))).contains("\"view_shifts\"");
+        assertThat(ModelConfig.read(dir.resolve("config.json")).views()).isDeepEqualTo(new double[][] {{-2, -2}, {2, 2}});
+        c.viewShifts = new double[][] {{-2, -2}, {9, 0}};
+        assertThatThrownBy(() -> c.validated("test")).hasMessageContaining("view_shifts must move an image by at most one patch");
+        c.viewShifts = new double[][] {{1}};
+        assertThatThrownBy(() -> c.validated("test")).hasMessageContaining("pair [dx, dy]");
+        c.viewShifts = new double[0][];
+        assertThatThrownBy(() -> c.validated("test")).hasMessageContaining("at least one");
     }
 
     @Test

@@ -9,7 +9,9 @@ import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.metrics.Counter;
@@ -128,7 +130,13 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         }
         List<Pending> batch = new ArrayList<>(buffer);
         buffer.clear();
-        runSplittingOnFailure(batch);
+        // One forward takes one number of views per image; a job embeds all its images alike, so
+        // this splits only a buffer that mixes records of differently configured embedders.
+        Map<Integer, List<Pending>> byViews = new LinkedHashMap<>();
+        for (Pending p : batch) {
+            byViews.computeIfAbsent(p.image().views, v -> new ArrayList<>()).add(p);
+        }
+        byViews.values().forEach(this::runSplittingOnFailure);
     }
 
     private void runSplittingOnFailure(List<Pending> batch) {
@@ -158,15 +166,21 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     protected List<CaptionRecord> caption(List<Pending> batch) {
         ModelConfig cfg = model.model().config();
         int n = batch.size();
-        int perImage = cfg.numPatches() * cfg.vitHiddenDim;
+        int views = batch.get(0).image().views;
+        int perView = cfg.numPatches() * cfg.vitHiddenDim;
+        int perImage = views * perView;
         float[] flat = new float[n * perImage];
         List<String> prompts = new ArrayList<>(n);
         int[] caps = new int[n];
         for (int i = 0; i < n; i++) {
             EmbeddedImage img = batch.get(i).image();
+            if (img.views != views) {
+                throw new IllegalArgumentException("record " + img.request.id + " has " + img.views
+                        + " view(s), its batch " + views);
+            }
             if (img.patches.length != perImage) {
                 throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
-                        + " patch values, the model expects " + perImage);
+                        + " patch values, the model expects " + perImage + " (" + views + " view(s))");
             }
             System.arraycopy(img.patches, 0, flat, i * perImage, perImage);
             prompts.add(img.request.prompt);
@@ -177,8 +191,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         List<Captioner.Caption> captions;
         model.lock().lock();
         try (NDScope ignored = new NDScope()) {
-            NDArray patches = model.model().manager().create(flat, new Shape(n, cfg.numPatches(), cfg.vitHiddenDim));
-            captions = captioner.captionPatches(patches, prompts, caps);
+            NDArray patches = model.model().manager().create(flat,
+                    new Shape((long) n * views, cfg.numPatches(), cfg.vitHiddenDim));
+            captions = captioner.captionPatches(patches, views, prompts, caps);
         } finally {
             model.lock().unlock();
         }

@@ -12,23 +12,32 @@ import org.apache.flink.util.Collector;
 /**
  * Resizes and normalises a decoded image for the model, cuts it into patches and applies the patch
  * embedding (the linear projection of the flattened patches plus position embeddings), on the CPU.
+ * With test-time views it does so for each of the model's shifted views of the image.
  */
 public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> {
     public static final String STAGE = "PatchEmbedder";
 
     private final String modelDir;
+    private final boolean testTimeViews;
     private transient SharedModels.Handle model;
     private transient ImagePreprocessor preprocessor;
     private transient Captioner captioner;
 
+    /** One unmoved view of each image. */
     public PatchEmbedder(String modelDir) {
+        this(modelDir, false);
+    }
+
+    /** {@code testTimeViews}: the model's test-time views ({@code view_shifts}), else one unmoved view. */
+    public PatchEmbedder(String modelDir, boolean testTimeViews) {
         this.modelDir = modelDir;
+        this.testTimeViews = testTimeViews;
     }
 
     @Override
     public void open(OpenContext openContext) {
         model = SharedModels.acquire(Path.of(modelDir), Device.cpu());
-        preprocessor = new ImagePreprocessor(model.model().config());
+        preprocessor = new ImagePreprocessor(testTimeViews ? model.model().config() : model.model().config().singleView());
         captioner = new Captioner(model.model());
     }
 
@@ -38,7 +47,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
         ImageRequest r = image.request;
         float[] patches;
         try {
-            float[] pixels = preprocessor.toPixels(new RgbImage(image.width, image.height, image.rgb));
+            float[] pixels = preprocessor.toViews(new RgbImage(image.width, image.height, image.rgb));
             patches = captioner.patchEmbed(pixels);
         } catch (RuntimeException e) {
             ctx.output(DeadLetters.TAG, DeadLetter.of(r, ErrorCode.INFERENCE_FAILED,
@@ -46,7 +55,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
             return;
         }
         r.embedMs = System.currentTimeMillis() - start;
-        out.collect(new EmbeddedImage(r, patches));
+        out.collect(new EmbeddedImage(r, patches, preprocessor.views()));
     }
 
     @Override

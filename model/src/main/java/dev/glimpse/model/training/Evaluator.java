@@ -53,7 +53,7 @@ public final class Evaluator {
      * Object count, small objects, a side below the model's input size and low JPEG quality are what
      * make a scene hard.
      */
-    public record Report(int total, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
+    public record Report(int total, int views, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
                          Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
         public double exactMatch() {
             return (double) exact / total;
@@ -66,7 +66,8 @@ public final class Evaluator {
 
         public String table() {
             StringBuilder sb = new StringBuilder();
-            sb.append(String.format("scenes      %d (%.1f images/s)%n", total, total / seconds));
+            sb.append(String.format("scenes      %d (%.1f images/s, %s)%n", total, total / seconds,
+                    views == 1 ? "1 view each" : views + " views each"));
             sb.append(String.format("exact match %.2f %% (%d/%d)%n", 100 * exactMatch(), exact, total));
             sb.append(String.format("%-11s %-9s %s%n", "attribute", "accuracy", "right/scored"));
             for (String a : ATTRIBUTES) {
@@ -105,12 +106,12 @@ public final class Evaluator {
     public record Example(String id, byte[] encoded, String truth) {}
 
     /** Evaluates on {@code count} fresh scenes of Glimpse's own generator with {@code seed}. */
-    public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize) {
+    public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize, boolean views) {
         SceneGenerator scenes = new SceneGenerator(seed);
         return evaluate(model, i -> {
             SceneSample s = scenes.sample(i);
             return new Example(s.id(), s.encoded(), s.caption());
-        }, count, batchSize);
+        }, count, batchSize, views);
     }
 
     /**
@@ -118,7 +119,8 @@ public final class Evaluator {
      * (relative to the manifest's folder) and {@code caption}, as {@code bin/glimpse scenes} and
      * scene renderers of other software write them.
      */
-    public static Report evaluate(VisionLanguageModel model, Path manifest, int batchSize) throws IOException {
+    public static Report evaluate(VisionLanguageModel model, Path manifest, int batchSize, boolean views)
+            throws IOException {
         Path dir = manifest.toAbsolutePath().getParent();
         List<String[]> rows = new ArrayList<>();
         int line = 0;
@@ -141,14 +143,18 @@ public final class Evaluator {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + dir.resolve(r[1]), e);
             }
-        }, rows.size(), batchSize);
+        }, rows.size(), batchSize, views);
     }
 
-    /** Captions examples {@code 0 .. count-1} in batches and scores them. */
-    public static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize) {
+    /**
+     * Captions examples {@code 0 .. count-1} in batches and scores them; {@code views}: from the
+     * model's test-time views ({@code view_shifts}), else from one unmoved view of each image.
+     */
+    public static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize,
+                                  boolean views) {
         long start = System.nanoTime();
         Captioner captioner = new Captioner(model);
-        ImagePreprocessor pre = new ImagePreprocessor(model.config());
+        ImagePreprocessor pre = new ImagePreprocessor(views ? model.config() : model.config().singleView());
         Map<String, int[]> attributes = new LinkedHashMap<>();
         ATTRIBUTES.forEach(a -> attributes.put(a, new int[2]));
         Map<String, Integer> confusions = new TreeMap<>();
@@ -185,7 +191,7 @@ public final class Evaluator {
                 }
                 try {
                     BufferedImage image = ImagePreprocessor.decode(e.encoded(), ImagePreprocessor.Limits.DEFAULT, size);
-                    pixels.add(pre.toPixels(image));
+                    pixels.add(pre.toViews(ImagePreprocessor.toRgb(image)));
                     // Decoding subsamples only images of 8 input sizes or more, which stay in the top group.
                     sides.add(sideGroup(Math.min(image.getWidth(), image.getHeight()), size));
                     formats.add(formatGroup(e.encoded()));
@@ -196,7 +202,7 @@ public final class Evaluator {
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = captioner.caption(pixels, new ArrayList<>(Collections.nCopies(n, null)), caps);
+            List<Captioner.Caption> captions = captioner.caption(pixels, pre.views(), new ArrayList<>(Collections.nCopies(n, null)), caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
@@ -215,7 +221,8 @@ public final class Evaluator {
                 score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
-        return new Report(count, exact, attributes, groups, confusions, wrong, (System.nanoTime() - start) / 1e9);
+        return new Report(count, pre.views(), exact, attributes, groups, confusions, wrong,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** Adds one scene, right or not, to {@code group} of {@code grouping}. */

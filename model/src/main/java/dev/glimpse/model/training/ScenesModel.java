@@ -60,6 +60,9 @@ public final class ScenesModel {
         c.defaultPrompt = DEFAULT_PROMPT;
         c.imageMean = new float[] {0.5f, 0.5f, 0.5f};
         c.imageStd = new float[] {0.25f, 0.25f, 0.25f};
+        // Captioned from two views moved by a quarter patch each way: on the validation scenes this
+        // halves the errors of one view (chosen there; the model README has the figures).
+        c.viewShifts = new double[][] {{-2, -2}, {2, 2}};
         return c;
     }
 

@@ -27,8 +27,8 @@ class EvaluatorTest {
         ModelConfig config = TestModels.tinyScenesConfig();
         config.vitImgSize = 96;
         try (VisionLanguageModel m = VisionLanguageModel.load(ScenesModel.writeRandom(dir.resolve("model"), config, 11))) {
-            Evaluator.Report fromGenerator = Evaluator.evaluate(m, 77, 12, 5);
-            Evaluator.Report fromManifest = Evaluator.evaluate(m, scenes.resolve(SceneWriter.MANIFEST), 5);
+            Evaluator.Report fromGenerator = Evaluator.evaluate(m, 77, 12, 5, true);
+            Evaluator.Report fromManifest = Evaluator.evaluate(m, scenes.resolve(SceneWriter.MANIFEST), 5, true);
 
             assertThat(fromManifest.total()).isEqualTo(12);
             assertThat(fromManifest.exact()).isEqualTo(fromGenerator.exact());
@@ -75,7 +75,7 @@ class EvaluatorTest {
     void shouldNameTheLineOfABrokenManifest(@TempDir Path dir) throws Exception {
         Path manifest = Files.writeString(dir.resolve("manifest.jsonl"), "{\"file\": \"a.png\"}\n");
         try (VisionLanguageModel m = VisionLanguageModel.load(TestModels.writeTinyScenesModel(dir.resolve("model")))) {
-            assertThatThrownBy(() -> Evaluator.evaluate(m, manifest, 4))
+            assertThatThrownBy(() -> Evaluator.evaluate(m, manifest, 4, true))
                     .hasMessageContaining("line 1").hasMessageContaining("caption");
         }
     }
