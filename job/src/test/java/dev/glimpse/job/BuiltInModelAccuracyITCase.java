@@ -75,16 +75,18 @@ class BuiltInModelAccuracyITCase {
         }
         assertThat(streamed).hasSize(SCENES);
 
-        // The streaming path must caption exactly as the model does offline (batching changes nothing).
+        // The streaming path must caption exactly as the model does offline (batching changes nothing),
+        // from the model's test-time views, as the job's default (generation.test-time-views) asks.
         try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
             ImagePreprocessor pre = new ImagePreprocessor(model.config());
+            assertThat(pre.views()).as("views of the built-in model").isEqualTo(2);
             List<float[]> pixels = new ArrayList<>();
             for (SceneSample s : samples.values()) {
-                pixels.add(pre.preprocess(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
+                pixels.add(pre.preprocessViews(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
             }
             int[] caps = new int[SCENES];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> offline = new Captioner(model).caption(pixels,
+            List<Captioner.Caption> offline = new Captioner(model).caption(pixels, pre.views(),
                     new ArrayList<>(Collections.nCopies(SCENES, null)), caps);
             List<String> ids = new ArrayList<>(samples.keySet());
             for (int i = 0; i < SCENES; i++) {
