@@ -89,15 +89,19 @@ def main():
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--min-side", type=int, default=64, help="smallest canvas (SCENES.md: 64 in practice)")
+    ap.add_argument("--max-side", type=int, default=512, help="largest canvas (SCENES.md: 512 in practice)")
     args = ap.parse_args()
+    if not 16 <= args.min_side <= args.max_side:
+        ap.error("need 16 <= --min-side <= --max-side")
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
     with open(os.path.join(args.out, "manifest.jsonl"), "w") as manifest:
         for i in range(args.count):
             objects, background = scene(rng)
-            canvas = rng.randint(64, 512)
+            canvas = rng.randint(args.min_side, args.max_side)
             # Draw at the canvas size or at another size then resize with one of Pillow's filters.
-            drawn = canvas if rng.random() < 0.6 else max(48, min(1024, round(canvas * 2 ** rng.uniform(-1, 1))))
+            drawn = canvas if rng.random() < 0.6 else max(min(48, args.min_side), min(max(1024, args.max_side), round(canvas * 2 ** rng.uniform(-1, 1))))
             img = draw(objects, background, drawn, rng.choice([1, 4]), rng)
             if drawn != canvas:
                 img = img.resize((canvas, canvas), rng.choice(FILTERS))

@@ -23,9 +23,9 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
     private transient ImagePreprocessor preprocessor;
     private transient Captioner captioner;
 
-    /** One unmoved view of each image. */
+    /** The model's test-time views of each image (one unmoved view when its config lists none). */
     public PatchEmbedder(String modelDir) {
-        this(modelDir, false);
+        this(modelDir, true);
     }
 
     /** {@code testTimeViews}: the model's test-time views ({@code view_shifts}), else one unmoved view. */
