@@ -39,7 +39,8 @@ public final class GlimpsePipeline {
      * one unmoved view.
      */
     public static Outputs build(DataStream<ImageEvent> events, String modelDir, boolean testTimeViews,
-                                DecoderSettings decoder, BatchedCaptioner captioner, int cpuParallelism, int inferenceParallelism) {
+                                DecoderSettings decoder, BatchedCaptioner captioner, int cpuParallelism,
+                                int inferenceParallelism) {
         SingleOutputStreamOperator<DecodedImage> decoded = events
                 .process(new ImageDecoder(decoder), TypeInformation.of(DecodedImage.class))
                 .name(ImageDecoder.STAGE).uid("image-decoder").setParallelism(cpuParallelism);

@@ -46,16 +46,7 @@ class CaptionGeneratorTest {
     }
 
     List<CaptionGenerator.Result> run(List<float[]> images, List<long[]> prompts, int[] caps, CaptionGenerator.Options opt) {
-        ModelConfig c = model.config();
-        int s = c.vitImgSize;
-        float[] flat = new float[images.size() * 3 * s * s];
-        for (int i = 0; i < images.size(); i++) {
-            System.arraycopy(images.get(i), 0, flat, i * 3 * s * s, 3 * s * s);
-        }
-        try (NDScope ignored = new NDScope()) {
-            NDArray pixels = model.manager().create(flat, new Shape(images.size(), 3, s, s));
-            return new CaptionGenerator(model).generate(model.patchEmbedding().embed(pixels), prompts, caps, opt);
-        }
+        return runViews(images, 1, prompts, caps, opt);
     }
 
     /** Decodes {@code images.size() / views} images, each from its {@code views} consecutive entries of {@code images}. */
