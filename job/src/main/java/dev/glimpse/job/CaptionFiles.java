@@ -72,7 +72,7 @@ final class CaptionFiles implements Callable<Integer> {
                 }
                 int[] caps = new int[batch.size()];
                 java.util.Arrays.fill(caps, cap);
-                List<Captioner.Caption> captions = captioner.caption(pixels, pre.views(),
+                List<Captioner.Caption> captions = captioner.caption(pixels, pre.plan(),
                         new ArrayList<>(Collections.nCopies(batch.size(), prompt)), caps);
                 for (int i = 0; i < batch.size(); i++) {
                     Path f = batch.get(i);

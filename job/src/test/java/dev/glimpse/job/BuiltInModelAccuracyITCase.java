@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.glimpse.job.kafka.EmbeddedKafka;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
@@ -79,14 +80,14 @@ class BuiltInModelAccuracyITCase {
         // from the model's test-time views, as the job's default (generation.test-time-views) asks.
         try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
             ImagePreprocessor pre = new ImagePreprocessor(model.config());
-            assertThat(pre.views()).as("views of the built-in model").isEqualTo(2);
+            assertThat(pre.plan()).as("views of the built-in model").isEqualTo(new ViewPlan(3, 0.99));
             List<float[]> pixels = new ArrayList<>();
             for (SceneSample s : samples.values()) {
                 pixels.add(pre.preprocessViews(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
             }
             int[] caps = new int[SCENES];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> offline = new Captioner(model).caption(pixels, pre.views(),
+            List<Captioner.Caption> offline = new Captioner(model).caption(pixels, pre.plan(),
                     new ArrayList<>(Collections.nCopies(SCENES, null)), caps);
             List<String> ids = new ArrayList<>(samples.keySet());
             for (int i = 0; i < SCENES; i++) {

@@ -22,8 +22,12 @@ public final class CaptionGenerator {
         public static final Options DEFAULT = new Options(true, true, false);
     }
 
-    /** One row's outcome: the generated ids (stop token excluded) and, if kept, each step's logits. */
-    public record Result(long[] tokens, List<float[]> stepLogits) {}
+    /**
+     * One image's outcome: the generated ids (stop token excluded), if kept each step's logits, and
+     * its confidence: the lowest probability any chosen token had (the stop token included; with
+     * several views, the exponential of the views' mean log-probability).
+     */
+    public record Result(long[] tokens, List<float[]> stepLogits, double confidence) {}
 
     private final VisionLanguageModel model;
 
@@ -62,6 +66,8 @@ public final class CaptionGenerator {
         TextDecoder decoder = model.decoder();
         List<List<Long>> generated = new ArrayList<>();
         List<List<float[]>> logitsKept = new ArrayList<>();
+        double[] confidence = new double[batch];
+        java.util.Arrays.fill(confidence, 1.0);
         for (int r = 0; r < batch; r++) {
             generated.add(new ArrayList<>());
             logitsKept.add(new ArrayList<>());
@@ -128,10 +134,13 @@ public final class CaptionGenerator {
                 NDArray scores = views == 1 ? logits
                         : logits.logSoftmax(-1).reshape(active.size(), views, vocab).mean(new int[] {1});
                 long[] next = scores.argMax(-1).toLongArray();
+                // The chosen token's log-probability is the largest one of its row.
+                float[] chosen = (views == 1 ? scores.logSoftmax(-1) : scores).max(new int[] {-1}).toFloatArray();
                 float[] stepLogits = opt.keepLogits() ? scores.toFloatArray() : null;
                 List<Integer> keep = new ArrayList<>();
                 for (int i = 0; i < active.size(); i++) {
                     int r = active.get(i);
+                    confidence[r] = Math.min(confidence[r], Math.exp(chosen[i]));
                     if (stepLogits != null) {
                         float[] row = new float[vocab];
                         System.arraycopy(stepLogits, i * vocab, row, 0, vocab);
@@ -215,7 +224,7 @@ public final class CaptionGenerator {
         List<Result> results = new ArrayList<>(batch);
         for (int r = 0; r < batch; r++) {
             long[] tokens = generated.get(r).stream().mapToLong(Long::longValue).toArray();
-            results.add(new Result(tokens, opt.keepLogits() ? logitsKept.get(r) : List.of()));
+            results.add(new Result(tokens, opt.keepLogits() ? logitsKept.get(r) : List.of(), confidence[r]));
         }
         return results;
     }

@@ -1,6 +1,7 @@
 package dev.glimpse.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -11,8 +12,12 @@ import java.util.List;
  * job runs the same two halves (patch embedding, then generation) in separate operators.
  */
 public final class Captioner {
-    /** A caption and the number of tokens generated for it. */
-    public record Caption(String text, int tokens) {}
+    /**
+     * A caption, the number of tokens generated for it, the number of views it was decoded from (with
+     * an adaptive {@link ViewPlan}: 1, or the shifted views when the unmoved one left it unsure), and
+     * its confidence ({@link CaptionGenerator.Result#confidence()}) from those views.
+     */
+    public record Caption(String text, int tokens, int views, double confidence) {}
 
     private final VisionLanguageModel model;
     private final CaptionGenerator generator;
@@ -40,15 +45,15 @@ public final class Captioner {
 
     /** Captions a batch of preprocessed images ({@code [3·S·S]} each), each with its own prompt (null: default) and cap. */
     public List<Caption> caption(List<float[]> pixels, List<String> prompts, int[] maxNewTokens) {
-        return caption(pixels, 1, prompts, maxNewTokens);
+        return caption(pixels, ViewPlan.SINGLE, prompts, maxNewTokens);
     }
 
     /**
-     * Captions a batch of images, each given as its {@code views} preprocessed views ({@code
-     * [views·3·S·S]}, as {@link ImagePreprocessor#toViews} makes them), decoded together
-     * ({@link CaptionGenerator#generate(NDArray, int, List, int[], CaptionGenerator.Options)}).
+     * Captions a batch of images, each given as its preprocessed views ({@code [rows·3·S·S]}, as
+     * {@link ImagePreprocessor#toViews} makes them), decoded as {@code plan} says.
      */
-    public List<Caption> caption(List<float[]> pixels, int views, List<String> prompts, int[] maxNewTokens) {
+    public List<Caption> caption(List<float[]> pixels, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
+        int views = plan.rows();
         int s = model.config().vitImgSize;
         int b = pixels.size();
         int one = views * 3 * s * s;
@@ -63,27 +68,74 @@ public final class Captioner {
         try (NDScope ignored = new NDScope()) {
             NDArray x = model.manager().create(flat, new Shape((long) b * views, 3, s, s));
             NDArray patches = model.patchEmbedding().embed(x);
-            return captionPatches(patches, views, prompts, maxNewTokens);
+            return captionPatches(patches, plan, prompts, maxNewTokens);
         }
     }
 
     /** Captions patch embeddings {@code [B, N, D_vit]}. */
     public List<Caption> captionPatches(NDArray patches, List<String> prompts, int[] maxNewTokens) {
-        return captionPatches(patches, 1, prompts, maxNewTokens);
+        return captionPatches(patches, ViewPlan.SINGLE, prompts, maxNewTokens);
     }
 
-    /** Captions patch embeddings {@code [B·views, N, D_vit]}, {@code views} consecutive rows per image. */
-    public List<Caption> captionPatches(NDArray patches, int views, List<String> prompts, int[] maxNewTokens) {
+    /**
+     * Captions patch embeddings {@code [B·rows, N, D_vit]}, {@code plan.rows()} consecutive rows per
+     * image: all rows of an image decoded together, or, with an adaptive plan, its first (unmoved)
+     * row alone, then its other rows together for the images whose caption fell below the plan's
+     * confidence.
+     */
+    public List<Caption> captionPatches(NDArray patches, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
         CaptionTokenizer tok = model.tokenizer();
         List<long[]> ids = new ArrayList<>(prompts.size());
         for (String p : prompts) {
             ids.add(tok.encodePrompt(p));
         }
-        List<CaptionGenerator.Result> results =
-                generator.generate(patches, views, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT);
+        if (!plan.adaptive()) {
+            return captions(generator.generate(patches, plan.rows(), ids, maxNewTokens,
+                    CaptionGenerator.Options.DEFAULT), plan.rows());
+        }
+        int batch = prompts.size();
+        int rows = plan.rows();
+        long[] firstRows = new long[batch];
+        for (int i = 0; i < batch; i++) {
+            firstRows[i] = (long) i * rows;
+        }
+        NDManager m = patches.getManager();
+        List<Caption> out = captions(generator.generate(patches.get(m.create(firstRows)), 1, ids, maxNewTokens,
+                CaptionGenerator.Options.DEFAULT), 1);
+        List<Integer> unsure = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            if (out.get(i).confidence() < plan.confidence()) {
+                unsure.add(i);
+            }
+        }
+        if (unsure.isEmpty()) {
+            return out;
+        }
+        int shifted = rows - 1;
+        long[] otherRows = new long[unsure.size() * shifted];
+        List<long[]> unsureIds = new ArrayList<>();
+        int[] unsureCaps = new int[unsure.size()];
+        for (int j = 0; j < unsure.size(); j++) {
+            int i = unsure.get(j);
+            for (int v = 0; v < shifted; v++) {
+                otherRows[j * shifted + v] = (long) i * rows + 1 + v;
+            }
+            unsureIds.add(ids.get(i));
+            unsureCaps[j] = maxNewTokens[i];
+        }
+        List<Caption> again = captions(generator.generate(patches.get(m.create(otherRows)), shifted, unsureIds,
+                unsureCaps, CaptionGenerator.Options.DEFAULT), shifted);
+        for (int j = 0; j < unsure.size(); j++) {
+            out.set(unsure.get(j), again.get(j));
+        }
+        return out;
+    }
+
+    private List<Caption> captions(List<CaptionGenerator.Result> results, int views) {
+        CaptionTokenizer tok = model.tokenizer();
         List<Caption> out = new ArrayList<>(results.size());
         for (CaptionGenerator.Result r : results) {
-            out.add(new Caption(tok.decode(r.tokens()), r.tokens().length));
+            out.add(new Caption(tok.decode(r.tokens()), r.tokens().length, views, r.confidence()));
         }
         return out;
     }

@@ -27,6 +27,7 @@ public final class ImagePreprocessor {
     private final float[] mean;
     private final float[] std;
     private final double[][] views;
+    private final ViewPlan plan;
 
     /** A preprocessor of the model's input size, normalisation and test-time views. */
     public ImagePreprocessor(ModelConfig cfg) {
@@ -34,6 +35,7 @@ public final class ImagePreprocessor {
         this.mean = cfg.imageMean;
         this.std = cfg.imageStd;
         this.views = cfg.views();
+        this.plan = ViewPlan.of(cfg);
     }
 
     public int size() {
@@ -43,6 +45,11 @@ public final class ImagePreprocessor {
     /** How many views {@link #toViews} makes of each image. */
     public int views() {
         return views.length;
+    }
+
+    /** How the views {@link #toViews} makes are decoded. */
+    public ViewPlan plan() {
+        return plan;
     }
 
     /**

@@ -67,6 +67,12 @@ public final class ModelConfig {
      * Null: one unmoved view (nanoVLM's behaviour).
      */
     @JsonProperty("view_shifts") public double[][] viewShifts;
+    /**
+     * With {@link #viewShifts}: caption each image from one unmoved view first, and from the shifted
+     * views only when a token of that caption had a probability below this. Null: always from the
+     * shifted views.
+     */
+    @JsonProperty("view_confidence") public Double viewConfidence;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -93,8 +99,26 @@ public final class ModelConfig {
     @JsonIgnore public int numPatches() { return patchesPerSide() * patchesPerSide(); }
     @JsonIgnore public int patchDim() { return 3 * vitPatchSize * vitPatchSize; }
     @JsonIgnore public int imageTokens() { return numPatches() / (mpPixelShuffleFactor * mpPixelShuffleFactor); }
-    /** The views each image is captioned from: {@link #viewShifts}, or one unmoved view. */
-    @JsonIgnore public double[][] views() { return viewShifts != null ? viewShifts : new double[][] {{0, 0}}; }
+    /**
+     * The views made of each image, in the order their rows are decoded: one unmoved view without
+     * {@link #viewShifts}; the shifts; or, with {@link #viewConfidence}, the unmoved view then the shifts.
+     */
+    @JsonIgnore
+    public double[][] views() {
+        if (viewShifts == null) {
+            return new double[][] {{0, 0}};
+        }
+        if (viewConfidence == null) {
+            return viewShifts;
+        }
+        double[][] all = new double[viewShifts.length + 1][];
+        all[0] = new double[] {0, 0};
+        System.arraycopy(viewShifts, 0, all, 1, viewShifts.length);
+        return all;
+    }
+
+    /** The confidence below which the shifted views are decoded (0: they always are, or there are none). */
+    @JsonIgnore public double viewConfidenceOrZero() { return viewShifts != null && viewConfidence != null ? viewConfidence : 0; }
     @JsonIgnore public String displayName() { return modelName != null ? modelName : format().name().toLowerCase(); }
 
     /** Checks the invariants the tensor code relies on; messages name the offending field. */
@@ -120,6 +144,8 @@ public final class ModelConfig {
                 }
             }
         }
+        require(viewConfidence == null || (viewConfidence > 0 && viewConfidence <= 1),
+                "view_confidence must be above 0 and at most 1", source);
         return this;
     }
 
@@ -133,6 +159,7 @@ public final class ModelConfig {
     public ModelConfig singleView() {
         ModelConfig c = copy();
         c.viewShifts = null;
+        c.viewConfidence = null;
         return c;
     }
 

@@ -111,6 +111,21 @@ class CaptionGeneratorTest {
             }
         }
         assertThat(two.get(2).tokens()).isEmpty();
+        for (int r = 0; r < 2; r++) {
+            // Confidence: the least probable chosen token, read off the kept logits.
+            double least = 1;
+            for (float[] l : one.get(r).stepLogits()) {
+                float[] lp = logSoftmax(l);
+                float best = Float.NEGATIVE_INFINITY;
+                for (float v : lp) {
+                    best = Math.max(best, v);
+                }
+                least = Math.min(least, Math.exp(best));
+            }
+            assertThat(one.get(r).confidence()).isCloseTo(least, within(1e-5)).isLessThan(1.0);
+            assertThat(two.get(r).confidence()).isCloseTo(least, within(1e-4));
+        }
+        assertThat(two.get(2).confidence()).as("no token, nothing to doubt").isEqualTo(1.0);
     }
 
     @Test

@@ -166,6 +166,15 @@ class ImagePreprocessorTest {
         c.write(dir.resolve("config.json"));
         assertThat(java.nio.file.Files.readString(dir.resolve("config.json"))).contains("\"view_shifts\"");
         assertThat(ModelConfig.read(dir.resolve("config.json")).views()).isDeepEqualTo(new double[][] {{-2, -2}, {2, 2}});
+        c.viewConfidence = 0.9;
+        c.write(dir.resolve("config.json"));
+        ModelConfig adaptive = ModelConfig.read(dir.resolve("config.json"));
+        assertThat(adaptive.views()).as("the unmoved view first").isDeepEqualTo(new double[][] {{0, 0}, {-2, -2}, {2, 2}});
+        assertThat(ViewPlan.of(adaptive)).isEqualTo(new ViewPlan(3, 0.9));
+        assertThat(ViewPlan.of(adaptive.singleView())).isEqualTo(ViewPlan.SINGLE);
+        c.viewConfidence = 1.5;
+        assertThatThrownBy(() -> c.validated("test")).hasMessageContaining("view_confidence");
+        c.viewConfidence = null;
         c.viewShifts = new double[][] {{-2, -2}, {9, 0}};
         assertThatThrownBy(() -> c.validated("test")).hasMessageContaining("view_shifts must move an image by at most one patch");
         c.viewShifts = new double[][] {{1}};

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.ViewPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,6 +44,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private transient SharedModels.Handle model;
     private transient Captioner captioner;
     private transient Counter batches;
+    private transient Counter fromShiftedViews;
     private transient Histogram batchSizes;
 
     /** A record waiting for its batch, with the processing time it arrived. */
@@ -61,6 +63,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
         captioner = new Captioner(model.model());
         batches = getRuntimeContext().getMetricGroup().counter("batches");
+        // With adaptive test-time views: images whose unmoved view left them unsure, decoded again.
+        fromShiftedViews = getRuntimeContext().getMetricGroup().counter("imagesFromShiftedViews");
         batchSizes = getRuntimeContext().getMetricGroup().histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
     }
 
@@ -132,9 +136,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         buffer.clear();
         // One forward takes one number of views per image; a job embeds all its images alike, so
         // this splits only a buffer that mixes records of differently configured embedders.
-        Map<Integer, List<Pending>> byViews = new LinkedHashMap<>();
+        Map<ViewPlan, List<Pending>> byViews = new LinkedHashMap<>();
         for (Pending p : batch) {
-            byViews.computeIfAbsent(p.image().views, v -> new ArrayList<>()).add(p);
+            byViews.computeIfAbsent(p.image().plan(), v -> new ArrayList<>()).add(p);
         }
         byViews.values().forEach(this::runSplittingOnFailure);
     }
@@ -166,7 +170,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     protected List<CaptionRecord> caption(List<Pending> batch) {
         ModelConfig cfg = model.model().config();
         int n = batch.size();
-        int views = batch.get(0).image().views;
+        ViewPlan plan = batch.get(0).image().plan();
+        int views = plan.rows();
         int perView = cfg.numPatches() * cfg.vitHiddenDim;
         int perImage = views * perView;
         float[] flat = new float[n * perImage];
@@ -174,9 +179,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         int[] caps = new int[n];
         for (int i = 0; i < n; i++) {
             EmbeddedImage img = batch.get(i).image();
-            if (img.views != views) {
-                throw new IllegalArgumentException("record " + img.request.id + " has " + img.views
-                        + " view(s), its batch " + views);
+            if (!img.plan().equals(plan)) {
+                throw new IllegalArgumentException("record " + img.request.id + " has views " + img.plan()
+                        + ", its batch " + plan);
             }
             if (img.patches.length != perImage) {
                 throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
@@ -193,12 +198,15 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         try (NDScope ignored = new NDScope()) {
             NDArray patches = model.model().manager().create(flat,
                     new Shape((long) n * views, cfg.numPatches(), cfg.vitHiddenDim));
-            captions = captioner.captionPatches(patches, views, prompts, caps);
+            captions = captioner.captionPatches(patches, plan, prompts, caps);
         } finally {
             model.lock().unlock();
         }
         long end = System.currentTimeMillis();
         batches.inc();
+        if (plan.adaptive()) {
+            fromShiftedViews.inc(captions.stream().filter(c -> c.views() > 1).count());
+        }
         batchSizes.update(n);
         List<CaptionRecord> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

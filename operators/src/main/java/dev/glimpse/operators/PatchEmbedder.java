@@ -55,7 +55,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
             return;
         }
         r.embedMs = System.currentTimeMillis() - start;
-        out.collect(new EmbeddedImage(r, patches, preprocessor.views()));
+        out.collect(new EmbeddedImage(r, patches, preprocessor.plan()));
     }
 
     @Override

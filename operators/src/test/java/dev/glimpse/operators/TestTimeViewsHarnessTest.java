@@ -6,6 +6,7 @@ import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.TestModels;
+import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
@@ -60,7 +61,10 @@ class TestTimeViewsHarnessTest {
         List<EmbeddedImage> single = embed(false, images);
 
         try (VisionLanguageModel m = VisionLanguageModel.load(modelDir)) {
-            assertThat(m.config().views()).as("the tiny scenes model keeps the built-in model's views").hasNumberOfRows(2);
+            // The tiny scenes model keeps the built-in model's views: the unmoved image, then two shifted
+            // views for the captions it leaves unsure (with random weights, all of them).
+            assertThat(m.config().views()).hasNumberOfRows(3);
+            assertThat(ViewPlan.of(m.config()).adaptive()).isTrue();
             int perView = m.config().numPatches() * m.config().vitHiddenDim;
             Captioner captioner = new Captioner(m);
             ImagePreprocessor pre = new ImagePreprocessor(m.config());
@@ -72,14 +76,14 @@ class TestTimeViewsHarnessTest {
                 RgbImage rgb = new RgbImage(d.width, d.height, d.rgb);
                 views.add(pre.toViews(rgb));
                 pixels.add(plain.toPixels(rgb));
-                assertThat(multi.get(i).views).isEqualTo(2);
-                assertThat(multi.get(i).patches).hasSize(2 * perView).containsExactly(captioner.patchEmbed(views.get(i)));
+                assertThat(multi.get(i).plan()).isEqualTo(pre.plan());
+                assertThat(multi.get(i).patches).hasSize(3 * perView).containsExactly(captioner.patchEmbed(views.get(i)));
                 assertThat(single.get(i).views).isEqualTo(1);
                 assertThat(single.get(i).patches).hasSize(perView).containsExactly(captioner.patchEmbed(pixels.get(i)));
             }
             List<String> prompts = new ArrayList<>(Collections.nCopies(images.size(), null));
             int[] caps = {24, 24, 24};
-            List<String> offlineViews = captioner.caption(views, 2, prompts, caps).stream().map(Captioner.Caption::text).toList();
+            List<String> offlineViews = captioner.caption(views, pre.plan(), prompts, caps).stream().map(Captioner.Caption::text).toList();
             List<String> offlineSingle = captioner.caption(pixels, prompts, caps).stream().map(Captioner.Caption::text).toList();
 
             // One buffer holding both kinds: each kind is decoded in its own forward, nothing is dropped.

@@ -4,6 +4,7 @@ import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.CaptionParts;
 import dev.glimpse.model.scenes.ObjectSize;
@@ -53,8 +54,17 @@ public final class Evaluator {
      * Object count, small objects, a side below the model's input size and low JPEG quality are what
      * make a scene hard.
      */
-    public record Report(int total, int views, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
+    public record Report(int total, ViewPlan views, int redecoded, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
                          Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
+        /** How the images were decoded: from how many views, and how many again from the shifted views. */
+        public String viewsNote() {
+            if (views.adaptive()) {
+                return String.format("1 view, the %d shifted views for %d unsure images (%.1f %%)", views.rows() - 1,
+                        redecoded, 100.0 * redecoded / total);
+            }
+            return views.rows() == 1 ? "1 view each" : views.rows() + " views each";
+        }
+
         public double exactMatch() {
             return (double) exact / total;
         }
@@ -66,8 +76,7 @@ public final class Evaluator {
 
         public String table() {
             StringBuilder sb = new StringBuilder();
-            sb.append(String.format("scenes      %d (%.1f images/s, %s)%n", total, total / seconds,
-                    views == 1 ? "1 view each" : views + " views each"));
+            sb.append(String.format("scenes      %d (%.1f images/s, %s)%n", total, total / seconds, viewsNote()));
             sb.append(String.format("exact match %.2f %% (%d/%d)%n", 100 * exactMatch(), exact, total));
             sb.append(String.format("%-11s %-9s %s%n", "attribute", "accuracy", "right/scored"));
             for (String a : ATTRIBUTES) {
@@ -178,6 +187,7 @@ public final class Evaluator {
         }
         List<String[]> wrong = new ArrayList<>();
         int exact = 0;
+        int redecoded = 0;
         for (int first = 0; first < count; first += batchSize) {
             int n = Math.min(batchSize, count - first);
             List<float[]> pixels = new ArrayList<>(n);
@@ -202,11 +212,14 @@ public final class Evaluator {
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = captioner.caption(pixels, pre.views(), new ArrayList<>(Collections.nCopies(n, null)), caps);
+            List<Captioner.Caption> captions = captioner.caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(n, null)), caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
                 boolean right = truth.equals(got);
+                if (captions.get(i).views() > 1 && pre.plan().adaptive()) {
+                    redecoded++;
+                }
                 if (right) {
                     exact++;
                 } else {
@@ -221,7 +234,7 @@ public final class Evaluator {
                 score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
-        return new Report(count, pre.views(), exact, attributes, groups, confusions, wrong,
+        return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong,
                 (System.nanoTime() - start) / 1e9);
     }
 
