@@ -39,8 +39,11 @@ final class Bench implements Callable<Integer> {
             ModelConfig c = m.config();
             System.out.printf("model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens%n",
                     c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
-            // One view, then the model's test-time views (view_shifts) when it has several.
-            int[] viewCounts = c.views().length > 1 ? new int[] {1, c.views().length} : new int[] {1};
+            // One view, then the model's shifted test-time views (view_shifts) decoded together. With
+            // view_confidence the model decodes those only for the images one view leaves unsure, a
+            // share that depends on the images: eval prints it, and the rate that results.
+            int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
+            int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
             System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s%n", "batch", "views", "cache", "embed ms",
                     "vision ms", "generate ms", "images/s", "RSS MB");
             System.out.printf("%-6s %-6s %-10s %12s %12s %14s%n", "", "", "", "", "", "(incl. vision)");

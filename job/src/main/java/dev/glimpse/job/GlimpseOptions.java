@@ -59,9 +59,10 @@ public final class GlimpseOptions {
 
     public static final ConfigOption<Boolean> TEST_TIME_VIEWS = ConfigOptions.key("generation.test-time-views")
             .booleanType().defaultValue(true)
-            .withDescription("Caption each image from the shifted views its model's config.json lists (view_shifts), their "
-                    + "predictions averaged at every token; false: one unmoved view (for the built-in model about 1.6x "
-                    + "the throughput, about twice the errors). A model without view_shifts has one view either way.");
+            .withDescription("Caption images from the shifted views their model's config.json lists (view_shifts), their "
+                    + "predictions averaged at every token: every image, or with view_confidence only those whose "
+                    + "unmoved view leaves a token below it. false: one unmoved view (for the built-in model about "
+                    + "1.2x the throughput, about twice the errors). A model without view_shifts has one view either way.");
 
     public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("batching.max-batch-size")
             .intType().defaultValue(16).withDescription("Largest batch of the inference operator.");
