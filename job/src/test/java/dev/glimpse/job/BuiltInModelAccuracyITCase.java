@@ -48,6 +48,8 @@ class BuiltInModelAccuracyITCase {
             samples.put("fresh-" + i, scenes.sample(i));
         }
         Map<String, String> streamed = new HashMap<>();
+        Map<String, Integer> streamedViews = new HashMap<>();
+        Map<String, Double> streamedConfidence = new HashMap<>();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
             Map<String, String> o = new LinkedHashMap<>();
             o.put("kafka.bootstrap-servers", kafka.bootstrapServers());
@@ -69,6 +71,8 @@ class BuiltInModelAccuracyITCase {
                         Duration.ofMinutes(5))) {
                     assertThat(out.topic()).as(out.json().toString()).isEqualTo(c.get(GlimpseOptions.CAPTIONS_TOPIC));
                     streamed.put(out.id(), out.json().path("caption").asText());
+                    streamedViews.put(out.id(), out.json().path("views").asInt());
+                    streamedConfidence.put(out.id(), out.json().path("confidence").asDouble());
                 }
             } finally {
                 job.cancel().get();
@@ -92,10 +96,15 @@ class BuiltInModelAccuracyITCase {
             List<String> ids = new ArrayList<>(samples.keySet());
             for (int i = 0; i < SCENES; i++) {
                 assertThat(streamed.get(ids.get(i))).as(ids.get(i)).isEqualTo(offline.get(i).text());
+                assertThat(streamedViews.get(ids.get(i))).as(ids.get(i)).isEqualTo(offline.get(i).views());
+                assertThat(streamedConfidence.get(ids.get(i))).as(ids.get(i))
+                        .isCloseTo(offline.get(i).confidence(), org.assertj.core.api.Assertions.within(1e-4));
             }
         }
         long right = samples.entrySet().stream().filter(e -> e.getValue().caption().equals(streamed.get(e.getKey()))).count();
-        System.out.printf("built-in model through Kafka + Flink: %d/%d fresh scenes exactly right%n", right, SCENES);
+        long again = streamedViews.values().stream().filter(v -> v > 1).count();
+        System.out.printf("built-in model through Kafka + Flink: %d/%d fresh scenes exactly right (%d decoded again "
+                + "from the shifted views)%n", right, SCENES, again);
         assertThat(right).as("exact matches of %d fresh scenes", SCENES).isGreaterThanOrEqualTo(95);
     }
 }

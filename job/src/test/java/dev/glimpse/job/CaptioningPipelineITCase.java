@@ -115,7 +115,11 @@ class CaptioningPipelineITCase {
             if (code == null) {
                 assertThat(o.topic()).as(id).isEqualTo(c.get(GlimpseOptions.CAPTIONS_TOPIC));
                 assertThat(o.json().fieldNames()).toIterable().containsExactlyInAnyOrder(
-                        "id", "caption", "model", "prompt", "tokens", "source", "timings_ms", "metadata");
+                        "id", "caption", "model", "prompt", "tokens", "confidence", "views", "source", "timings_ms",
+                        "metadata");
+                assertThat(o.json().path("confidence").asDouble()).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+                // The tiny model keeps the built-in model's views: one, or the two shifted ones when unsure.
+                assertThat(o.json().path("views").asInt()).isIn(1, 2);
                 assertThat(o.json().path("model").asText()).isEqualTo("tiny-random");
                 assertThat(o.json().path("tokens").asInt()).isBetween(0, 6);
                 assertThat(o.json().path("source").path("topic").asText()).isEqualTo(images);

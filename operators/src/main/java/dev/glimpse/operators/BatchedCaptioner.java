@@ -215,6 +215,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             c.request = p.image().request;
             c.caption = captions.get(i).text();
             c.tokens = captions.get(i).tokens();
+            c.confidence = captions.get(i).confidence();
+            c.views = captions.get(i).views();
             c.model = cfg.displayName();
             c.prompt = p.image().request.prompt != null ? p.image().request.prompt : cfg.defaultPrompt;
             c.batchSize = n;

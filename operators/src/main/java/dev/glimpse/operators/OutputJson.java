@@ -21,6 +21,9 @@ public final class OutputJson {
         root.put("model", c.model);
         root.put("prompt", c.prompt);
         root.put("tokens", c.tokens);
+        // Rounded: a score for routing unsure captions, not a number to compare bit for bit.
+        root.put("confidence", Math.round(c.confidence * 1e6) / 1e6);
+        root.put("views", c.views);
         root.set("source", source(r.source));
         ObjectNode t = root.putObject("timings_ms");
         t.put("decode", r.decodeMs);
