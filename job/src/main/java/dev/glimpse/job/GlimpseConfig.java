@@ -130,7 +130,10 @@ public final class GlimpseConfig {
     }
 
     public BatchingSettings batchingSettings() {
-        return new BatchingSettings(get(GlimpseOptions.MAX_BATCH_SIZE), get(GlimpseOptions.MAX_BATCH_DELAY));
+        // Captions are committed once per checkpoint: an unsure image's second look can wait for the
+        // next barrier (which flushes it) without delaying its caption.
+        return new BatchingSettings(get(GlimpseOptions.MAX_BATCH_SIZE), get(GlimpseOptions.MAX_BATCH_DELAY),
+                get(GlimpseOptions.CHECKPOINT_INTERVAL));
     }
 
     /** The model's config.json, read without loading weights. */

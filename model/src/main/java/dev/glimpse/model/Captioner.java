@@ -84,51 +84,68 @@ public final class Captioner {
      * confidence.
      */
     public List<Caption> captionPatches(NDArray patches, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
-        CaptionTokenizer tok = model.tokenizer();
-        List<long[]> ids = new ArrayList<>(prompts.size());
-        for (String p : prompts) {
-            ids.add(tok.encodePrompt(p));
-        }
         if (!plan.adaptive()) {
-            return captions(generator.generate(patches, plan.rows(), ids, maxNewTokens,
-                    CaptionGenerator.Options.DEFAULT), plan.rows());
+            return decode(patches, plan.rows(), 0, plan.rows(), prompts, maxNewTokens);
         }
-        int batch = prompts.size();
-        int rows = plan.rows();
-        long[] firstRows = new long[batch];
-        for (int i = 0; i < batch; i++) {
-            firstRows[i] = (long) i * rows;
-        }
-        NDManager m = patches.getManager();
-        List<Caption> out = captions(generator.generate(patches.get(m.create(firstRows)), 1, ids, maxNewTokens,
-                CaptionGenerator.Options.DEFAULT), 1);
+        List<Caption> out = captionFirstView(patches, plan, prompts, maxNewTokens);
         List<Integer> unsure = new ArrayList<>();
-        for (int i = 0; i < batch; i++) {
-            if (out.get(i).confidence() < plan.confidence()) {
+        for (int i = 0; i < out.size(); i++) {
+            if (plan.unsure(out.get(i))) {
                 unsure.add(i);
             }
         }
         if (unsure.isEmpty()) {
             return out;
         }
-        int shifted = rows - 1;
-        long[] otherRows = new long[unsure.size() * shifted];
-        List<long[]> unsureIds = new ArrayList<>();
+        long[] unsureRows = new long[unsure.size() * plan.rows()];
+        List<String> unsurePrompts = new ArrayList<>();
         int[] unsureCaps = new int[unsure.size()];
         for (int j = 0; j < unsure.size(); j++) {
             int i = unsure.get(j);
-            for (int v = 0; v < shifted; v++) {
-                otherRows[j * shifted + v] = (long) i * rows + 1 + v;
+            for (int v = 0; v < plan.rows(); v++) {
+                unsureRows[j * plan.rows() + v] = (long) i * plan.rows() + v;
             }
-            unsureIds.add(ids.get(i));
+            unsurePrompts.add(prompts.get(i));
             unsureCaps[j] = maxNewTokens[i];
         }
-        List<Caption> again = captions(generator.generate(patches.get(m.create(otherRows)), shifted, unsureIds,
-                unsureCaps, CaptionGenerator.Options.DEFAULT), shifted);
+        List<Caption> again = captionShiftedViews(patches.get(patches.getManager().create(unsureRows)), plan,
+                unsurePrompts, unsureCaps);
         for (int j = 0; j < unsure.size(); j++) {
             out.set(unsure.get(j), again.get(j));
         }
         return out;
+    }
+
+    /** An adaptive plan's first look: each image's first (unmoved) row alone. */
+    public List<Caption> captionFirstView(NDArray patches, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
+        return decode(patches, plan.rows(), 0, 1, prompts, maxNewTokens);
+    }
+
+    /** An adaptive plan's second look: each image's other (shifted) rows, decoded together. */
+    public List<Caption> captionShiftedViews(NDArray patches, ViewPlan plan, List<String> prompts,
+                                             int[] maxNewTokens) {
+        return decode(patches, plan.rows(), 1, plan.rows() - 1, prompts, maxNewTokens);
+    }
+
+    /** Decodes rows {@code from .. from+count-1} of each image's {@code rows} rows together. */
+    private List<Caption> decode(NDArray patches, int rows, int from, int count, List<String> prompts,
+                                 int[] maxNewTokens) {
+        CaptionTokenizer tok = model.tokenizer();
+        List<long[]> ids = new ArrayList<>(prompts.size());
+        for (String p : prompts) {
+            ids.add(tok.encodePrompt(p));
+        }
+        NDArray chosen = patches;
+        if (count != rows) {
+            long[] keep = new long[prompts.size() * count];
+            for (int i = 0; i < prompts.size(); i++) {
+                for (int v = 0; v < count; v++) {
+                    keep[i * count + v] = (long) i * rows + from + v;
+                }
+            }
+            chosen = patches.get(patches.getManager().create(keep));
+        }
+        return captions(generator.generate(chosen, count, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), count);
     }
 
     private List<Caption> captions(List<CaptionGenerator.Result> results, int views) {

@@ -24,6 +24,11 @@ public record ViewPlan(int rows, double confidence) {
         return new ViewPlan(cfg.views().length, cfg.viewConfidenceOrZero());
     }
 
+    /** True when an adaptive plan decodes this first look again from the shifted views. */
+    public boolean unsure(Captioner.Caption firstLook) {
+        return adaptive() && firstLook.confidence() < confidence;
+    }
+
     /** True when the shifted views are decoded only for the images their unmoved view left unsure. */
     public boolean adaptive() {
         return confidence > 0;

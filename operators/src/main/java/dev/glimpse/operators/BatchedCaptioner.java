@@ -31,6 +31,13 @@ import org.slf4j.LoggerFactory;
  * before every checkpoint barrier and at the end of input, so no record is ever held outside of
  * Flink's guarantees. A failing batch is split and retried, so one poisonous record becomes one
  * {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
+ *
+ * <p>With adaptive test-time views ({@link ViewPlan#adaptive()}) a batch first decodes each image's
+ * unmoved view; the images it leaves unsure wait for a second look from their shifted views, which
+ * they share in one forward: when a batch of them is full, when their own delay runs out (the job:
+ * one checkpoint interval), before every barrier and at the end of input. Captions are committed
+ * once per checkpoint, so waiting for the barrier does not delay them; sharing the forward saves
+ * most of its cost, which at a small model's size is its decoding steps rather than its rows.
  */
 public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         implements OneInputStreamOperator<EmbeddedImage, CaptionRecord>, BoundedOneInput {
@@ -41,14 +48,28 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private final BatchingSettings batching;
     private transient List<Pending> buffer;
     private transient long timerDeadline;
+    /** Images an adaptive plan's first look left unsure, waiting for their second look. */
+    private transient List<Pending> unsure;
+    private transient long unsureDeadline;
     private transient SharedModels.Handle model;
     private transient Captioner captioner;
     private transient Counter batches;
     private transient Counter fromShiftedViews;
     private transient Histogram batchSizes;
 
-    /** A record waiting for its batch, with the processing time it arrived. */
-    record Pending(EmbeddedImage image, long arrivedAtMs) {}
+    /**
+     * A record waiting for its batch, with the processing time it arrived; after a first look that
+     * left it unsure, also that look's inference time and batch size.
+     */
+    record Pending(EmbeddedImage image, long arrivedAtMs, long firstInferenceMs) {
+        Pending(EmbeddedImage image, long arrivedAtMs) {
+            this(image, arrivedAtMs, -1);
+        }
+
+        boolean secondLook() {
+            return firstInferenceMs >= 0;
+        }
+    }
 
     public BatchedCaptioner(String modelDir, BatchingSettings batching) {
         this.modelDir = modelDir;
@@ -60,6 +81,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         super.open();
         buffer = new ArrayList<>(batching.maxBatchSize());
         timerDeadline = -1;
+        unsure = new ArrayList<>();
+        unsureDeadline = -1;
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
         captioner = new Captioner(model.model());
         batches = getRuntimeContext().getMetricGroup().counter("batches");
@@ -95,7 +118,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         long now = getProcessingTimeService().getCurrentProcessingTime();
         buffer.add(new Pending(element.getValue(), now));
         if (buffer.size() >= batching.maxBatchSize()) {
-            flush();
+            flushFirstLooks();
         } else if (timerDeadline < 0) {
             timerDeadline = now + batching.maxBatchDelay().toMillis();
             long deadline = timerDeadline;
@@ -106,7 +129,13 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private void onTimer(long deadline) {
         // A timer of a batch that was already flushed (by size or a barrier) must not cut the next one short.
         if (deadline == timerDeadline) {
-            flush();
+            flushFirstLooks();
+        }
+    }
+
+    private void onUnsureTimer(long deadline) {
+        if (deadline == unsureDeadline) {
+            flushSecondLooks();
         }
     }
 
@@ -127,15 +156,45 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         super.finish();
     }
 
+    /** Everything waiting, first and second looks: before a barrier and at the end of input. */
     private void flush() {
+        flushFirstLooks();
+        flushSecondLooks();
+    }
+
+    private void flushFirstLooks() {
         timerDeadline = -1;
-        if (buffer.isEmpty()) {
+        if (!buffer.isEmpty()) {
+            List<Pending> batch = new ArrayList<>(buffer);
+            buffer.clear();
+            runByPlan(batch);
+        }
+        if (unsure.size() >= batching.maxBatchSize()) {
+            flushSecondLooks();
+        } else if (!unsure.isEmpty() && unsureDeadline < 0) {
+            // Second looks wait to share one forward, at most this long (the job: until the next barrier).
+            unsureDeadline = unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis();
+            long deadline = Math.max(unsureDeadline, getProcessingTimeService().getCurrentProcessingTime());
+            unsureDeadline = deadline;
+            getProcessingTimeService().registerTimer(deadline, t -> onUnsureTimer(deadline));
+        }
+    }
+
+    private void flushSecondLooks() {
+        unsureDeadline = -1;
+        if (unsure.isEmpty()) {
             return;
         }
-        List<Pending> batch = new ArrayList<>(buffer);
-        buffer.clear();
-        // One forward takes one number of views per image; a job embeds all its images alike, so
-        // this splits only a buffer that mixes records of differently configured embedders.
+        List<Pending> batch = new ArrayList<>(unsure);
+        unsure.clear();
+        runByPlan(batch);
+    }
+
+    /**
+     * One forward takes one view plan; a job embeds all its images alike, so this splits only a
+     * buffer that mixes records of differently configured embedders.
+     */
+    private void runByPlan(List<Pending> batch) {
         Map<ViewPlan, List<Pending>> byViews = new LinkedHashMap<>();
         for (Pending p : batch) {
             byViews.computeIfAbsent(p.image().plan(), v -> new ArrayList<>()).add(p);
@@ -171,6 +230,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         ModelConfig cfg = model.model().config();
         int n = batch.size();
         ViewPlan plan = batch.get(0).image().plan();
+        boolean second = batch.get(0).secondLook();
         int views = plan.rows();
         int perView = cfg.numPatches() * cfg.vitHiddenDim;
         int perImage = views * perView;
@@ -179,7 +239,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         int[] caps = new int[n];
         for (int i = 0; i < n; i++) {
             EmbeddedImage img = batch.get(i).image();
-            if (!img.plan().equals(plan)) {
+            if (!img.plan().equals(plan) || batch.get(i).secondLook() != second) {
                 throw new IllegalArgumentException("record " + img.request.id + " has views " + img.plan()
                         + ", its batch " + plan);
             }
@@ -198,19 +258,30 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         try (NDScope ignored = new NDScope()) {
             NDArray patches = model.model().manager().create(flat,
                     new Shape((long) n * views, cfg.numPatches(), cfg.vitHiddenDim));
-            captions = captioner.captionPatches(patches, plan, prompts, caps);
+            if (!plan.adaptive()) {
+                captions = captioner.captionPatches(patches, plan, prompts, caps);
+            } else if (second) {
+                captions = captioner.captionShiftedViews(patches, plan, prompts, caps);
+            } else {
+                captions = captioner.captionFirstView(patches, plan, prompts, caps);
+            }
         } finally {
             model.lock().unlock();
         }
         long end = System.currentTimeMillis();
         batches.inc();
-        if (plan.adaptive()) {
-            fromShiftedViews.inc(captions.stream().filter(c -> c.views() > 1).count());
+        if (second) {
+            fromShiftedViews.inc(n);
         }
         batchSizes.update(n);
         List<CaptionRecord> out = new ArrayList<>(n);
+        List<Pending> unsureNow = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Pending p = batch.get(i);
+            if (!second && plan.unsure(captions.get(i))) {
+                unsureNow.add(new Pending(p.image(), p.arrivedAtMs(), end - start));
+                continue;
+            }
             CaptionRecord c = new CaptionRecord();
             c.request = p.image().request;
             c.caption = captions.get(i).text();
@@ -220,17 +291,19 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             c.model = cfg.displayName();
             c.prompt = p.image().request.prompt != null ? p.image().request.prompt : cfg.defaultPrompt;
             c.batchSize = n;
-            c.queueMs = startProcessingTime - p.arrivedAtMs();
-            c.inferenceMs = end - start;
+            c.queueMs = startProcessingTime - p.arrivedAtMs() - (second ? p.firstInferenceMs() : 0);
+            c.inferenceMs = end - start + (second ? p.firstInferenceMs() : 0);
             c.completedAtMs = end;
             out.add(c);
         }
+        // Only once the whole batch has succeeded: a failed batch is retried in halves from scratch.
+        unsure.addAll(unsureNow);
         return out;
     }
 
-    /** Records waiting for the next batch (tests, metrics). */
+    /** Records waiting for a batch, first looks and second (tests, metrics). */
     int buffered() {
-        return buffer.size();
+        return buffer.size() + unsure.size();
     }
 
     @Override

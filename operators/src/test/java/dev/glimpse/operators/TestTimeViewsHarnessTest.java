@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
@@ -54,11 +56,13 @@ class TestTimeViewsHarnessTest {
         TestModels.writeTinyScenesModel(modelDir);
         SceneGenerator scenes = new SceneGenerator(5);
         List<DecodedImage> images = new ArrayList<>();
+        List<DecodedImage> plainImages = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             images.add(decoded("s" + i, scenes.sample(i)));
+            plainImages.add(decoded("p" + i, scenes.sample(i)));
         }
         List<EmbeddedImage> multi = embed(true, images);
-        List<EmbeddedImage> single = embed(false, images);
+        List<EmbeddedImage> single = embed(false, plainImages);
 
         try (VisionLanguageModel m = VisionLanguageModel.load(modelDir)) {
             // The tiny scenes model keeps the built-in model's views: the unmoved image, then two shifted
@@ -83,26 +87,73 @@ class TestTimeViewsHarnessTest {
             }
             List<String> prompts = new ArrayList<>(Collections.nCopies(images.size(), null));
             int[] caps = {24, 24, 24};
-            List<String> offlineViews = captioner.caption(views, pre.plan(), prompts, caps).stream().map(Captioner.Caption::text).toList();
+            List<Captioner.Caption> offlineViews = captioner.caption(views, pre.plan(), prompts, caps);
             List<String> offlineSingle = captioner.caption(pixels, prompts, caps).stream().map(Captioner.Caption::text).toList();
+            int unsure = (int) offlineViews.stream().filter(c -> c.views() > 1).count();
+            assertThat(unsure).as("random weights leave first looks unsure").isPositive();
 
             // One buffer holding both kinds: each kind is decoded in its own forward, nothing is dropped.
-            try (var h = new OneInputStreamOperatorTestHarness<>(
-                    new BatchedCaptioner(modelDir.toString(), new BatchingSettings(6, Duration.ofHours(1))))) {
+            BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(6, Duration.ofHours(1)));
+            try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
                 h.open();
                 for (int i = 0; i < images.size(); i++) {
                     h.processElement(new StreamRecord<>(multi.get(i)));
                     h.processElement(new StreamRecord<>(single.get(i)));
                 }
+                // The full batch ran its first looks; the unsure images wait for one shared second look.
+                assertThat(h.extractOutputValues()).hasSize(6 - unsure);
+                assertThat(op.buffered()).isEqualTo(unsure);
+                h.prepareSnapshotPreBarrier(1);
+                assertThat(op.buffered()).as("nothing held across a barrier").isZero();
                 List<CaptionRecord> out = h.extractOutputValues();
                 assertThat(h.getSideOutput(DeadLetters.TAG)).isNullOrEmpty();
                 assertThat(out).hasSize(6);
+                Map<String, CaptionRecord> byId = out.stream().collect(Collectors.toMap(c -> c.request.id, c -> c));
                 for (int i = 0; i < images.size(); i++) {
-                    assertThat(out.get(i).caption).as("views of s%d", i).isEqualTo(offlineViews.get(i));
-                    assertThat(out.get(i).batchSize).isEqualTo(3);
-                    assertThat(out.get(3 + i).caption).as("single view of s%d", i).isEqualTo(offlineSingle.get(i));
+                    CaptionRecord fromViews = byId.get("s" + i);
+                    CaptionRecord fromOne = byId.get("p" + i);
+                    assertThat(fromViews.caption).as("views of s%d", i).isEqualTo(offlineViews.get(i).text());
+                    assertThat(fromViews.views).isEqualTo(offlineViews.get(i).views());
+                    assertThat(fromViews.batchSize).isEqualTo(offlineViews.get(i).views() > 1 ? unsure : 3);
+                    assertThat(fromOne.caption).as("single view of s%d", i).isEqualTo(offlineSingle.get(i));
+                    assertThat(fromOne.views).isEqualTo(1);
                 }
             }
+        }
+    }
+
+    @Test
+    void shouldGiveUnsureImagesTheirSecondLookWhenEnoughWaitOrTheirDelayRunsOut() throws Exception {
+        TestModels.writeTinyScenesModel(modelDir);
+        SceneGenerator scenes = new SceneGenerator(6);
+        List<DecodedImage> images = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            images.add(decoded("u" + i, scenes.sample(i)));
+        }
+        List<EmbeddedImage> embedded = embed(true, images);
+        BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(),
+                new BatchingSettings(3, Duration.ofMillis(10), Duration.ofMillis(100)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.setProcessingTime(1_000);
+            h.processElement(new StreamRecord<>(embedded.get(0)));
+            h.setProcessingTime(1_010);
+            assertThat(h.extractOutputValues()).as("its first look left it unsure (random weights)").isEmpty();
+            assertThat(op.buffered()).isEqualTo(1);
+            h.setProcessingTime(1_099);
+            assertThat(op.buffered()).isEqualTo(1);
+            h.setProcessingTime(1_100);
+            assertThat(op.buffered()).as("second look when maxUnsureDelay ran out").isZero();
+            assertThat(h.extractOutputValues()).hasSize(1);
+
+            // A full batch of first looks leaves three unsure images: a full batch of second looks, at once.
+            h.setProcessingTime(2_000);
+            for (int i = 1; i < 4; i++) {
+                h.processElement(new StreamRecord<>(embedded.get(i)));
+            }
+            assertThat(op.buffered()).isZero();
+            assertThat(h.extractOutputValues()).hasSize(4).allSatisfy(c -> assertThat(c.views).isEqualTo(2));
+            assertThat(h.getSideOutput(DeadLetters.TAG)).isNullOrEmpty();
         }
     }
 }
