@@ -1,11 +1,11 @@
 package dev.glimpse.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Pixels to captions in one call, for the command line, evaluation and training checks; the Flink
@@ -85,67 +85,60 @@ public final class Captioner {
      */
     public List<Caption> captionPatches(NDArray patches, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
         if (!plan.adaptive()) {
-            return decode(patches, plan.rows(), 0, plan.rows(), prompts, maxNewTokens);
+            return decode(patches, null, plan.rows(), prompts, maxNewTokens);
         }
         List<Caption> out = captionFirstView(patches, plan, prompts, maxNewTokens);
-        List<Integer> unsure = new ArrayList<>();
-        for (int i = 0; i < out.size(); i++) {
-            if (plan.unsure(out.get(i))) {
-                unsure.add(i);
-            }
-        }
-        if (unsure.isEmpty()) {
+        int[] unsure = IntStream.range(0, out.size()).filter(i -> plan.unsure(out.get(i))).toArray();
+        if (unsure.length == 0) {
             return out;
         }
-        long[] unsureRows = new long[unsure.size() * plan.rows()];
         List<String> unsurePrompts = new ArrayList<>();
-        int[] unsureCaps = new int[unsure.size()];
-        for (int j = 0; j < unsure.size(); j++) {
-            int i = unsure.get(j);
-            for (int v = 0; v < plan.rows(); v++) {
-                unsureRows[j * plan.rows() + v] = (long) i * plan.rows() + v;
-            }
-            unsurePrompts.add(prompts.get(i));
-            unsureCaps[j] = maxNewTokens[i];
+        int[] unsureCaps = new int[unsure.length];
+        for (int j = 0; j < unsure.length; j++) {
+            unsurePrompts.add(prompts.get(unsure[j]));
+            unsureCaps[j] = maxNewTokens[unsure[j]];
         }
-        List<Caption> again = captionShiftedViews(patches.get(patches.getManager().create(unsureRows)), plan,
+        List<Caption> again = decode(patches, rowsOf(unsure, plan.rows(), 1, plan.rows() - 1), plan.rows() - 1,
                 unsurePrompts, unsureCaps);
-        for (int j = 0; j < unsure.size(); j++) {
-            out.set(unsure.get(j), again.get(j));
+        for (int j = 0; j < unsure.length; j++) {
+            out.set(unsure[j], again.get(j));
         }
         return out;
     }
 
     /** An adaptive plan's first look: each image's first (unmoved) row alone. */
     public List<Caption> captionFirstView(NDArray patches, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
-        return decode(patches, plan.rows(), 0, 1, prompts, maxNewTokens);
+        int[] all = IntStream.range(0, prompts.size()).toArray();
+        return decode(patches, rowsOf(all, plan.rows(), 0, 1), 1, prompts, maxNewTokens);
     }
 
     /** An adaptive plan's second look: each image's other (shifted) rows, decoded together. */
     public List<Caption> captionShiftedViews(NDArray patches, ViewPlan plan, List<String> prompts,
                                              int[] maxNewTokens) {
-        return decode(patches, plan.rows(), 1, plan.rows() - 1, prompts, maxNewTokens);
+        int[] all = IntStream.range(0, prompts.size()).toArray();
+        return decode(patches, rowsOf(all, plan.rows(), 1, plan.rows() - 1), plan.rows() - 1, prompts, maxNewTokens);
     }
 
-    /** Decodes rows {@code from .. from+count-1} of each image's {@code rows} rows together. */
-    private List<Caption> decode(NDArray patches, int rows, int from, int count, List<String> prompts,
-                                 int[] maxNewTokens) {
+    /** Rows {@code from .. from+count-1} of each of {@code images}, which have {@code rows} rows each. */
+    private static long[] rowsOf(int[] images, int rows, int from, int count) {
+        long[] keep = new long[images.length * count];
+        for (int j = 0; j < images.length; j++) {
+            for (int v = 0; v < count; v++) {
+                keep[j * count + v] = (long) images[j] * rows + from + v;
+            }
+        }
+        return keep;
+    }
+
+    /** Decodes the rows {@code keep} of {@code patches} (null: all), {@code views} consecutive rows per image. */
+    private List<Caption> decode(NDArray patches, long[] keep, int views, List<String> prompts, int[] maxNewTokens) {
         CaptionTokenizer tok = model.tokenizer();
         List<long[]> ids = new ArrayList<>(prompts.size());
         for (String p : prompts) {
             ids.add(tok.encodePrompt(p));
         }
-        NDArray chosen = patches;
-        if (count != rows) {
-            long[] keep = new long[prompts.size() * count];
-            for (int i = 0; i < prompts.size(); i++) {
-                for (int v = 0; v < count; v++) {
-                    keep[i * count + v] = (long) i * rows + from + v;
-                }
-            }
-            chosen = patches.get(patches.getManager().create(keep));
-        }
-        return captions(generator.generate(chosen, count, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), count);
+        NDArray chosen = keep == null ? patches : patches.get(patches.getManager().create(keep));
+        return captions(generator.generate(chosen, views, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), views);
     }
 
     private List<Caption> captions(List<CaptionGenerator.Result> results, int views) {

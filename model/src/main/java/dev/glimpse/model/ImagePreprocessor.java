@@ -42,12 +42,7 @@ public final class ImagePreprocessor {
         return size;
     }
 
-    /** How many views {@link #toViews} makes of each image. */
-    public int views() {
-        return views.length;
-    }
-
-    /** How the views {@link #toViews} makes are decoded. */
+    /** How many views {@link #toViews} makes of each image ({@code rows}), and how they are decoded. */
     public ViewPlan plan() {
         return plan;
     }
@@ -57,10 +52,10 @@ public final class ImagePreprocessor {
      * concatenated: {@code [views, 3, S, S]}.
      */
     public float[] toViews(RgbImage image) {
-        int one = 3 * size * size;
-        float[] out = new float[views.length * one];
+        float[] planes = planes(image);
+        float[] out = new float[views.length * 3 * size * size];
         for (int v = 0; v < views.length; v++) {
-            System.arraycopy(toPixels(image, views[v][0], views[v][1]), 0, out, v * one, one);
+            resize(planes, image.width(), image.height(), views[v][0], views[v][1], out, v * 3 * size * size);
         }
         return out;
     }
@@ -204,30 +199,39 @@ public final class ImagePreprocessor {
      * (right and down when positive); what moves in at an edge repeats the edge.
      */
     public float[] toPixels(RgbImage image, double dx, double dy) {
-        int w = image.width();
-        int h = image.height();
-        float[] planes = new float[3 * w * h];
+        float[] out = new float[3 * size * size];
+        resize(planes(image), image.width(), image.height(), dx, dy, out, 0);
+        return out;
+    }
+
+    /** Planar {@code [3, h, w]} floats in [0,1] of an image's interleaved bytes. */
+    private static float[] planes(RgbImage image) {
+        int n = image.width() * image.height();
+        float[] planes = new float[3 * n];
         byte[] rgb = image.rgb();
-        for (int i = 0; i < w * h; i++) {
+        for (int i = 0; i < n; i++) {
             for (int c = 0; c < 3; c++) {
-                planes[c * w * h + i] = (rgb[3 * i + c] & 0xFF) / 255f;
+                planes[c * n + i] = (rgb[3 * i + c] & 0xFF) / 255f;
             }
         }
-        float[] out = new float[3 * size * size];
+        return planes;
+    }
+
+    /** Resizes planar {@code [3, h, w]} floats, moved by {@code (dx, dy)}, normalised, into {@code out} at {@code at}. */
+    private void resize(float[] planes, int w, int h, double dx, double dy, float[] out, int at) {
         float[] tmp = new float[h * size];
         for (int c = 0; c < 3; c++) {
             resample(planes, c * w * h, w, h, 1, w, tmp, 0, size, 1, size, dx); // rows
-            resample(tmp, 0, h, size, size, 1, out, c * size * size, size, size, 1, dy); // columns
+            resample(tmp, 0, h, size, size, 1, out, at + c * size * size, size, size, 1, dy); // columns
         }
         if (mean != null) {
             for (int c = 0; c < 3; c++) {
                 for (int i = 0; i < size * size; i++) {
-                    int k = c * size * size + i;
+                    int k = at + c * size * size + i;
                     out[k] = (out[k] - mean[c]) / std[c];
                 }
             }
         }
-        return out;
     }
 
     /**

@@ -142,11 +142,11 @@ class ImagePreprocessorTest {
         RgbImage image = new RgbImage(24, 24, rgb);
         ModelConfig c = cfg(16);
         ImagePreprocessor plain = new ImagePreprocessor(c);
-        assertThat(plain.views()).isEqualTo(1);
+        assertThat(plain.plan().rows()).isEqualTo(1);
         assertThat(plain.toViews(image)).containsExactly(plain.toPixels(image));
         c.viewShifts = new double[][] {{-2, -2}, {1.5, 0}, {0, 3}};
         ImagePreprocessor three = new ImagePreprocessor(c);
-        assertThat(three.views()).isEqualTo(3);
+        assertThat(three.plan().rows()).isEqualTo(3);
         float[] views = three.toViews(image);
         int one = 3 * 16 * 16;
         assertThat(views).hasSize(3 * one);

@@ -173,8 +173,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             flushSecondLooks();
         } else if (!unsure.isEmpty() && unsureDeadline < 0) {
             // Second looks wait to share one forward, at most this long (the job: until the next barrier).
-            unsureDeadline = unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis();
-            long deadline = Math.max(unsureDeadline, getProcessingTimeService().getCurrentProcessingTime());
+            long deadline = Math.max(unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis(),
+                    getProcessingTimeService().getCurrentProcessingTime());
             unsureDeadline = deadline;
             getProcessingTimeService().registerTimer(deadline, t -> onUnsureTimer(deadline));
         }
