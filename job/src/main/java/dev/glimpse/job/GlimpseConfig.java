@@ -11,10 +11,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -24,6 +28,21 @@ import org.apache.flink.configuration.Configuration;
  * and bad values fail at start with a message naming the option.
  */
 public final class GlimpseConfig {
+    /** Prefix of the options passed to every Kafka client, e.g. {@code kafka.properties.security.protocol}. */
+    public static final String KAFKA_PROPERTIES = "kafka.properties.";
+
+    /** Kafka client properties the job sets from its own options (or needs as they are), with the option to use. */
+    private static final Map<String, String> JOB_OWNED_KAFKA_PROPERTIES = Map.of(
+            "bootstrap.servers", "use kafka.bootstrap-servers",
+            "group.id", "use kafka.group-id",
+            "transactional.id", "use kafka.transactional-id-prefix",
+            "transaction.timeout.ms", "use kafka.transaction-timeout",
+            "isolation.level", "always read_committed",
+            "key.serializer", "fixed by the job",
+            "value.serializer", "fixed by the job",
+            "key.deserializer", "fixed by the job",
+            "value.deserializer", "fixed by the job");
+
     private final Configuration conf;
 
     private GlimpseConfig(Configuration conf) {
@@ -58,6 +77,11 @@ public final class GlimpseConfig {
                 Map.Entry<String, JsonNode> f = fields.next();
                 flatten(prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey(), f.getValue(), out);
             }
+        } else if (node.isArray()) {
+            // A YAML list becomes Flink's list syntax; each element quoted so a ';' inside stays in it.
+            List<String> items = new ArrayList<>();
+            node.forEach(item -> items.add("'" + item.asText().replace("'", "''") + "'"));
+            out.put(prefix, String.join(";", items));
         } else if (!node.isNull()) {
             out.put(prefix, node.asText());
         }
@@ -66,10 +90,24 @@ public final class GlimpseConfig {
     private static void checkKnown(Set<String> keys, String where) {
         Set<String> known = GlimpseOptions.ALL.stream().map(ConfigOption::key).collect(Collectors.toSet());
         for (String k : keys) {
-            if (!known.contains(k)) {
+            if (k.startsWith(KAFKA_PROPERTIES)) {
+                checkKafkaProperty(k.substring(KAFKA_PROPERTIES.length()), where);
+            } else if (!known.contains(k)) {
                 throw new IllegalArgumentException("unknown option '" + k + "' " + where
-                        + " (known options: " + String.join(", ", known.stream().sorted().toList()) + ")");
+                        + " (known options: " + String.join(", ", known.stream().sorted().toList())
+                        + ", and " + KAFKA_PROPERTIES + "<Kafka client property>)");
             }
+        }
+    }
+
+    private static void checkKafkaProperty(String property, String where) {
+        if (property.isBlank()) {
+            throw new IllegalArgumentException("option '" + KAFKA_PROPERTIES + "' " + where + " names no Kafka client property");
+        }
+        String owner = JOB_OWNED_KAFKA_PROPERTIES.get(property);
+        if (owner != null) {
+            throw new IllegalArgumentException("option '" + KAFKA_PROPERTIES + property + "' " + where
+                    + " is set by the job itself (" + owner + ")");
         }
     }
 
@@ -115,6 +153,34 @@ public final class GlimpseConfig {
         return conf.get(option);
     }
 
+    /**
+     * The {@code kafka.properties.*} options without their prefix: security and tuning settings
+     * that every Kafka client of the job and of the CLI gets (TLS, SASL, timeouts).
+     */
+    public Map<String, String> kafkaProperties() {
+        Map<String, String> props = new TreeMap<>();
+        conf.toMap().forEach((k, v) -> {
+            if (k.startsWith(KAFKA_PROPERTIES)) {
+                props.put(k.substring(KAFKA_PROPERTIES.length()), v);
+            }
+        });
+        return props;
+    }
+
+    /** {@link #kafkaProperties()} fit to print: the value of any key that may hold a secret is masked. */
+    public Map<String, String> kafkaPropertiesMasked() {
+        Map<String, String> shown = new TreeMap<>();
+        kafkaProperties().forEach((k, v) -> shown.put(k, isSecretKey(k) ? "******" : v));
+        return shown;
+    }
+
+    /** Keys whose values are never printed: passwords, JAAS configurations, tokens, keys and key stores. */
+    public static boolean isSecretKey(String key) {
+        String k = key.toLowerCase(Locale.ROOT);
+        return k.contains("password") || k.contains("secret") || k.contains("jaas") || k.contains("token")
+                || k.contains("key") || k.contains("credential");
+    }
+
     /** The model folder: the option, else the built-in model beside the installation. */
     public Path modelDir() {
         String dir = conf.get(GlimpseOptions.MODEL_DIR);
@@ -126,7 +192,8 @@ public final class GlimpseConfig {
         int cap = get(GlimpseOptions.MAX_NEW_TOKENS_CAP);
         int def = Math.min(defaultTokens > 0 ? defaultTokens : model.lmMaxLength, cap);
         return new DecoderSettings(get(GlimpseOptions.MAX_PAYLOAD).getBytes(), get(GlimpseOptions.MAX_PIXELS),
-                get(GlimpseOptions.MAX_PROMPT_CHARS), def, cap, get(GlimpseOptions.FETCH_TIMEOUT), model.vitImgSize);
+                get(GlimpseOptions.MAX_PROMPT_CHARS), def, cap, get(GlimpseOptions.FETCH_TIMEOUT), model.vitImgSize,
+                get(GlimpseOptions.ALLOWED_URIS), get(GlimpseOptions.ALLOW_PRIVATE_ADDRESSES));
     }
 
     public BatchingSettings batchingSettings() {

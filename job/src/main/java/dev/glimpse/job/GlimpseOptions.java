@@ -52,6 +52,16 @@ public final class GlimpseOptions {
     public static final ConfigOption<Duration> FETCH_TIMEOUT = ConfigOptions.key("decoder.fetch-timeout")
             .durationType().defaultValue(Duration.ofSeconds(5)).withDescription("Connect and read timeout of a uri fetch (URI_FETCH_FAILED beyond).");
 
+    public static final ConfigOption<List<String>> ALLOWED_URIS = ConfigOptions.key("decoder.allowed-uris")
+            .stringType().asList().defaultValues()
+            .withDescription("URI prefixes a uri envelope may name (file:///folder/, https://host/path/, s3://bucket/prefix/); "
+                    + "on the command line separated by ';'. Empty (the default): every uri is refused (URI_NOT_ALLOWED). "
+                    + "A uri is matched after normalisation, a file:// uri by its real path.");
+    public static final ConfigOption<Boolean> ALLOW_PRIVATE_ADDRESSES = ConfigOptions.key("decoder.allow-private-addresses")
+            .booleanType().defaultValue(false)
+            .withDescription("Let http(s) uris reach loopback, link-local (cloud metadata), private, unique-local, multicast "
+                    + "and unspecified addresses; false refuses them (URI_NOT_ALLOWED) even under an allowed prefix.");
+
     public static final ConfigOption<Integer> DEFAULT_MAX_NEW_TOKENS = ConfigOptions.key("generation.default-max-new-tokens")
             .intType().defaultValue(0).withDescription("Tokens generated when a request gives no max_new_tokens; 0 takes the model's lm_max_length.");
     public static final ConfigOption<Integer> MAX_NEW_TOKENS_CAP = ConfigOptions.key("generation.max-new-tokens-cap")
@@ -84,6 +94,7 @@ public final class GlimpseOptions {
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, IMAGES_TOPIC, CAPTIONS_TOPIC,
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
             MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
+            ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
             DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, MAX_BATCH_SIZE, MAX_BATCH_DELAY, DECODE_PARALLELISM,
             INFERENCE_PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
 }

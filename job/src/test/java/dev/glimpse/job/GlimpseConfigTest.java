@@ -67,4 +67,36 @@ class GlimpseConfigTest {
         assertThatThrownBy(() -> GlimpseConfig.load(null, Map.of("kafka.starting-offsets", "yesterday")))
                 .hasMessageContaining("'kafka.starting-offsets'");
     }
+    @Test
+    void shouldReadTheUriAllowListFromAYamlListOrFromSemicolonsOnTheCommandLine(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("g.yaml");
+        Files.writeString(yaml, "decoder:\n  allowed-uris:\n    - file:///data/images/\n    - https://a.example/x;y\n"
+                + "  allow-private-addresses: true\n");
+        GlimpseConfig fromYaml = GlimpseConfig.load(yaml, Map.of());
+        assertThat(fromYaml.get(GlimpseOptions.ALLOWED_URIS)).containsExactly("file:///data/images/", "https://a.example/x;y");
+        assertThat(fromYaml.get(GlimpseOptions.ALLOW_PRIVATE_ADDRESSES)).isTrue();
+        GlimpseConfig fromFlag = GlimpseConfig.load(yaml, Map.of("decoder.allowed-uris", "s3://bucket/a/;https://b.example/"));
+        assertThat(fromFlag.get(GlimpseOptions.ALLOWED_URIS)).containsExactly("s3://bucket/a/", "https://b.example/");
+        assertThat(GlimpseConfig.load(null, Map.of()).get(GlimpseOptions.ALLOWED_URIS)).isEmpty();
+        assertThat(GlimpseConfig.load(null, Map.of()).get(GlimpseOptions.ALLOW_PRIVATE_ADDRESSES)).isFalse();
+    }
+
+    @Test
+    void shouldPassKafkaPropertiesOnAndMaskTheirSecrets(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("g.yaml");
+        Files.writeString(yaml, "kafka:\n  properties:\n    security.protocol: SASL_SSL\n    sasl.mechanism: PLAIN\n");
+        String jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"s3cr3t\";";
+        GlimpseConfig c = GlimpseConfig.load(yaml, Map.of("kafka.properties.sasl.jaas.config", jaas,
+                "kafka.properties.ssl.truststore.password", "hunter2"));
+        assertThat(c.kafkaProperties()).containsOnly(Map.entry("security.protocol", "SASL_SSL"),
+                Map.entry("sasl.mechanism", "PLAIN"), Map.entry("sasl.jaas.config", jaas),
+                Map.entry("ssl.truststore.password", "hunter2"));
+        assertThat(c.kafkaPropertiesMasked().toString()).contains("SASL_SSL", "PLAIN", "sasl.jaas.config")
+                .doesNotContain("s3cr3t", "hunter2", "username");
+        assertThatThrownBy(() -> GlimpseConfig.load(null, Map.of("kafka.properties.bootstrap.servers", "evil:9092")))
+                .hasMessageContaining("'kafka.properties.bootstrap.servers'").hasMessageContaining("kafka.bootstrap-servers")
+                .hasMessageNotContaining("evil");
+        assertThatThrownBy(() -> GlimpseConfig.load(null, Map.of("kafka.propertie.sasl.jaas.config", jaas)))
+                .hasMessageContaining("unknown option 'kafka.propertie.sasl.jaas.config'").hasMessageNotContaining("s3cr3t");
+    }
 }

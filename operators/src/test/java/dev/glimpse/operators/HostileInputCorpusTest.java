@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HostileInputCorpusTest {
     static final DecoderSettings DEFAULTS =
-            new DecoderSettings(20L << 20, 40_000_000L, 2000, 24, 256, Duration.ofMillis(400), 96);
+            new DecoderSettings(20L << 20, 40_000_000L, 2000, 24, 256, Duration.ofMillis(400), 96, List.of(), false);
 
     @TempDir
     Path dir;

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ImageDecoderHarnessTest {
     static final DecoderSettings SETTINGS =
-            new DecoderSettings(1 << 20, 4_000_000, 1000, 20, 64, Duration.ofMillis(500), 32);
+            new DecoderSettings(1 << 20, 4_000_000, 1000, 20, 64, Duration.ofMillis(500), 32, List.of(), false);
 
     static byte[] png(Color c) throws Exception {
         return png(c, 16, 12);

@@ -52,7 +52,7 @@ class NanoVlmOperatorsHarnessTest {
             }
         }
         writeTokenizer(dir.resolve("tokenizer.json"));
-        DecoderSettings settings = new DecoderSettings(1 << 20, 1_000_000, 200, 8, 8, Duration.ofSeconds(1), 32);
+        DecoderSettings settings = new DecoderSettings(1 << 20, 1_000_000, 200, 8, 8, Duration.ofSeconds(1), 32, List.of(), false);
         String[] envelopes = {
             "{\"id\":\"a\",\"prompt\":\"w5 w6 w7\",\"image_base64\":\"" + java.util.Base64.getEncoder().encodeToString(png(Color.RED)) + "\"}",
             "{\"id\":\"b\",\"prompt\":\"w9\",\"max_new_tokens\":3,\"image_base64\":\"" + java.util.Base64.getEncoder().encodeToString(png(Color.BLUE)) + "\"}",
