@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -85,6 +84,9 @@ public final class Cli {
         boolean resume;
         @Option(names = "--from-savepoint", description = "Start from this savepoint or retained checkpoint.") String fromSavepoint;
         @Option(names = "--rest-port", defaultValue = "8081", description = "REST/web UI port of the local cluster.") int restPort;
+        @Option(names = "--prometheus-port", defaultValue = "0", description = "Serve the local cluster's metrics "
+                + "for Prometheus on this port, all interfaces (0: none; a cluster takes its own config.yaml).")
+        int prometheusPort;
 
         /** Ctrl-C (SIGINT/SIGTERM) stops the job with a savepoint before the process exits. */
         private static void stopWithSavepointOnCtrlC(JobClient client, GlimpseConfig c,
@@ -126,10 +128,11 @@ public final class Cli {
                 System.err.println("restoring from " + restoreFrom);
             }
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+            LocalCluster local = null;
             if (env instanceof LocalStreamEnvironment) {
                 // A local cluster of our own: give it the web UI and REST API (glimpse stop talks to it).
-                flink.set(RestOptions.PORT, restPort);
-                env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
+                local = new LocalCluster(restPort, prometheusPort);
+                env = local.environment(flink);
             }
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse");
@@ -140,7 +143,8 @@ public final class Cli {
             }
             java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
             long started = System.currentTimeMillis();
-            System.err.println("job " + client.getJobID() + " running; web UI and REST API on http://localhost:" + restPort
+            System.err.println("job " + client.getJobID() + " running; web UI and REST API on " + local.webUi()
+                    + (local.metrics() != null ? "; metrics on " + local.metrics() : "")
                     + "; Ctrl-C or 'bin/glimpse stop' stops it with a savepoint");
             stopWithSavepointOnCtrlC(client, c, ended);
             client.getJobExecutionResult().get();

@@ -42,6 +42,12 @@ final class Demo implements Callable<Integer> {
     @Option(names = "--images", defaultValue = "20", description = "Number of sample scenes to caption.") int images;
     @Option(names = "--seed", defaultValue = "2024", description = "Seed of the sample scenes.") long seed;
     @Option(names = "--timeout", defaultValue = "PT10M", description = "Give up after this long (ISO-8601).") Duration timeout;
+    @Option(names = "--rest-port", defaultValue = "0", description = "Port of the local cluster's web UI (0: any free port).")
+    int restPort;
+    @Option(names = "--prometheus-port", defaultValue = "0", description = "Serve the metrics for Prometheus on this "
+            + "port, all interfaces (0: none).") int prometheusPort;
+    @Option(names = "--keep", description = "Keep the job and its web UI up after the demo, until Enter, end of input or Ctrl-C.")
+    boolean keep;
     @Mixin Cli.JobOptions job;
 
     @Override
@@ -73,16 +79,31 @@ final class Demo implements Callable<Integer> {
             kafka.createTopic(c.get(GlimpseOptions.CAPTIONS_TOPIC), 1);
             kafka.createTopic(c.get(GlimpseOptions.DEAD_LETTER_TOPIC), 1);
 
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
+            LocalCluster local = new LocalCluster(restPort, prometheusPort);
+            StreamExecutionEnvironment env = local.environment(GlimpseJob.checkpointing(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-demo");
             try {
                 Map<String, String> truth = produce(kafka.bootstrapServers(), c.get(GlimpseOptions.IMAGES_TOPIC));
-                return consume(kafka.bootstrapServers(), c, truth, untrained);
+                int rc = consume(kafka.bootstrapServers(), c, truth, untrained);
+                if (keep) {
+                    System.out.println("the job and its web UI stay up at " + local.webUi()
+                            + "; press Enter (or Ctrl-C) to end");
+                    waitForEnter();
+                }
+                return rc;
             } finally {
                 client.cancel().get();
             }
         }
+    }
+
+    /** Returns at a line or the end of standard input. */
+    private static void waitForEnter() throws java.io.IOException {
+        int b;
+        do {
+            b = System.in.read();
+        } while (b != -1 && b != '\n');
     }
 
     private static Path randomModel(Path dir) throws Exception {

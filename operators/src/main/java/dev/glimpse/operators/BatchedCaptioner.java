@@ -15,9 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Histogram;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -53,9 +50,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private transient long unsureDeadline;
     private transient SharedModels.Handle model;
     private transient Captioner captioner;
-    private transient Counter batches;
-    private transient Counter fromShiftedViews;
-    private transient Histogram batchSizes;
+    private transient CaptionerMetrics metrics;
+    /** Rows of the batch being decoded now, 0 between forwards (a gauge reads it from another thread). */
+    private transient volatile int rowsActive;
 
     /**
      * A record waiting for its batch, with the processing time it arrived; after a first look that
@@ -85,10 +82,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         unsureDeadline = -1;
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
         captioner = new Captioner(model.model());
-        batches = getRuntimeContext().getMetricGroup().counter("batches");
-        // With adaptive test-time views: images whose unmoved view left them unsure, decoded again.
-        fromShiftedViews = getRuntimeContext().getMetricGroup().counter("imagesFromShiftedViews");
-        batchSizes = getRuntimeContext().getMetricGroup().histogram("batchSize", new DescriptiveStatisticsHistogram(1000));
+        metrics = new CaptionerMetrics(getRuntimeContext().getMetricGroup(), this::rowsActive,
+                model.model().manager().getDevice(), model.loadTimeMs());
     }
 
     /** The GPU Flink's external resource framework assigned to this TaskManager, if DJL can use it. */
@@ -115,6 +110,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     @Override
     public void processElement(StreamRecord<EmbeddedImage> element) throws Exception {
+        metrics.recordIn();
         long now = getProcessingTimeService().getCurrentProcessingTime();
         buffer.add(new Pending(element.getValue(), now));
         if (buffer.size() >= batching.maxBatchSize()) {
@@ -210,6 +206,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             if (batch.size() == 1) {
                 Pending p = batch.get(0);
                 LOG.warn("inference failed for {}: {}", p.image().request.id, e.toString());
+                metrics.deadLetter(ErrorCode.INFERENCE_FAILED);
                 output.collect(DeadLetters.TAG, new StreamRecord<>(DeadLetter.of(p.image().request,
                         ErrorCode.INFERENCE_FAILED, "inference failed: " + e, STAGE)));
                 return;
@@ -221,6 +218,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             return;
         }
         for (CaptionRecord c : captions) {
+            metrics.caption(c);
             output.collect(new StreamRecord<>(c));
         }
     }
@@ -256,6 +254,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         List<Captioner.Caption> captions;
         model.lock().lock();
         try (NDScope ignored = new NDScope()) {
+            rowsActive = n;
             NDArray patches = model.model().manager().create(flat,
                     new Shape((long) n * views, cfg.numPatches(), cfg.vitHiddenDim));
             if (!plan.adaptive()) {
@@ -266,14 +265,12 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
                 captions = captioner.captionFirstView(patches, plan, prompts, caps);
             }
         } finally {
+            rowsActive = 0;
             model.lock().unlock();
         }
         long end = System.currentTimeMillis();
-        batches.inc();
-        if (second) {
-            fromShiftedViews.inc(n);
-        }
-        batchSizes.update(n);
+        metrics.batch(n, end - start, second);
+        LOG.debug("batch of {} ({} look) in {} ms", n, second ? "second" : "first", end - start);
         List<CaptionRecord> out = new ArrayList<>(n);
         List<Pending> unsureNow = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -304,6 +301,17 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Records waiting for a batch, first looks and second (tests, metrics). */
     int buffered() {
         return buffer.size() + unsure.size();
+    }
+
+    /** Rows in the decoding batch now: the batch's size while a forward runs, else 0. */
+    public int rowsActive() {
+        return rowsActive;
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        super.notifyCheckpointComplete(checkpointId);
+        metrics.logCheckpoint(LOG, checkpointId, STAGE, "captions", true);
     }
 
     @Override

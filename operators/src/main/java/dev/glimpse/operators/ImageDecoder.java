@@ -6,26 +6,43 @@ import dev.glimpse.model.RgbImage;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a record of the images topic into RGB pixels: reads the raw bytes or the JSON envelope,
  * fetches a {@code uri}, checks the limits, and decodes by magic bytes. Anything that fails becomes
  * exactly one dead letter with a stable code; the job keeps going.
  */
-public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> {
+public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> implements CheckpointListener {
     public static final String STAGE = "ImageDecoder";
+    private static final Logger LOG = LoggerFactory.getLogger(ImageDecoder.class);
 
     private final DecoderSettings settings;
     private transient UriFetcher fetcher;
+    private transient StageMetrics metrics;
 
     public ImageDecoder(DecoderSettings settings) {
         this.settings = settings;
     }
 
     @Override
+    public void open(OpenContext openContext) {
+        metrics = new StageMetrics(getRuntimeContext().getMetricGroup(), "decodeMs");
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        metrics.logCheckpoint(LOG, checkpointId, STAGE, "decoded", false);
+    }
+
+    @Override
     public void processElement(ImageEvent event, Context ctx, Collector<DecodedImage> out) {
+        metrics.recordIn();
         long start = System.currentTimeMillis();
         ImageRequest r = new ImageRequest();
         r.source = event.source;
@@ -96,6 +113,7 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> {
             return;
         }
         r.decodeMs = System.currentTimeMillis() - start;
+        metrics.recordOut(r.decodeMs);
         out.collect(new DecodedImage(r, rgb.width(), rgb.height(), rgb.rgb()));
     }
 
@@ -106,7 +124,8 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> {
         return fetcher;
     }
 
-    private static void dead(Context ctx, ImageRequest r, byte[] payload, ErrorCode code, String message) {
+    private void dead(Context ctx, ImageRequest r, byte[] payload, ErrorCode code, String message) {
+        metrics.deadLetter(code);
         byte[] head = Arrays.copyOf(payload, Math.min(payload.length, DeadLetter.HEAD_BYTES));
         ctx.output(DeadLetters.TAG, new DeadLetter(r.id, code, message, STAGE, r.source, payload.length, head));
     }

@@ -33,6 +33,11 @@ public final class SharedModels {
             return entry.model;
         }
 
+        /** How long the model took to load, when its first user acquired it. */
+        public long loadTimeMs() {
+            return entry.loadTimeMs;
+        }
+
         /** Held while running the model, so slots sharing a device take turns. */
         public ReentrantLock lock() {
             return entry.lock;
@@ -57,10 +62,12 @@ public final class SharedModels {
     private static final class Entry {
         final VisionLanguageModel model;
         final ReentrantLock lock = new ReentrantLock();
+        final long loadTimeMs;
         int users;
 
-        Entry(VisionLanguageModel model) {
+        Entry(VisionLanguageModel model, long loadTimeMs) {
             this.model = model;
+            this.loadTimeMs = loadTimeMs;
         }
     }
 
@@ -79,10 +86,11 @@ public final class SharedModels {
             Entry e = MODELS.get(key);
             if (e == null) {
                 long start = System.nanoTime();
-                e = new Entry(VisionLanguageModel.load(dir, device));
+                VisionLanguageModel model = VisionLanguageModel.load(dir, device);
+                e = new Entry(model, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
-                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device,
-                        (System.nanoTime() - start) / 1_000_000, e.model.weights().parameterCount());
+                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device, e.loadTimeMs,
+                        e.model.weights().parameterCount());
             }
             e.users++;
             return new Handle(key, e);
