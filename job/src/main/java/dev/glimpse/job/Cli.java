@@ -134,6 +134,7 @@ public final class Cli {
                 local = new LocalCluster(restPort, prometheusPort);
                 env = local.environment(flink);
             }
+            StartupBanner.print(System.err, "Glimpse run", c, local);
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse");
             if (!(env instanceof LocalStreamEnvironment)) {

@@ -73,13 +73,12 @@ final class Demo implements Callable<Integer> {
             job.set.forEach(flags::putIfAbsent);
             job.set.clear();
             GlimpseConfig c = job.load(flags);
-            ModelConfig mc = c.modelConfig();
-            banner(c, mc, kafka, untrained);
             kafka.createTopic(c.get(GlimpseOptions.IMAGES_TOPIC), 2);
             kafka.createTopic(c.get(GlimpseOptions.CAPTIONS_TOPIC), 1);
             kafka.createTopic(c.get(GlimpseOptions.DEAD_LETTER_TOPIC), 1);
 
             LocalCluster local = new LocalCluster(restPort, prometheusPort);
+            banner(c, local, untrained);
             StreamExecutionEnvironment env = local.environment(GlimpseJob.checkpointing(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-demo");
@@ -112,17 +111,12 @@ final class Demo implements Callable<Integer> {
         return ScenesModel.writeRandom(dir, cfg, 1);
     }
 
-    private void banner(GlimpseConfig c, ModelConfig mc, EmbeddedKafka kafka, boolean untrained) {
-        System.out.println("Glimpse demo");
-        System.out.println("  Kafka broker (KRaft, in process): " + kafka.bootstrapServers());
-        System.out.println("  Flink: local cluster, parallelism " + c.get(GlimpseOptions.DECODE_PARALLELISM)
-                + " (decode) / " + c.get(GlimpseOptions.INFERENCE_PARALLELISM) + " (inference), checkpoint every "
-                + c.get(GlimpseOptions.CHECKPOINT_INTERVAL).toMillis() + " ms");
-        System.out.println("  model: " + mc.displayName() + " from " + c.modelDir());
+    private void banner(GlimpseConfig c, LocalCluster local, boolean untrained) {
+        StartupBanner.print(System.out, "Glimpse demo: a Kafka broker (KRaft) in process, a local Flink cluster", c, local);
         if (untrained) {
             System.out.println("  WARNING: the built-in model is not present; using RANDOM, UNTRAINED weights: captions will be noise.");
         }
-        System.out.println("  images: " + images + " sample scenes (seed " + seed + "), half raw bytes, half JSON envelopes");
+        System.out.println("  images:       " + images + " sample scenes (seed " + seed + "), half raw bytes, half JSON envelopes");
         System.out.println();
     }
 

@@ -29,15 +29,8 @@ public final class Safetensors {
     public static Map<String, NDArray> read(NDManager manager, Path file) throws IOException {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            ch.read(len, 0);
-            long headerLength = len.getLong(0);
-            if (headerLength <= 0 || headerLength > Math.min(ch.size() - 8, 100L << 20)) {
-                throw new IOException(file + " is not a safetensors file (header length " + headerLength + ")");
-            }
-            ByteBuffer header = ByteBuffer.allocate((int) headerLength);
-            ch.read(header, 8);
-            JsonNode root = JSON.readTree(header.array());
+            long headerLength = headerLength(ch, file);
+            JsonNode root = header(ch, headerLength);
             long dataStart = 8 + headerLength;
             Iterator<Map.Entry<String, JsonNode>> it = root.fields();
             while (it.hasNext()) {
@@ -63,6 +56,41 @@ public final class Safetensors {
             }
         }
         return out;
+    }
+
+    /** The number of values in all tensors of {@code file}, from its header alone (no tensor is read). */
+    public static long parameterCount(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long count = 0;
+            Iterator<Map.Entry<String, JsonNode>> it = header(ch, headerLength(ch, file)).fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getKey().equals("__metadata__")) {
+                    long n = 1;
+                    for (JsonNode d : e.getValue().get("shape")) {
+                        n *= d.asLong();
+                    }
+                    count += n;
+                }
+            }
+            return count;
+        }
+    }
+
+    private static long headerLength(FileChannel ch, Path file) throws IOException {
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(len, 0);
+        long headerLength = len.getLong(0);
+        if (headerLength <= 0 || headerLength > Math.min(ch.size() - 8, 100L << 20)) {
+            throw new IOException(file + " is not a safetensors file (header length " + headerLength + ")");
+        }
+        return headerLength;
+    }
+
+    private static JsonNode header(FileChannel ch, long headerLength) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate((int) headerLength);
+        ch.read(header, 8);
+        return JSON.readTree(header.array());
     }
 
     private static NDArray toArray(NDManager m, String dtype, Shape shape, ByteBuffer data, String name) throws IOException {

@@ -311,7 +311,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
-        metrics.logCheckpoint(LOG, checkpointId, STAGE, "captions", true);
+        metrics.logCheckpoint(LOG, checkpointId, "captions", true);
     }
 
     @Override

@@ -37,7 +37,7 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
 
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
-        metrics.logCheckpoint(LOG, checkpointId, STAGE, "decoded", false);
+        metrics.logCheckpoint(LOG, checkpointId, "decoded", false);
     }
 
     @Override

@@ -49,7 +49,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
 
     @Override
     public void notifyCheckpointComplete(long checkpointId) {
-        metrics.logCheckpoint(LOG, checkpointId, STAGE, "embedded", false);
+        metrics.logCheckpoint(LOG, checkpointId, "embedded", false);
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.metrics.scope.ScopeFormat;
 import org.slf4j.Logger;
 
 /**
@@ -21,6 +22,8 @@ public class StageMetrics {
     static final int HISTOGRAM_WINDOW = 1000;
 
     private final MetricGroup group;
+    /** "subtask i" (from 0) for the log lines, from the group's scope variables. */
+    private final String subtask;
     private final Counter recordsIn;
     private final Counter recordsOut;
     private final Map<ErrorCode, Counter> deadLetters = new EnumMap<>(ErrorCode.class);
@@ -31,6 +34,8 @@ public class StageMetrics {
     /** Registers the metrics in {@code operatorGroup}'s {@value #GROUP} group; {@code recordTime} names the time histogram. */
     public StageMetrics(MetricGroup operatorGroup, String recordTime) {
         group = operatorGroup.addGroup(GROUP);
+        Map<String, String> scope = operatorGroup.getAllVariables();
+        subtask = "subtask " + scope.getOrDefault(ScopeFormat.SCOPE_TASK_SUBTASK_INDEX, "?");
         recordsIn = group.counter("numRecordsIn");
         recordsOut = group.counter("numRecordsOut");
         for (ErrorCode code : ErrorCode.values()) {
@@ -64,11 +69,11 @@ public class StageMetrics {
     }
 
     /**
-     * Logs what this subtask produced since the previous completed checkpoint: {@code outName}
+     * Logs what this subtask produced since its previous completed checkpoint: {@code outName}
      * records and dead letters by code. With {@code always} false it logs at INFO only when there
      * were dead letters (a CPU stage's records are counted again by the captioner), else at DEBUG.
      */
-    public void logCheckpoint(Logger log, long checkpointId, String stage, String outName, boolean always) {
+    public void logCheckpoint(Logger log, long checkpointId, String outName, boolean always) {
         long out = recordsOut.getCount() - outAtLastCheckpoint;
         outAtLastCheckpoint = recordsOut.getCount();
         Map<ErrorCode, Long> dead = new EnumMap<>(ErrorCode.class);
@@ -83,9 +88,9 @@ public class StageMetrics {
         String byCode = dead.isEmpty() ? "" : " " + dead.entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", ", "[", "]"));
         if (always || deadTotal > 0) {
-            log.info(line, checkpointId, out, outName, deadTotal, byCode, stage);
+            log.info(line, checkpointId, out, outName, deadTotal, byCode, subtask);
         } else if (log.isDebugEnabled()) {
-            log.debug(line, checkpointId, out, outName, deadTotal, byCode, stage);
+            log.debug(line, checkpointId, out, outName, deadTotal, byCode, subtask);
         }
     }
 }
