@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
 /** {@code bin/glimpse}: the command line. Each subcommand parses, loads, runs, in a few lines. */
 @Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",
         description = "Streaming image captioning on Apache Flink with a vision-language model.",
-        subcommands = {Demo.class, Cli.Run.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
+        subcommands = {Demo.class, Cli.Run.class, Reprocess.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
                 Cli.Eval.class, Cli.VerifyReference.class, Bench.class, Stop.class, Broker.class, Produce.class, Tail.class, Soak.class, ClusterTest.class})
 public final class Cli {
     public static void main(String[] args) {

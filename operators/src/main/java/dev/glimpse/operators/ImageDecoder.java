@@ -3,7 +3,6 @@ package dev.glimpse.operators;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.RgbImage;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -49,12 +48,11 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
         r.receivedAtMs = start;
         byte[] value = event.value == null ? new byte[0] : event.value;
         r.payloadBytes = value.length;
-        r.id = firstNonBlank(event.headerId, event.key == null ? null : new String(event.key, StandardCharsets.UTF_8),
-                event.source.coordinates());
+        r.id = ImageIds.beforeEnvelope(event);
         r.prompt = event.headerPrompt;
         r.maxNewTokens = settings.defaultMaxNewTokens();
         byte[] image = value;
-        if (Envelope.looksLikeJson(value)) {
+        if (event.envelope || Envelope.looksLikeJson(value)) {
             Envelope env;
             try {
                 env = Envelope.parse(value);
@@ -128,14 +126,5 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
         metrics.deadLetter(code);
         byte[] head = Arrays.copyOf(payload, Math.min(payload.length, DeadLetter.HEAD_BYTES));
         ctx.output(DeadLetters.TAG, new DeadLetter(r.id, code, message, STAGE, r.source, payload.length, head));
-    }
-
-    private static String firstNonBlank(String... candidates) {
-        for (String c : candidates) {
-            if (c != null && !c.isBlank()) {
-                return c;
-            }
-        }
-        throw new IllegalStateException("no id candidate");
     }
 }

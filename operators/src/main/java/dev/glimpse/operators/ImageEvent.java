@@ -9,6 +9,11 @@ public class ImageEvent {
     /** Header {@code prompt}, if present. */
     public String headerPrompt;
     public SourceRef source;
+    /**
+     * The value is a JSON envelope whatever its first byte (a manifest line), so a line that is not
+     * JSON becomes {@code BAD_ENVELOPE} rather than an unknown image format.
+     */
+    public boolean envelope;
 
     public ImageEvent() {}
 

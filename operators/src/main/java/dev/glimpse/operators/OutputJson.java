@@ -55,9 +55,17 @@ public final class OutputJson {
 
     private static ObjectNode source(SourceRef s) {
         ObjectNode n = JSON.createObjectNode();
-        n.put("topic", s.topic);
-        n.put("partition", s.partition);
-        n.put("offset", s.offset);
+        if (s.uri == null) {
+            n.put("topic", s.topic);
+            n.put("partition", s.partition);
+            n.put("offset", s.offset);
+        } else {
+            // A bounded source: the file, or the manifest and the index of its line.
+            n.put("uri", s.uri);
+            if (s.offset >= 0) {
+                n.put("line", s.offset);
+            }
+        }
         n.put("timestamp", s.timestamp);
         return n;
     }

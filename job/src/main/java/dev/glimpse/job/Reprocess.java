@@ -1,0 +1,219 @@
+package dev.glimpse.job;
+
+import dev.glimpse.job.reprocess.ExistingIds;
+import dev.glimpse.job.reprocess.FileTreeListing;
+import dev.glimpse.job.reprocess.ReprocessJob;
+import dev.glimpse.job.reprocess.ReprocessSink;
+import dev.glimpse.job.reprocess.ReprocessSource;
+import dev.glimpse.job.reprocess.Tallies;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExecutionOptions;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code glimpse reprocess --from SOURCE --to SINK}: the job's own operators over a bounded input (a
+ * folder tree, a manifest, a range of a topic), with progress, a summary, and exit code 0 only when
+ * every image read got an outcome. On a local Flink cluster it waits for the end; through {@code
+ * flink run} (GlimpseJob) it submits the same graph and returns.
+ */
+@Command(name = "reprocess", mixinStandardHelpOptions = true,
+        description = "Re-caption a bounded input (a folder, recursively) into a sink (jsonl:FILE), "
+                + "with the streaming job's operators; shows progress, prints a summary and exits.")
+public class Reprocess implements Callable<Integer> {
+    @Option(names = "--from", required = true, paramLabel = "SOURCE",
+            description = "file:///DIR, a plain path or any Flink file system URI (s3://...): every image under it.")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "SINK",
+            description = "jsonl:FILE: one caption JSON per line, dead letters in FILE's sibling *.dead-letters.jsonl.")
+    String to;
+
+    @Option(names = "--prompt", description = "Prompt for every image that brings none (default: the model's).")
+    String prompt;
+
+    @Option(names = "--skip-existing", description = "Caption only images whose id has no caption or dead letter in the sink yet.")
+    boolean skipExisting;
+
+    @Option(names = "--quiet", description = "Print only the summary.")
+    boolean quiet;
+
+    @Option(names = "--extensions", split = ",", paramLabel = "EXT",
+            description = "File extensions a folder source takes (default: jpg,jpeg,png,gif,bmp,webp; '*': every file).")
+    String[] extensions;
+
+    @Option(names = "--timeout", defaultValue = "P7D", description = "Give up after this long (ISO-8601).")
+    Duration timeout;
+
+    @Mixin Cli.JobOptions job;
+
+    /** Extra wiring of a run (issue-specific options such as reports) goes through these hooks. */
+    protected void beforeSubmit(StreamExecutionEnvironment env, GlimpseConfig c, ReprocessJob.Plan plan) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Set<String> exts = extensions == null ? FileTreeListing.IMAGE_EXTENSIONS
+                : Arrays.asList(extensions).contains("*") ? Set.of()
+                : Arrays.stream(extensions).map(e -> e.replaceFirst("^\\.", "").toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+        ReprocessSource source = ReprocessSource.parse(from, exts);
+        ReprocessSink sink = ReprocessSink.parse(to);
+        String runId = "reprocess-" + UUID.randomUUID();
+        Path checkpoints = Files.createTempDirectory("glimpse-reprocess-checkpoints");
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), checkpoints.toString());
+        GlimpseConfig c = job.load(flags);
+        sink.prepare();
+        ReprocessJob.Plan plan = new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(c));
+        ReprocessJob.addTo(env, c, plan);
+        beforeSubmit(env, c, plan);
+        PrintStream err = System.err;
+        if (!quiet) {
+            err.println("reprocess " + source + " → " + sink + "; model " + c.modelDir() + ", batch "
+                    + c.get(GlimpseOptions.MAX_BATCH_SIZE) + ", parallelism " + c.get(GlimpseOptions.DECODE_PARALLELISM)
+                    + " (decode) / " + c.get(GlimpseOptions.INFERENCE_PARALLELISM) + " (inference), checkpoint every "
+                    + c.get(GlimpseOptions.CHECKPOINT_INTERVAL).toSeconds() + " s");
+        }
+        long started = System.nanoTime();
+        JobClient client = env.executeAsync("glimpse-reprocess");
+        if (!(env instanceof LocalStreamEnvironment)) {
+            System.out.println("submitted job " + client.getJobID());
+            return 0;
+        }
+        try {
+            return watch(client, source, sink, plan, started);
+        } finally {
+            Tallies.forget(runId);
+            deleteQuietly(checkpoints);
+        }
+    }
+
+    /**
+     * Streaming execution with checkpoints over the bounded source (see {@link ReprocessJob}), kept in
+     * a folder of this run: they serve a failover within the run; a rerun starts afresh with
+     * {@code --skip-existing}.
+     */
+    static Configuration flinkConfiguration(GlimpseConfig c) {
+        Configuration flink = GlimpseJob.checkpointing(c);
+        flink.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
+        flink.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.DELETE_ON_CANCELLATION);
+        return flink;
+    }
+
+    private int watch(JobClient client, ReprocessSource source, ReprocessSink sink, ReprocessJob.Plan plan,
+                      long started) throws Exception {
+        AtomicLong total = new AtomicLong(-1);
+        Thread counter = new Thread(() -> {
+            try {
+                ExistingIds existing = plan.skipExisting() ? sink.existing().load() : ExistingIds.NONE;
+                total.set(source.count(existing));
+            } catch (IOException | RuntimeException e) {
+                System.err.println("reprocess: cannot count the input (" + e.getMessage() + "); total unknown");
+            }
+        }, "reprocess-count");
+        counter.setDaemon(true);
+        counter.start();
+        var result = client.getJobExecutionResult();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Progress progress = new Progress("reprocess", Progress.Mode.detect(quiet), System.err, Duration.ofSeconds(5))) {
+            while (!result.isDone()) {
+                if (System.nanoTime() > deadline) {
+                    client.cancel().get();
+                    System.err.println("reprocess: timed out after " + timeout + "; what was committed stays, "
+                            + "rerun with --skip-existing to finish");
+                    return 3;
+                }
+                Summary s = Summary.of(plan.runId(), started);
+                progress.update(s.outcomes(), total.get(), s.deadLetters() + " dead letters");
+                Thread.sleep(200);
+            }
+            Summary s = Summary.of(plan.runId(), started);
+            progress.update(s.outcomes(), total.get(), s.deadLetters() + " dead letters");
+        }
+        try {
+            result.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            while (cause.getCause() != null && cause.getMessage() != null && cause.getMessage().startsWith("Job execution failed")) {
+                cause = cause.getCause();
+            }
+            System.out.println("reprocess FAILED: " + cause);
+            System.out.println("what was committed stays; rerun with --skip-existing to finish");
+            return 1;
+        }
+        Summary s = Summary.of(plan.runId(), started);
+        System.out.print(s.table());
+        if (s.outcomes() != s.images()) {
+            System.out.println("MISSING: " + (s.images() - s.outcomes()) + " images read without an outcome");
+            return 1;
+        }
+        return 0;
+    }
+
+    /** What a run did, from its tallies. */
+    record Summary(long images, long skipped, long captions, Map<String, Long> deadLettersByCode, double seconds) {
+        static Summary of(String runId, long startedNanos) {
+            Map<String, Long> read = Tallies.read(runId, "read");
+            Map<String, Long> outcomes = new TreeMap<>(Tallies.read(runId, "outcomes"));
+            long captions = outcomes.getOrDefault("captions", 0L);
+            outcomes.remove("captions");
+            return new Summary(read.getOrDefault("images", 0L), read.getOrDefault("skipped", 0L), captions, outcomes,
+                    (System.nanoTime() - startedNanos) / 1e9);
+        }
+
+        long deadLetters() {
+            return deadLettersByCode.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        long outcomes() {
+            return captions + deadLetters();
+        }
+
+        String table() {
+            String codes = deadLettersByCode.isEmpty() ? ""
+                    : "  (" + deadLettersByCode.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                            .collect(Collectors.joining(", ")) + ")";
+            StringBuilder b = new StringBuilder();
+            b.append(String.format(Locale.ROOT, "images        %d%n", images));
+            b.append(String.format(Locale.ROOT, "captions      %d%n", captions));
+            b.append(String.format(Locale.ROOT, "dead letters  %d%s%n", deadLetters(), codes));
+            if (skipped > 0) {
+                b.append(String.format(Locale.ROOT, "skipped       %d  (already in the sink)%n", skipped));
+            }
+            b.append(String.format(Locale.ROOT, "wall time     %.1f s%n", seconds));
+            b.append(String.format(Locale.ROOT, "images/s      %.1f%n", images / Math.max(seconds, 1e-3)));
+            return b.toString();
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // A leftover temporary folder is harmless.
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.glimpse.job.reprocess;
+
+import dev.glimpse.job.GlimpseConfig;
+import dev.glimpse.job.GlimpseOptions;
+import dev.glimpse.job.GlimpsePipeline;
+import dev.glimpse.operators.BatchedCaptioner;
+import dev.glimpse.operators.ImageEvent;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The bounded job: a source of {@link ReprocessSource}, the skip-existing filter, the streaming job's
+ * own graph ({@link GlimpsePipeline}: decoder, patch embedder, batched captioner), and a sink of
+ * {@link ReprocessSink}. It runs in streaming execution with checkpoints, not in Flink's BATCH mode:
+ * in BATCH mode sinks commit only when the whole job ends, so a crash would lose every caption of
+ * the run, while here each checkpoint commits what came before it.
+ */
+public final class ReprocessJob {
+    private ReprocessJob() {}
+
+    /** What one run does. {@code prompt}: for images that bring none (null: the model's). */
+    public record Plan(ReprocessSource from, ReprocessSink to, String prompt, boolean skipExisting, String runId) {}
+
+    public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, Plan plan) {
+        addTo(env, c, plan, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.batchingSettings()));
+    }
+
+    /** As above, with a given inference operator. */
+    public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, Plan plan, BatchedCaptioner captioner) {
+        int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
+        int inference = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
+        DataStream<ImageEvent> events = plan.from().stream(env, c, plan.prompt()).setParallelism(cpu)
+                .flatMap(new ReadTally(plan.runId(), plan.skipExisting() ? plan.to().existing() : null))
+                .returns(TypeInformation.of(ImageEvent.class))
+                .name(plan.skipExisting() ? "skip existing" : "read").uid("read-tally").setParallelism(cpu);
+        GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.decoderSettings(c.modelConfig()), captioner, cpu, inference);
+        DataStream<OutputLine> captions = out.captions().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
+                .name("caption lines").uid("caption-lines").setParallelism(inference);
+        DataStream<OutputLine> dead = out.deadLetters().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
+                .name("dead-letter lines").uid("dead-letter-lines").setParallelism(cpu);
+        plan.to().write(captions.union(dead), c, plan.runId());
+    }
+}
