@@ -4,7 +4,10 @@ import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseOptions;
 import dev.glimpse.job.GlimpsePipeline;
 import dev.glimpse.operators.BatchedCaptioner;
+import dev.glimpse.operators.DecoderSettings;
 import dev.glimpse.operators.ImageEvent;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -35,11 +38,24 @@ public final class ReprocessJob {
                 .returns(TypeInformation.of(ImageEvent.class))
                 .name(plan.skipExisting() ? "skip existing" : "read").uid("read-tally").setParallelism(cpu);
         GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
-                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.decoderSettings(c.modelConfig()), captioner, cpu, inference);
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), decoderSettings(c, plan.from()), captioner, cpu, inference);
         DataStream<OutputLine> captions = out.captions().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
                 .name("caption lines").uid("caption-lines").setParallelism(inference);
         DataStream<OutputLine> dead = out.deadLetters().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
                 .name("dead-letter lines").uid("dead-letter-lines").setParallelism(cpu);
         plan.to().write(captions.union(dead), c, plan.runId());
+    }
+
+    /**
+     * The configured decoder limits, with the source's own locations added to the allowed URIs: the
+     * images a folder or manifest names are what the run is for, while a manifest line pointing
+     * anywhere else still needs {@code decoder.allowed-uris}.
+     */
+    static DecoderSettings decoderSettings(GlimpseConfig c, ReprocessSource from) {
+        DecoderSettings d = c.decoderSettings(c.modelConfig());
+        List<String> allowed = new ArrayList<>(d.allowedUris());
+        from.allowedUris().stream().filter(u -> !allowed.contains(u)).forEach(allowed::add);
+        return new DecoderSettings(d.maxPayloadBytes(), d.maxPixels(), d.maxPromptChars(), d.defaultMaxNewTokens(),
+                d.maxNewTokensCap(), d.fetchTimeout(), d.targetSize(), allowed, d.allowPrivateAddresses());
     }
 }

@@ -21,14 +21,29 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("--from needs a folder, manifest:FILE or kafka:TOPIC@BOOTSTRAP");
         }
+        if (text.startsWith("file:")) {
+            return new Folder(new FileTreeListing(localFolder(Path.of(URI.create(text)), "--from " + text).toUri(), extensions));
+        }
         if (text.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
             return new Folder(new FileTreeListing(URI.create(text), extensions));
         }
-        Path dir = Path.of(text).toAbsolutePath().normalize();
-        if (!java.nio.file.Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("--from " + text + ": no such folder");
+        return new Folder(new FileTreeListing(localFolder(Path.of(text), "--from " + text).toUri(), extensions));
+    }
+
+    /**
+     * A local folder by its real path: the decoder matches {@code file://} URIs by their real path
+     * against the allowed URIs, so the envelopes must name it that way too.
+     */
+    private static Path localFolder(Path dir, String what) {
+        try {
+            Path real = dir.toRealPath();
+            if (java.nio.file.Files.isDirectory(real)) {
+                return real;
+            }
+        } catch (IOException e) {
+            // Reported below.
         }
-        return new Folder(new FileTreeListing(dir.toUri(), extensions));
+        throw new IllegalArgumentException(what + ": no such folder");
     }
 
     /** The records of the run, at the CPU stages' parallelism. */
