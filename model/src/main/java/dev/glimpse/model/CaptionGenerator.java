@@ -63,21 +63,11 @@ public final class CaptionGenerator {
                     + views + " view(s) each, " + prompts.size() + " prompts, " + maxNewTokens.length + " token caps");
         }
         ModelConfig cfg = model.config();
-        TextDecoder decoder = model.decoder();
-        List<List<Long>> generated = new ArrayList<>();
-        List<List<float[]>> logitsKept = new ArrayList<>();
-        double[] confidence = new double[batch];
-        java.util.Arrays.fill(confidence, 1.0);
-        for (int r = 0; r < batch; r++) {
-            generated.add(new ArrayList<>());
-            logitsKept.add(new ArrayList<>());
-        }
         try (NDScope ignored = new NDScope()) {
             NDManager m = patchEmbeddings.getManager();
             int img = cfg.imageTokens();
             int rows = batch * views; // row q is view q % views of image q / views
             int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
-            int prefill = img + promptLen;
             int[] pad = new int[batch];
             long[] ids = new long[rows * promptLen];
             for (int q = 0; q < rows; q++) {
@@ -89,7 +79,101 @@ public final class CaptionGenerator {
             }
             NDArray imageTokens = model.imageTokens(patchEmbeddings); // [B·V, I, D_lm]
             NDArray seq = promptLen == 0 ? imageTokens : NDArrays.concat(new NDList(imageTokens,
-                    decoder.embed(m.create(ids, new Shape(rows, promptLen)))), 1); // [B·V, I + L, D_lm]
+                    model.decoder().embed(m.create(ids, new Shape(rows, promptLen)))), 1); // [B·V, I + L, D_lm]
+            return decode(seq, img, pad, views, maxNewTokens, opt);
+        }
+    }
+
+    /**
+     * Idefics3 (SmolVLM) decoding: each row's prompt ids hold its images' {@code <image>} tokens in
+     * place, which take the image tokens of that row's tiles in order (transformers'
+     * {@code inputs_merger}); rows are left-padded, the padding masked and skipped by the positions.
+     *
+     * @param patchEmbeddings {@code [sum(tiles), N, D_vit]}, the tiles of row 0, then of row 1, ...
+     * @param tiles how many tiles each row's images have together
+     */
+    public List<Result> generateMerged(NDArray patchEmbeddings, int[] tiles, List<long[]> prompts, int[] maxNewTokens,
+                                       Options opt) {
+        int batch = prompts.size();
+        if (tiles.length != batch || maxNewTokens.length != batch) {
+            throw new IllegalArgumentException("batch sizes differ: " + tiles.length + " tile counts, " + batch
+                    + " prompts, " + maxNewTokens.length + " token caps");
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDArray imageTokens = model.imageTokens(patchEmbeddings); // [sum(tiles), I, D_lm]
+            MergedPrompts merged = mergePrompts(imageTokens, tiles, prompts);
+            return decode(merged.embeddings(), 0, merged.pad(), 1, maxNewTokens, opt);
+        }
+    }
+
+    /** Left-padded prompts {@code [B, L, D_lm]} with their image tokens in place, and each row's padding. */
+    public record MergedPrompts(NDArray embeddings, int[] pad) {}
+
+    /**
+     * Embeds left-padded {@code prompts} and puts the rows of {@code imageTokens} ({@code [sum(tiles), I,
+     * D_lm]}, row r's {@code tiles[r]} tiles in order) at their {@code <image>} positions.
+     */
+    public MergedPrompts mergePrompts(NDArray imageTokens, int[] tiles, List<long[]> prompts) {
+        ModelConfig cfg = model.config();
+        long imageId = cfg.idefics3.imageTokenId();
+        int perTile = Math.toIntExact(imageTokens.getShape().get(1));
+        int batch = prompts.size();
+        int len = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int[] pad = new int[batch];
+        long[] ids = new long[batch * len];
+        long imageRows = batch * (long) len;
+        long[] source = new long[batch * len]; // per position: its row of [token embeddings ; image tokens]
+        long nextImage = 0;
+        int tilesSoFar = 0;
+        for (int r = 0; r < batch; r++) {
+            long[] p = prompts.get(r);
+            pad[r] = len - p.length;
+            long images = 0;
+            for (int j = 0; j < len; j++) {
+                int at = r * len + j;
+                ids[at] = j < pad[r] ? cfg.lmPadTokenId : p[j - pad[r]];
+                boolean image = j >= pad[r] && ids[at] == imageId;
+                source[at] = image ? imageRows + nextImage++ : at;
+                images += image ? 1 : 0;
+            }
+            if (images != (long) tiles[r] * perTile) {
+                throw new IllegalArgumentException("prompt " + r + " has " + images + " <image> tokens, its "
+                        + tiles[r] + " tile(s) make " + (long) tiles[r] * perTile);
+            }
+            tilesSoFar += tiles[r];
+        }
+        if (tilesSoFar != imageTokens.getShape().get(0)) {
+            throw new IllegalArgumentException(imageTokens.getShape().get(0) + " tiles given, the rows have " + tilesSoFar);
+        }
+        NDManager m = imageTokens.getManager();
+        long d = imageTokens.getShape().get(2);
+        NDArray text = model.decoder().embed(m.create(ids, new Shape((long) batch * len))); // [B·L, D_lm]
+        NDArray pool = NDArrays.concat(new NDList(text, imageTokens.reshape(-1, d)), 0); // [B·L + sum(tiles)·I, D_lm]
+        NDArray merged = pool.get(m.create(source)).reshape(batch, len, d); // [B, L, D_lm]
+        return new MergedPrompts(merged, pad);
+    }
+
+    /**
+     * Greedy decoding from prefill embeddings {@code seq [B·views, P, D_lm]}, in which row r's
+     * padding is the {@code pad[r]} positions from {@code img} on (nanoVLM: between the image tokens
+     * and the prompt; Idefics3: at the start).
+     */
+    private List<Result> decode(NDArray seq, int img, int[] pad, int views, int[] maxNewTokens, Options opt) {
+        ModelConfig cfg = model.config();
+        TextDecoder decoder = model.decoder();
+        int batch = pad.length;
+        List<List<Long>> generated = new ArrayList<>();
+        List<List<float[]>> logitsKept = new ArrayList<>();
+        double[] confidence = new double[batch];
+        java.util.Arrays.fill(confidence, 1.0);
+        for (int r = 0; r < batch; r++) {
+            generated.add(new ArrayList<>());
+            logitsKept.add(new ArrayList<>());
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDManager m = seq.getManager();
+            int rows = batch * views;
+            int prefill = Math.toIntExact(seq.getShape().get(1));
 
             long[][] positions = new long[rows][prefill];
             float[] mask = new float[rows * prefill * prefill];

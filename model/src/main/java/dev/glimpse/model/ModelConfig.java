@@ -21,7 +21,7 @@ import java.nio.file.Path;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class ModelConfig {
     /** The checkpoint family a folder belongs to. */
-    public enum Format { GLIMPSE, NANOVLM }
+    public enum Format { GLIMPSE, NANOVLM, IDEFICS3 }
 
     @JsonProperty("vit_hidden_dim") public int vitHiddenDim = 768;
     @JsonProperty("vit_inter_dim") public int vitInterDim = 3072;
@@ -73,12 +73,21 @@ public final class ModelConfig {
      * shifted views.
      */
     @JsonProperty("view_confidence") public Double viewConfidence;
+    /**
+     * Present only for Idefics3 (SmolVLM) folders, whose {@code config.json} nests the text and vision
+     * configs: what their processor needs besides the shapes above ({@link Idefics3Config} fills both).
+     */
+    @JsonProperty("idefics3") public Idefics3Settings idefics3;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public static ModelConfig read(Path file) {
         try {
-            return JSON.readValue(Files.readAllBytes(file), ModelConfig.class).validated(file.toString());
+            byte[] bytes = Files.readAllBytes(file);
+            if (Idefics3Config.MODEL_TYPE.equals(JSON.readTree(bytes).path("model_type").asText())) {
+                return Idefics3Config.read(file.toAbsolutePath().getParent()).validated(file.toString());
+            }
+            return JSON.readValue(bytes, ModelConfig.class).validated(file.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read model config " + file + ": " + e.getMessage(), e);
         }
@@ -90,6 +99,9 @@ public final class ModelConfig {
 
     @JsonIgnore
     public Format format() {
+        if (idefics3 != null) {
+            return Format.IDEFICS3;
+        }
         return "glimpse".equals(glimpseFormat) ? Format.GLIMPSE : Format.NANOVLM;
     }
 

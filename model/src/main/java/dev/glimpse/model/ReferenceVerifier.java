@@ -23,13 +23,21 @@ import java.util.Map;
  */
 public final class ReferenceVerifier {
     /** One compared stage: the largest absolute difference, or for ids whether all match. */
-    public record Stage(String name, String shape, double maxAbsDiff, boolean exact, boolean pass) {}
+    public record Stage(String name, String shape, double maxAbsDiff, boolean exact, boolean pass) {
+        /** An integer stage (ids, masks, grid sizes): equal or not. */
+        static Stage exact(String name, String shape, boolean same) {
+            return new Stage(name, shape, same ? 0 : Double.NaN, true, same);
+        }
+    }
 
     public static final double TOLERANCE = 1e-4;
 
     private ReferenceVerifier() {}
 
     public static List<Stage> verify(VisionLanguageModel model, Path expectedFile) throws IOException {
+        if (model.config().format() == ModelConfig.Format.IDEFICS3) {
+            return Idefics3Verifier.verify(model, expectedFile);
+        }
         List<Stage> stages = new ArrayList<>();
         try (NDManager m = model.manager().newSubManager(); NDScope ignored = new NDScope()) {
             Map<String, NDArray> expected = Safetensors.read(m, expectedFile);
@@ -82,7 +90,7 @@ public final class ReferenceVerifier {
         return stages;
     }
 
-    private static NDArray require(Map<String, NDArray> expected, String name) {
+    static NDArray require(Map<String, NDArray> expected, String name) {
         NDArray a = expected.get(name);
         if (a == null) {
             throw new IllegalArgumentException("reference file has no tensor " + name);
@@ -90,7 +98,7 @@ public final class ReferenceVerifier {
         return a;
     }
 
-    private static void compare(List<Stage> stages, Map<String, NDArray> expected, String name, NDArray actual) {
+    static void compare(List<Stage> stages, Map<String, NDArray> expected, String name, NDArray actual) {
         NDArray want = expected.get(name);
         if (want == null) {
             return;
@@ -106,10 +114,13 @@ public final class ReferenceVerifier {
 
     /** The stages as a printable table. */
     public static String table(List<Stage> stages) {
-        StringBuilder sb = new StringBuilder(String.format("%-18s %-16s %-14s %s%n", "stage", "shape", "max |diff|", "result"));
+        int width = Math.max(18, stages.stream().mapToInt(s -> s.name().length()).max().orElse(0));
+        int shapeWidth = Math.max(16, stages.stream().mapToInt(s -> s.shape().length()).max().orElse(0));
+        String row = "%-" + width + "s %-" + shapeWidth + "s %-14s %s%n";
+        StringBuilder sb = new StringBuilder(String.format(row, "stage", "shape", "max |diff|", "result"));
         for (Stage s : stages) {
             String diff = s.exact() ? (s.pass() ? "identical" : "differ") : String.format("%.3e", s.maxAbsDiff());
-            sb.append(String.format("%-18s %-16s %-14s %s%n", s.name(), s.shape(), diff, s.pass() ? "PASS" : "FAIL"));
+            sb.append(String.format(row, s.name(), s.shape(), diff, s.pass() ? "PASS" : "FAIL"));
         }
         return sb.toString();
     }

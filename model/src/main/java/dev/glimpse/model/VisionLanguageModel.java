@@ -9,6 +9,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The unified-embedding-decoder VLM: patch embedding, vision transformer, projector, and a decoder
@@ -18,6 +24,7 @@ import java.nio.file.Path;
 public final class VisionLanguageModel implements AutoCloseable {
     public static final String CONFIG = "config.json";
     public static final String WEIGHTS = "model.safetensors";
+    public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
     public static final String TOKENIZER = "tokenizer.json";
 
     private final ModelConfig config;
@@ -48,26 +55,58 @@ public final class VisionLanguageModel implements AutoCloseable {
     /** Loads a checkpoint folder onto {@code device} (null: the engine's default, a GPU when there is one). */
     public static VisionLanguageModel load(Path dir, Device device) {
         Path configFile = dir.resolve(CONFIG);
-        Path weightsFile = dir.resolve(WEIGHTS);
-        for (Path required : new Path[] {configFile, weightsFile}) {
-            if (!Files.isRegularFile(required)) {
-                throw new IllegalArgumentException("model folder " + dir + " has no " + required.getFileName());
-            }
+        if (!Files.isRegularFile(configFile)) {
+            throw new IllegalArgumentException("model folder " + dir + " has no " + CONFIG);
         }
+        List<Path> weightFiles = weightFiles(dir);
         ModelConfig cfg = ModelConfig.read(configFile);
         Path tokenizerFile = dir.resolve(TOKENIZER);
         CaptionTokenizer tok = Files.isRegularFile(tokenizerFile) ? CaptionTokenizer.load(tokenizerFile, cfg) : null;
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Weights w = Weights.load(manager, cfg, weightsFile);
+            Weights w = Weights.load(manager, cfg, weightFiles);
             return new VisionLanguageModel(cfg, w, tok, manager);
         } catch (IOException e) {
             manager.close();
-            throw new UncheckedIOException("cannot read " + weightsFile + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + weightFiles + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * {@code model.safetensors}, or the shards that {@code model.safetensors.index.json} names (its
+     * {@code weight_map}), each once, in the order they first appear.
+     */
+    static List<Path> weightFiles(Path dir) {
+        Path single = dir.resolve(WEIGHTS);
+        if (Files.isRegularFile(single)) {
+            return List.of(single);
+        }
+        Path index = dir.resolve(WEIGHTS_INDEX);
+        if (!Files.isRegularFile(index)) {
+            throw new IllegalArgumentException("model folder " + dir + " has no " + WEIGHTS + " (nor " + WEIGHTS_INDEX + ")");
+        }
+        Set<String> shards = new LinkedHashSet<>();
+        try {
+            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            map.fields().forEachRemaining(e -> shards.add(e.getValue().asText()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + index + ": " + e.getMessage(), e);
+        }
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException(index + " has an empty weight_map");
+        }
+        List<Path> files = new ArrayList<>();
+        for (String shard : shards) {
+            Path p = dir.resolve(shard).normalize();
+            if (!p.startsWith(dir.normalize()) || !Files.isRegularFile(p)) {
+                throw new IllegalArgumentException(index + " names shard " + shard + ", which is not a file in " + dir);
+            }
+            files.add(p);
+        }
+        return files;
     }
 
     /** A model with freshly initialised weights (training from scratch, tests). */

@@ -17,6 +17,7 @@ public interface WeightMapping {
         return switch (cfg.format()) {
             // Glimpse's own checkpoints are written under nanoVLM's names.
             case GLIMPSE, NANOVLM -> NANOVLM;
+            case IDEFICS3 -> Idefics3Weights.INSTANCE;
         };
     }
 

@@ -115,15 +115,30 @@ public final class Weights implements AutoCloseable {
      * {@code decoder.token_embedding.weight}. F16 and BF16 tensors are widened to F32.
      */
     public static Weights load(NDManager manager, ModelConfig cfg, Path file) throws IOException {
+        return load(manager, cfg, List.of(file));
+    }
+
+    /**
+     * As {@link #load(NDManager, ModelConfig, Path)} for a checkpoint sharded over several files
+     * (a tensor name may appear in one of them only).
+     */
+    public static Weights load(NDManager manager, ModelConfig cfg, List<Path> files) throws IOException {
         NDManager own = manager.newSubManager();
-        Map<String, NDArray> byName;
+        Path file = files.size() == 1 ? files.get(0) : files.get(0).getParent();
+        Map<String, NDArray> byName = new LinkedHashMap<>();
         try {
-            byName = Safetensors.read(own, file);
+            for (Path shard : files) {
+                for (Map.Entry<String, NDArray> e : Safetensors.read(own, shard).entrySet()) {
+                    if (byName.put(e.getKey(), e.getValue()) != null) {
+                        throw new IllegalArgumentException("tensor " + e.getKey() + " is stored twice (again in " + shard + ")");
+                    }
+                }
+            }
+            byName = WeightMapping.of(cfg).toInternal(byName, cfg);
         } catch (IOException | RuntimeException e) {
             own.close();
             throw e;
         }
-        byName = WeightMapping.of(cfg).toInternal(byName, cfg);
 
         List<String> problems = new ArrayList<>();
         Map<String, NDArray> tensors = new LinkedHashMap<>();
