@@ -21,10 +21,14 @@ public final class Captioner {
 
     private final VisionLanguageModel model;
     private final CaptionGenerator generator;
+    /** The chat template and {@code <image>} expansion of an Idefics3 (SmolVLM) model; null for the others. */
+    private final Idefics3Prompt idefics3Prompt;
 
     public Captioner(VisionLanguageModel model) {
         this.model = model;
         this.generator = new CaptionGenerator(model);
+        Idefics3Settings smol = model.config().idefics3;
+        this.idefics3Prompt = smol == null ? null : new Idefics3Prompt(smol);
     }
 
     /**
@@ -148,6 +152,49 @@ public final class Captioner {
             out.add(new Caption(tok.decode(r.tokens()), r.tokens().length, views, r.confidence()));
         }
         return out;
+    }
+
+    /**
+     * Idefics3 (SmolVLM): captions images given as their tiles (each {@code [tiles, 3, S, S]}, as
+     * {@link Idefics3ImageProcessor} makes them), all tiles of the batch in one forward.
+     */
+    public List<Caption> captionTiles(List<Idefics3ImageProcessor.Tiles> images, List<String> prompts, int[] maxNewTokens) {
+        int s = model.config().vitImgSize;
+        int total = images.stream().mapToInt(Idefics3ImageProcessor.Tiles::count).sum();
+        float[] flat = new float[total * 3 * s * s];
+        int[][] grids = new int[images.size()][];
+        int at = 0;
+        for (int i = 0; i < images.size(); i++) {
+            Idefics3ImageProcessor.Tiles t = images.get(i);
+            System.arraycopy(t.pixels(), 0, flat, at, t.pixels().length);
+            at += t.pixels().length;
+            grids[i] = new int[] {t.rows(), t.cols()};
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDArray x = model.manager().create(flat, new Shape(total, 3, s, s));
+            return captionTilePatches(model.patchEmbedding().embed(x), grids, prompts, maxNewTokens);
+        }
+    }
+
+    /**
+     * Idefics3 (SmolVLM): captions tiles' patch embeddings {@code [sum(tiles), N, D_vit]}, image i's
+     * tiles making a grid of {@code grids[i] = {rows, cols}} ({@code {0, 0}}: the global image alone),
+     * each with its prompt (null or blank: SmolVLM's captioning prompt) and cap.
+     */
+    public List<Caption> captionTilePatches(NDArray patches, int[][] grids, List<String> prompts, int[] maxNewTokens) {
+        if (idefics3Prompt == null) {
+            throw new IllegalStateException("model " + model.config().displayName() + " is not an Idefics3 model");
+        }
+        CaptionTokenizer tok = model.tokenizer();
+        List<long[]> ids = new ArrayList<>(prompts.size());
+        int[] tiles = new int[grids.length];
+        for (int i = 0; i < grids.length; i++) {
+            String p = prompts.get(i);
+            String text = p == null || p.isBlank() ? model.config().defaultPrompt : p;
+            ids.add(tok.encode(idefics3Prompt.text(new int[][] {grids[i]}, text)));
+            tiles[i] = Idefics3ImageProcessor.tileCount(grids[i][0], grids[i][1]);
+        }
+        return captions(generator.generateMerged(patches, tiles, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), 1);
     }
 
     public VisionLanguageModel model() {

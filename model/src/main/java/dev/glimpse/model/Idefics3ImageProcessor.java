@@ -34,6 +34,11 @@ public final class Idefics3ImageProcessor {
         this.tile = settings.tileSize();
     }
 
+    /** Tiles of an image whose grid is {@code rows x cols}: the grid plus the global image, or the global image alone. */
+    public static int tileCount(int rows, int cols) {
+        return rows == 0 && cols == 0 ? 1 : rows * cols + 1;
+    }
+
     public int tileSize() {
         return tile;
     }
