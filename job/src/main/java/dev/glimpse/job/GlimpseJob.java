@@ -103,11 +103,15 @@ public final class GlimpseJob {
     }
 
     /**
-     * Entry point on a Flink cluster: same options as {@code bin/glimpse run}. It never calls
-     * System.exit: in application mode main() runs inside the JobManager.
+     * Entry point on a Flink cluster: same options as {@code bin/glimpse run}, or, with {@code
+     * reprocess} first, as {@code bin/glimpse reprocess} (the bounded graph, submitted as it is). It
+     * never calls System.exit: in application mode main() runs inside the JobManager.
      */
     public static void main(String[] args) {
-        int rc = new picocli.CommandLine(new Cli.Run()).execute(args);
+        boolean reprocess = args.length > 0 && args[0].equals("reprocess");
+        int rc = reprocess
+                ? new picocli.CommandLine(new Reprocess()).execute(java.util.Arrays.copyOfRange(args, 1, args.length))
+                : new picocli.CommandLine(new Cli.Run()).execute(args);
         if (rc != 0) {
             throw new IllegalStateException("glimpse job exited with code " + rc);
         }

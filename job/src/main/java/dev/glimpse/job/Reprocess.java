@@ -2,6 +2,7 @@ package dev.glimpse.job;
 
 import dev.glimpse.job.reprocess.ExistingIds;
 import dev.glimpse.job.reprocess.FileTreeListing;
+import dev.glimpse.job.reprocess.KafkaRange;
 import dev.glimpse.job.reprocess.ReprocessJob;
 import dev.glimpse.job.reprocess.ReprocessSink;
 import dev.glimpse.job.reprocess.ReprocessSource;
@@ -40,16 +41,30 @@ import picocli.CommandLine.Option;
  * flink run} (GlimpseJob) it submits the same graph and returns.
  */
 @Command(name = "reprocess", mixinStandardHelpOptions = true,
-        description = "Re-caption a bounded input (a folder, recursively) into a sink (jsonl:FILE), "
+        description = "Re-caption a bounded input (a folder tree, a manifest, a range of a topic) into a sink "
+                + "(jsonl:FILE, jsonl:DIR/, kafka:TOPIC@BOOTSTRAP), "
                 + "with the streaming job's operators; shows progress, prints a summary and exits.")
 public class Reprocess implements Callable<Integer> {
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
-            description = "file:///DIR, a plain path or any Flink file system URI (s3://...): every image under it.")
+            description = "file:///DIR, a plain path or any Flink file system URI (s3://...): every image under it; "
+                    + "manifest:FILE.jsonl (lines {id, uri|path, prompt?, max_new_tokens?, metadata?}); kafka:TOPIC@BOOTSTRAP.")
     String from;
 
+    @Option(names = "--from-offsets", defaultValue = "earliest", paramLabel = "earliest|TIMESTAMP",
+            description = "Kafka source: first record, by its timestamp (epoch ms or ISO-8601 instant).")
+    String fromOffsets;
+
+    @Option(names = "--until-offsets", defaultValue = "latest", paramLabel = "latest|TIMESTAMP",
+            description = "Kafka source: where to stop (default: the end offsets when the run starts).")
+    String untilOffsets;
+
     @Option(names = "--to", required = true, paramLabel = "SINK",
-            description = "jsonl:FILE: one caption JSON per line, dead letters in FILE's sibling *.dead-letters.jsonl.")
+            description = "jsonl:FILE (dead letters in its sibling *.dead-letters.jsonl), jsonl:DIR/ (part files, for "
+                    + "clusters), kafka:TOPIC@BOOTSTRAP (exactly once; dead letters to TOPIC-dlq).")
     String to;
+
+    @Option(names = "--dead-letter-topic", description = "Kafka sink: the dead letters' topic (default: TOPIC-dlq).")
+    String deadLetterTopic;
 
     @Option(names = "--prompt", description = "Prompt for every image that brings none (default: the model's).")
     String prompt;
@@ -77,12 +92,17 @@ public class Reprocess implements Callable<Integer> {
         Set<String> exts = extensions == null ? FileTreeListing.IMAGE_EXTENSIONS
                 : Arrays.asList(extensions).contains("*") ? Set.of()
                 : Arrays.stream(extensions).map(e -> e.replaceFirst("^\\.", "").toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
-        ReprocessSource source = ReprocessSource.parse(from, exts);
-        ReprocessSink sink = ReprocessSink.parse(to);
+        ReprocessSource source = ReprocessSource.parse(from, exts, KafkaRange.parse(fromOffsets, untilOffsets));
+        ReprocessSink sink = ReprocessSink.parse(to, deadLetterTopic);
         String runId = "reprocess-" + UUID.randomUUID();
-        Path checkpoints = Files.createTempDirectory("glimpse-reprocess-checkpoints");
+        // Locally the checkpoints serve only a failover within the run: a folder of the run's own. On a
+        // cluster they go where checkpoint.dir says (a durable file system the JobManager reaches).
+        boolean local = StreamExecutionEnvironment.getExecutionEnvironment() instanceof LocalStreamEnvironment;
+        Path checkpoints = local ? Files.createTempDirectory("glimpse-reprocess-checkpoints") : null;
         Map<String, String> flags = new LinkedHashMap<>();
-        flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), checkpoints.toString());
+        if (local) {
+            flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), checkpoints.toString());
+        }
         GlimpseConfig c = job.load(flags);
         sink.prepare();
         ReprocessJob.Plan plan = new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);
@@ -104,10 +124,12 @@ public class Reprocess implements Callable<Integer> {
             return 0;
         }
         try {
-            return watch(client, source, sink, plan, started);
+            return watch(client, c, plan, started);
         } finally {
             Tallies.forget(runId);
-            deleteQuietly(checkpoints);
+            if (checkpoints != null) {
+                deleteQuietly(checkpoints);
+            }
         }
     }
 
@@ -123,13 +145,13 @@ public class Reprocess implements Callable<Integer> {
         return flink;
     }
 
-    private int watch(JobClient client, ReprocessSource source, ReprocessSink sink, ReprocessJob.Plan plan,
-                      long started) throws Exception {
+    private int watch(JobClient client, GlimpseConfig c, ReprocessJob.Plan plan, long started) throws Exception {
         AtomicLong total = new AtomicLong(-1);
+        boolean countSkipped = plan.from().totalIncludesSkipped();
         Thread counter = new Thread(() -> {
             try {
-                ExistingIds existing = plan.skipExisting() ? sink.existing().load() : ExistingIds.NONE;
-                total.set(source.count(existing));
+                ExistingIds existing = plan.skipExisting() && !countSkipped ? plan.to().existing(c).load() : ExistingIds.NONE;
+                total.set(plan.from().count(existing, c));
             } catch (IOException | RuntimeException e) {
                 System.err.println("reprocess: cannot count the input (" + e.getMessage() + "); total unknown");
             }
@@ -146,12 +168,10 @@ public class Reprocess implements Callable<Integer> {
                             + "rerun with --skip-existing to finish");
                     return 3;
                 }
-                Summary s = Summary.of(plan.runId(), started);
-                progress.update(s.outcomes(), total.get(), s.deadLetters() + " dead letters");
+                report(progress, Summary.of(plan.runId(), started), total.get(), countSkipped);
                 Thread.sleep(200);
             }
-            Summary s = Summary.of(plan.runId(), started);
-            progress.update(s.outcomes(), total.get(), s.deadLetters() + " dead letters");
+            report(progress, Summary.of(plan.runId(), started), total.get(), countSkipped);
         }
         try {
             result.get();
@@ -171,6 +191,12 @@ public class Reprocess implements Callable<Integer> {
             return 1;
         }
         return 0;
+    }
+
+    /** Done: the outcomes, and the skipped images when the total counts them (a topic's range). */
+    private static void report(Progress progress, Summary s, long total, boolean countSkipped) {
+        progress.update(s.outcomes() + (countSkipped ? s.skipped() : 0), total,
+                s.deadLetters() + " dead letters" + (s.skipped() > 0 ? ", " + s.skipped() + " skipped" : ""));
     }
 
     /** What a run did, from its tallies. */

@@ -34,7 +34,7 @@ public final class ReprocessJob {
         int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
         int inference = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
         DataStream<ImageEvent> events = plan.from().stream(env, c, plan.prompt()).setParallelism(cpu)
-                .flatMap(new ReadTally(plan.runId(), plan.skipExisting() ? plan.to().existing() : null))
+                .flatMap(new ReadTally(plan.runId(), plan.skipExisting() ? plan.to().existing(c) : null))
                 .returns(TypeInformation.of(ImageEvent.class))
                 .name(plan.skipExisting() ? "skip existing" : "read").uid("read-tally").setParallelism(cpu);
         GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),

@@ -1,22 +1,61 @@
 package dev.glimpse.job.reprocess;
 
 import dev.glimpse.job.GlimpseConfig;
+import dev.glimpse.job.GlimpseOptions;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.common.serialization.Encoder;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
+import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.SimpleVersionedStringSerializer;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** {@code --to}: where a reprocessing run writes captions and dead letters. */
-public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile {
-    /** {@code jsonl:FILE}. */
-    static ReprocessSink parse(String text) {
+public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, ReprocessSink.JsonLinesDir, ReprocessSink.KafkaTopic {
+    /**
+     * {@code jsonl:FILE}, {@code jsonl:DIR/} (a trailing slash; a path or any Flink file system URI),
+     * {@code kafka:TOPIC@BOOTSTRAP} (dead letters to {@code deadLetterTopic}, default {@code TOPIC-dlq}).
+     */
+    static ReprocessSink parse(String text, String deadLetterTopic) {
         if (text != null && text.startsWith("jsonl:") && text.length() > "jsonl:".length()) {
             String target = text.substring("jsonl:".length());
+            if (target.endsWith("/")) {
+                String dir = target.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:/.*") ? target
+                        : Path.of(target).toAbsolutePath().normalize().toUri().toString();
+                return new JsonLinesDir(dir.endsWith("/") ? dir : dir + "/");
+            }
             return new JsonLinesFile(Path.of(target).toAbsolutePath().normalize());
         }
-        throw new IllegalArgumentException("--to " + text + ": expected jsonl:FILE");
+        if (text != null && text.startsWith("kafka:")) {
+            String spec = text.substring("kafka:".length());
+            int at = spec.indexOf('@');
+            if (at >= 1 && at < spec.length() - 1) {
+                String topic = spec.substring(0, at);
+                return new KafkaTopic(topic, deadLetterTopic != null ? deadLetterTopic : topic + "-dlq", spec.substring(at + 1));
+            }
+        }
+        throw new IllegalArgumentException("--to " + text + ": expected jsonl:FILE, jsonl:DIR/ or kafka:TOPIC@HOST:PORT");
     }
 
     /** Creates what must exist before the job starts (folders). */
@@ -26,7 +65,12 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile {
     void write(DataStream<OutputLine> lines, GlimpseConfig c, String runId);
 
     /** Where the sink's earlier outcomes are, for {@code --skip-existing}. */
-    ExistingIds.Loader existing();
+    ExistingIds.Loader existing(GlimpseConfig c);
+
+    private static DataStream<OutputLine> tallied(DataStream<OutputLine> lines, String runId, int parallelism) {
+        return lines.flatMap(new OutcomeTally(runId)).returns(TypeInformation.of(OutputLine.class))
+                .name("outcomes").uid("outcome-tally").setParallelism(parallelism);
+    }
 
     /**
      * One file of captions and its sibling of dead letters, written by one writer: a single file
@@ -40,14 +84,12 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile {
 
         @Override
         public void write(DataStream<OutputLine> lines, GlimpseConfig c, String runId) {
-            lines.flatMap(new OutcomeTally(runId)).returns(TypeInformation.of(OutputLine.class))
-                    .name("outcomes").uid("outcome-tally").setParallelism(1)
-                    .sinkTo(new JsonLinesFileSink(file, runId)).name("jsonl " + file.getFileName())
+            tallied(lines, runId, 1).sinkTo(new JsonLinesFileSink(file, runId)).name("jsonl " + file.getFileName())
                     .uid("jsonl-file-sink").setParallelism(1);
         }
 
         @Override
-        public ExistingIds.Loader existing() {
+        public ExistingIds.Loader existing(GlimpseConfig c) {
             return new ExistingIds.JsonLinesFiles(List.of(file.toUri().toString(),
                     JsonLinesFileSink.deadLettersFile(file).toUri().toString()));
         }
@@ -55,6 +97,134 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile {
         @Override
         public String toString() {
             return file + " (dead letters: " + JsonLinesFileSink.deadLettersFile(file).getFileName() + ")";
+        }
+    }
+
+    /**
+     * Part files for runs on a cluster: Flink's {@code FileSink} under {@code DIR/captions/} and
+     * {@code DIR/dead-letters/}, a part file per writer and checkpoint, committed when the checkpoint
+     * completes (in-progress files are hidden and never read back as outcomes).
+     */
+    record JsonLinesDir(String dirUri) implements ReprocessSink {
+        static final String CAPTIONS = "captions";
+        static final String DEAD_LETTERS = "dead-letters";
+
+        @Override
+        public void prepare() throws IOException {
+            if (dirUri.startsWith("file:")) {
+                Files.createDirectories(Path.of(java.net.URI.create(dirUri)));
+            }
+        }
+
+        @Override
+        public void write(DataStream<OutputLine> lines, GlimpseConfig c, String runId) {
+            int p = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
+            FileSink<OutputLine> sink = FileSink
+                    .forRowFormat(new org.apache.flink.core.fs.Path(dirUri), (Encoder<OutputLine>) JsonLinesDir::encode)
+                    .withBucketAssigner(new OutcomeBuckets())
+                    .withRollingPolicy(OnCheckpointRollingPolicy.build())
+                    .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".jsonl").build())
+                    .build();
+            tallied(lines, runId, p).sinkTo(sink).name("jsonl " + dirUri).uid("jsonl-dir-sink").setParallelism(p);
+        }
+
+        private static void encode(OutputLine line, OutputStream out) throws IOException {
+            out.write(line.json);
+            out.write('\n');
+        }
+
+        @Override
+        public ExistingIds.Loader existing(GlimpseConfig c) {
+            return new ExistingIds.JsonLinesFiles(List.of(dirUri + CAPTIONS, dirUri + DEAD_LETTERS));
+        }
+
+        @Override
+        public String toString() {
+            return dirUri + "{" + CAPTIONS + "," + DEAD_LETTERS + "}/part-*.jsonl";
+        }
+    }
+
+    /** Captions into {@code captions/}, dead letters into {@code dead-letters/}. */
+    final class OutcomeBuckets implements BucketAssigner<OutputLine, String> {
+        @Override
+        public String getBucketId(OutputLine line, Context context) {
+            return line.deadLetter() ? JsonLinesDir.DEAD_LETTERS : JsonLinesDir.CAPTIONS;
+        }
+
+        @Override
+        public SimpleVersionedSerializer<String> getSerializer() {
+            return SimpleVersionedStringSerializer.INSTANCE;
+        }
+    }
+
+    /**
+     * Both topics through one exactly-once {@code KafkaSink} (Kafka transactions committed on each
+     * checkpoint), with the job's transaction timeout and {@code kafka.properties.*}. Its transactional
+     * ids are stable per output topic, so a run after a {@code kill -9} aborts the transactions the killed
+     * one left open rather than leaving read_committed consumers blocked until they time out: run one
+     * reprocessing job per output topic at a time.
+     */
+    record KafkaTopic(String topic, String deadLetterTopic, String bootstrap) implements ReprocessSink {
+        @Override
+        public void prepare() {}
+
+        @Override
+        public void write(DataStream<OutputLine> lines, GlimpseConfig c, String runId) {
+            int p = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
+            String captions = topic;
+            String dead = deadLetterTopic;
+            KafkaSinkBuilder<OutputLine> b = KafkaSink.<OutputLine>builder()
+                    .setBootstrapServers(bootstrap)
+                    .setRecordSerializer((KafkaRecordSerializationSchema<OutputLine>) (line, context, timestamp) ->
+                            new ProducerRecord<>(line.deadLetter() ? dead : captions,
+                                    line.id.getBytes(StandardCharsets.UTF_8), line.json))
+                    .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(c.get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX) + "-reprocess-" + topic);
+            c.kafkaProperties().forEach(b::setProperty);
+            // The sink's default (1 h) exceeds the broker's maximum (15 min) and would fail at start.
+            b.setProperty("transaction.timeout.ms", String.valueOf(c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis()));
+            tallied(lines, runId, p).sinkTo(b.build()).name("kafka " + topic).uid("kafka-sink").setParallelism(p);
+        }
+
+        @Override
+        public ExistingIds.Loader existing(GlimpseConfig c) {
+            return new CommittedKeys(bootstrap, List.of(topic, deadLetterTopic), c.kafkaProperties());
+        }
+
+        @Override
+        public String toString() {
+            return "kafka " + topic + "@" + bootstrap + " (dead letters: " + deadLetterTopic + ")";
+        }
+    }
+
+    /** The keys (image ids) of every committed record of some topics, read from their start to their end now. */
+    record CommittedKeys(String bootstrap, List<String> topics, Map<String, String> kafkaProperties) implements ExistingIds.Loader {
+        @Override
+        public ExistingIds load() {
+            Properties p = new Properties();
+            p.putAll(kafkaProperties);
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+            ExistingIds.Builder ids = new ExistingIds.Builder();
+            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+                List<TopicPartition> partitions = topics.stream()
+                        .flatMap(t -> consumer.partitionsFor(t).stream().map(i -> new TopicPartition(t, i.partition())))
+                        .toList();
+                consumer.assign(partitions);
+                consumer.seekToBeginning(partitions);
+                Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+                while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                        if (r.key() != null) {
+                            ids.add(r.key());
+                        }
+                    }
+                }
+            }
+            return ids.build();
         }
     }
 }

@@ -2,24 +2,56 @@ package dev.glimpse.job.reprocess;
 
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.operators.ImageEvent;
+import dev.glimpse.operators.ImageEventDeserializer;
+import dev.glimpse.operators.ImageIds;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /** {@code --from}: what a reprocessing run reads, parsed from its command-line form. */
-public sealed interface ReprocessSource permits ReprocessSource.Folder {
+public sealed interface ReprocessSource permits ReprocessSource.Folder, ReprocessSource.Manifest, ReprocessSource.KafkaTopic {
     /**
      * {@code file:///DIR}, a plain path, or any URI a Flink file system serves ({@code s3://b/p}):
-     * every image under it.
+     * every image under it; {@code manifest:FILE} (a path or URI); {@code kafka:TOPIC@BOOTSTRAP}.
      */
-    static ReprocessSource parse(String text, Set<String> extensions) {
+    static ReprocessSource parse(String text, Set<String> extensions, KafkaRange range) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("--from needs a folder, manifest:FILE or kafka:TOPIC@BOOTSTRAP");
+        }
+        if (text.startsWith("kafka:")) {
+            String spec = text.substring("kafka:".length());
+            int at = spec.indexOf('@');
+            if (at < 1 || at == spec.length() - 1) {
+                throw new IllegalArgumentException("--from " + text + ": expected kafka:TOPIC@HOST:PORT[,HOST:PORT]");
+            }
+            return new KafkaTopic(spec.substring(0, at), spec.substring(at + 1), range);
+        }
+        if (text.startsWith("manifest:")) {
+            String file = text.substring("manifest:".length());
+            URI uri;
+            if (file.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:/.*") && !file.startsWith("file:")) {
+                uri = URI.create(file);
+            } else {
+                Path local = file.startsWith("file:") ? Path.of(URI.create(file)) : Path.of(file);
+                try {
+                    uri = local.toRealPath().toUri();
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("--from " + text + ": no such manifest");
+                }
+            }
+            try {
+                return new Manifest(new ManifestListing(uri));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--from " + text + ": cannot read the manifest (" + e.getMessage() + ")");
+            }
         }
         if (text.startsWith("file:")) {
             return new Folder(new FileTreeListing(localFolder(Path.of(URI.create(text)), "--from " + text).toUri(), extensions));
@@ -49,8 +81,30 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder {
     /** The records of the run, at the CPU stages' parallelism. */
     SingleOutputStreamOperator<ImageEvent> stream(StreamExecutionEnvironment env, GlimpseConfig c, String defaultPrompt);
 
-    /** How many images it holds, skipping {@code existing}; a quick pass the command makes beside the job. */
-    long count(ExistingIds existing) throws IOException;
+    /**
+     * How many images it holds, without those in {@code existing} unless {@link #totalIncludesSkipped()};
+     * a quick pass the command makes beside the job.
+     */
+    long count(ExistingIds existing, GlimpseConfig c) throws IOException;
+
+    /** True when {@link #count} cannot leave out the images that will be skipped (a topic's range). */
+    default boolean totalIncludesSkipped() {
+        return false;
+    }
+
+    private static long countListing(Listing listing, ExistingIds existing) throws IOException {
+        long n = 0;
+        try (Listing.Walk walk = listing.open(null)) {
+            for (List<ListedImage> batch = walk.next(1024); !batch.isEmpty(); batch = walk.next(1024)) {
+                for (ListedImage image : batch) {
+                    if (existing.size() == 0 || !existing.contains(ImageIds.of(image.toEvent(null)))) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
+    }
 
     /** URI prefixes the run's envelopes point at, which the decoder must allow. */
     List<String> allowedUris();
@@ -64,18 +118,8 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder {
         }
 
         @Override
-        public long count(ExistingIds existing) throws IOException {
-            long n = 0;
-            try (Listing.Walk walk = listing.open(null)) {
-                for (List<ListedImage> batch = walk.next(1024); !batch.isEmpty(); batch = walk.next(1024)) {
-                    for (ListedImage image : batch) {
-                        if (!existing.contains(image.id())) {
-                            n++;
-                        }
-                    }
-                }
-            }
-            return n;
+        public long count(ExistingIds existing, GlimpseConfig c) throws IOException {
+            return countListing(listing, existing);
         }
 
         @Override
@@ -86,6 +130,93 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder {
         @Override
         public String toString() {
             return listing.rootUri();
+        }
+    }
+
+    /** The lines of a manifest, read lazily by the same source as a folder. */
+    record Manifest(ManifestListing listing) implements ReprocessSource {
+        @Override
+        public SingleOutputStreamOperator<ImageEvent> stream(StreamExecutionEnvironment env, GlimpseConfig c, String defaultPrompt) {
+            return env.fromSource(new ListingSource(listing, defaultPrompt), WatermarkStrategy.noWatermarks(), listing.toString())
+                    .uid("manifest-source");
+        }
+
+        @Override
+        public long count(ExistingIds existing, GlimpseConfig c) throws IOException {
+            return countListing(listing, existing);
+        }
+
+        @Override
+        public List<String> allowedUris() {
+            return List.of(listing.folderUri());
+        }
+
+        @Override
+        public String toString() {
+            return listing.toString();
+        }
+    }
+
+    /**
+     * A range of a topic's history: Flink's bounded {@code KafkaSource}, reading only committed records
+     * (the connector sets no isolation level itself), from {@link KafkaRange#start()} to its end. It
+     * commits no offsets: a run is defined by its range, not by a consumer group's position.
+     */
+    record KafkaTopic(String topic, String bootstrap, KafkaRange range) implements ReprocessSource {
+        @Override
+        public SingleOutputStreamOperator<ImageEvent> stream(StreamExecutionEnvironment env, GlimpseConfig c, String defaultPrompt) {
+            KafkaSourceBuilder<ImageEvent> b = KafkaSource.<ImageEvent>builder()
+                    .setBootstrapServers(bootstrap)
+                    .setTopics(topic)
+                    .setGroupId("glimpse-reprocess")
+                    .setStartingOffsets(range.start())
+                    .setBounded(range.stop())
+                    .setDeserializer(new ImageEventDeserializer());
+            c.kafkaProperties().forEach(b::setProperty);
+            b.setProperty("isolation.level", "read_committed").setProperty("commit.offsets.on.checkpoint", "false");
+            SingleOutputStreamOperator<ImageEvent> events = env.fromSource(b.build(), WatermarkStrategy.noWatermarks(),
+                    "kafka " + topic).uid("kafka-range-source");
+            if (defaultPrompt == null) {
+                return events;
+            }
+            return events.map(new DefaultPrompt(defaultPrompt)).returns(ImageEvent.class).name("default prompt").uid("default-prompt");
+        }
+
+        @Override
+        public long count(ExistingIds existing, GlimpseConfig c) {
+            return range.size(topic, bootstrap, c.kafkaProperties());
+        }
+
+        @Override
+        public boolean totalIncludesSkipped() {
+            return true;
+        }
+
+        @Override
+        public List<String> allowedUris() {
+            return List.of();
+        }
+
+        @Override
+        public String toString() {
+            return "kafka " + topic + "@" + bootstrap;
+        }
+    }
+
+    /** The {@code --prompt} of records that bring none in a header (an envelope's own prompt still wins). */
+    final class DefaultPrompt implements MapFunction<ImageEvent, ImageEvent> {
+        private final String prompt;
+
+        DefaultPrompt(String prompt) {
+            this.prompt = prompt;
+        }
+
+        @Override
+        public ImageEvent map(ImageEvent e) {
+            if (e.headerPrompt == null) {
+                e.headerPrompt = prompt;
+            }
+            return e;
         }
     }
 }
