@@ -45,15 +45,21 @@ public final class FileTreeListing implements Listing {
 
     private final String root;
     private final Set<String> extensions;
+    private final int window;
 
     /**
      * {@code root}: a folder's URI ({@code file:///data/images}, {@code s3://bucket/prefix}).
      * {@code extensions}: lower-case file extensions to take; empty takes every file.
      */
     public FileTreeListing(URI root, Set<String> extensions) {
+        this(root, extensions, WINDOW);
+    }
+
+    FileTreeListing(URI root, Set<String> extensions, int window) {
         String r = root.toString();
         this.root = r.endsWith("/") ? r.substring(0, r.length() - 1) : r;
         this.extensions = Set.copyOf(extensions);
+        this.window = window;
     }
 
     public String rootUri() {
@@ -186,7 +192,7 @@ public final class FileTreeListing implements Listing {
         /** Reads the next window of {@code frame}'s names: the smallest ones after {@code frame.after}. */
         private void refill(Frame frame) throws IOException {
             // A max-heap of the window: the largest name leaves when a smaller one comes.
-            PriorityQueue<Entry> smallest = new PriorityQueue<>(WINDOW + 1, (a, b) -> b.name().compareTo(a.name()));
+            PriorityQueue<Entry> smallest = new PriorityQueue<>(window + 1, (a, b) -> b.name().compareTo(a.name()));
             int[] candidates = {0};
             forEachEntry(frame.dir, entry -> {
                 String name = entry.name();
@@ -194,7 +200,7 @@ public final class FileTreeListing implements Listing {
                     return;
                 }
                 candidates[0]++;
-                if (smallest.size() < WINDOW) {
+                if (smallest.size() < window) {
                     smallest.add(entry);
                 } else if (name.compareTo(smallest.peek().name()) < 0) {
                     smallest.poll();
@@ -204,7 +210,7 @@ public final class FileTreeListing implements Listing {
             List<Entry> sorted = new ArrayList<>(smallest);
             sorted.sort((a, b) -> a.name().compareTo(b.name()));
             frame.window.addAll(sorted);
-            frame.complete = candidates[0] <= WINDOW;
+            frame.complete = candidates[0] <= window;
         }
     }
 

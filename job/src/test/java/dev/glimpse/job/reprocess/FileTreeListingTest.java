@@ -1,0 +1,82 @@
+package dev.glimpse.job.reprocess;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileTreeListingTest {
+    @Test
+    void shouldWalkImagesInNameOrderDepthFirstSkippingHiddenAndOtherExtensions(@TempDir Path root) throws Exception {
+        touch(root, "b.jpg", "a/2.PNG", "a/1.png", "a/sub/x.webp", "c.txt", ".hidden.jpg", "_SUCCESS", ".part/y.jpg",
+                "with space #1.jpg", "d/e/f/deep.jpeg");
+        FileTreeListing listing = new FileTreeListing(root.toUri(), FileTreeListing.IMAGE_EXTENSIONS, 2);
+
+        assertThat(ids(listing, null, 3)).containsExactly("a/1.png", "a/2.PNG", "a/sub/x.webp", "b.jpg", "d/e/f/deep.jpeg",
+                "with space #1.jpg");
+        assertThat(ids(new FileTreeListing(root.toUri(), Set.of(), 2), null, 100)).contains("c.txt").doesNotContain(".hidden.jpg");
+    }
+
+    @Test
+    void shouldContinueAfterItsCursorWithoutRepeatingOrMissingAnImage(@TempDir Path root) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 57; i++) {
+            names.add(String.format("d%d/img-%03d.png", i % 4, i));
+        }
+        touch(root, names.toArray(String[]::new));
+        FileTreeListing listing = new FileTreeListing(root.toUri(), FileTreeListing.IMAGE_EXTENSIONS, 5);
+        List<String> all = ids(listing, null, 1000);
+        assertThat(all).hasSize(57).isSorted();
+
+        List<String> resumed = new ArrayList<>();
+        String cursor = null;
+        for (int step = 0; step < 100; step++) {
+            // A fresh walk from each cursor, as a restored enumerator makes.
+            try (Listing.Walk walk = listing.open(cursor)) {
+                List<ListedImage> batch = walk.next(4);
+                if (batch.isEmpty()) {
+                    break;
+                }
+                batch.forEach(i -> resumed.add(i.id()));
+                cursor = walk.cursor();
+            }
+        }
+        assertThat(resumed).isEqualTo(all);
+    }
+
+    @Test
+    void shouldNameEachImageByAnEnvelopeWithItsFileUri(@TempDir Path root) throws Exception {
+        touch(root, "sub/a b.jpg");
+        ListedImage image;
+        try (Listing.Walk walk = new FileTreeListing(root.toUri(), FileTreeListing.IMAGE_EXTENSIONS).open(null)) {
+            image = walk.next(10).get(0);
+        }
+        assertThat(image.id()).isEqualTo("sub/a b.jpg");
+        assertThat(image.sourceUri()).endsWith("/sub/a%20b.jpg");
+        assertThat(Path.of(java.net.URI.create(image.sourceUri()))).isEqualTo(root.resolve("sub/a b.jpg"));
+        assertThat(new String(image.value())).contains("\"uri\":\"" + image.sourceUri() + "\"").contains("\"id\":\"sub/a b.jpg\"");
+    }
+
+    private static List<String> ids(FileTreeListing listing, String cursor, int batch) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (Listing.Walk walk = listing.open(cursor)) {
+            for (List<ListedImage> b = walk.next(batch); !b.isEmpty(); b = walk.next(batch)) {
+                b.forEach(i -> out.add(i.id()));
+            }
+        }
+        return out;
+    }
+
+    private static void touch(Path root, String... names) throws Exception {
+        for (String n : names) {
+            Path p = root.resolve(n);
+            Files.createDirectories(p.getParent());
+            Files.write(p, new byte[] {1});
+        }
+    }
+}
