@@ -16,6 +16,11 @@ public enum ErrorCode {
     BAD_REQUEST,
     /** A {@code uri} that cannot be fetched: unknown scheme, missing file, timeout, HTTP error. */
     URI_FETCH_FAILED,
+    /**
+     * A {@code uri} refused before anything is opened or requested: not under a prefix of
+     * {@code decoder.allowed-uris}, or resolving to a non-public address (or redirected to one).
+     */
+    URI_NOT_ALLOWED,
     /** The model failed on this record alone (its batch-mates were retried without it). */
     INFERENCE_FAILED
 }

@@ -22,11 +22,20 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
     private static final Logger LOG = LoggerFactory.getLogger(ImageDecoder.class);
 
     private final DecoderSettings settings;
+    private final UriPolicy uriPolicy;
+    private final HostResolver resolver;
     private transient UriFetcher fetcher;
     private transient StageMetrics metrics;
 
     public ImageDecoder(DecoderSettings settings) {
+        this(settings, HostResolver.SYSTEM);
+    }
+
+    /** A decoder whose http(s) fetches resolve host names with {@code resolver}. */
+    ImageDecoder(DecoderSettings settings, HostResolver resolver) {
         this.settings = settings;
+        this.uriPolicy = new UriPolicy(settings.allowedUris());
+        this.resolver = resolver;
     }
 
     @Override
@@ -91,7 +100,7 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
                 try {
                     image = fetcher().fetch(env.uri());
                 } catch (UriFetcher.FetchException e) {
-                    dead(ctx, r, value, e.tooLarge ? ErrorCode.IMAGE_TOO_LARGE : ErrorCode.URI_FETCH_FAILED, e.getMessage());
+                    dead(ctx, r, value, e.code, e.getMessage());
                     return;
                 }
             }
@@ -107,7 +116,7 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
             rgb = ImagePreprocessor.decodeRgb(image,
                     new ImagePreprocessor.Limits(settings.maxPayloadBytes(), settings.maxPixels()), settings.targetSize());
         } catch (ImageDecodeException e) {
-            dead(ctx, r, image, ErrorCode.valueOf(e.code().name()), e.getMessage());
+            dead(ctx, r, value, ErrorCode.valueOf(e.code().name()), e.getMessage());
             return;
         }
         r.decodeMs = System.currentTimeMillis() - start;
@@ -117,14 +126,27 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
 
     private UriFetcher fetcher() {
         if (fetcher == null) {
-            fetcher = new UriFetcher(settings.maxPayloadBytes(), settings.fetchTimeout());
+            fetcher = new UriFetcher(uriPolicy, settings.allowPrivateAddresses(), resolver, settings.maxPayloadBytes(),
+                    settings.fetchTimeout());
         }
         return fetcher;
     }
 
-    private void dead(Context ctx, ImageRequest r, byte[] payload, ErrorCode code, String message) {
+    @Override
+    public void close() throws Exception {
+        if (fetcher != null) {
+            fetcher.close();
+        }
+        super.close();
+    }
+
+    /**
+     * A dead letter whose head is that of the Kafka record's own value: bytes fetched from a uri are
+     * the target's, and a producer must never read them back through the dead-letter topic.
+     */
+    private void dead(Context ctx, ImageRequest r, byte[] recordValue, ErrorCode code, String message) {
         metrics.deadLetter(code);
-        byte[] head = Arrays.copyOf(payload, Math.min(payload.length, DeadLetter.HEAD_BYTES));
-        ctx.output(DeadLetters.TAG, new DeadLetter(r.id, code, message, STAGE, r.source, payload.length, head));
+        byte[] head = Arrays.copyOf(recordValue, Math.min(recordValue.length, DeadLetter.HEAD_BYTES));
+        ctx.output(DeadLetters.TAG, new DeadLetter(r.id, code, message, STAGE, r.source, recordValue.length, head));
     }
 }

@@ -37,8 +37,14 @@ import org.junit.jupiter.api.io.TempDir;
  * that must keep going: the production default limits, a fetch timeout short enough for a test.
  */
 class HostileInputCorpusTest {
-    static final DecoderSettings DEFAULTS =
-            new DecoderSettings(20L << 20, 40_000_000L, 2000, 24, 256, Duration.ofMillis(400), 96, List.of(), false);
+    /**
+     * The production limits; the uri allow-list lets in the test's folder, the silent loopback server
+     * (so private addresses are allowed) and gopher://host/, to reach what lies behind the checks.
+     */
+    DecoderSettings settings(int silentPort) {
+        return new DecoderSettings(20L << 20, 40_000_000L, 2000, 24, 256, Duration.ofMillis(400), 96,
+                List.of(dir.toUri().toString(), "gopher://host/", "http://127.0.0.1:" + silentPort + "/"), true);
+    }
 
     @TempDir
     Path dir;
@@ -156,6 +162,9 @@ class HostileInputCorpusTest {
         cases.put("bad-base64", new Object[] {"{\"id\":\"bad-base64\",\"image_base64\":\"%%%not base64%%%\"}".getBytes(), "BAD_ENVELOPE"});
         cases.put("unknown-scheme", new Object[] {"{\"id\":\"unknown-scheme\",\"uri\":\"gopher://host/x.jpg\"}".getBytes(), "URI_FETCH_FAILED"});
         cases.put("missing-file", new Object[] {("{\"id\":\"missing-file\",\"uri\":\"" + dir.resolve("none.jpg").toUri() + "\"}").getBytes(), "URI_FETCH_FAILED"});
+        cases.put("etc-passwd", new Object[] {"{\"id\":\"etc-passwd\",\"uri\":\"file:///etc/passwd\"}".getBytes(), "URI_NOT_ALLOWED"});
+        cases.put("dot-dot-escape", new Object[] {("{\"id\":\"dot-dot-escape\",\"uri\":\"" + dir.toUri() + "%2e%2e/%2e%2e/etc/passwd\"}").getBytes(), "URI_NOT_ALLOWED"});
+        cases.put("cloud-metadata", new Object[] {"{\"id\":\"cloud-metadata\",\"uri\":\"http://169.254.169.254/latest/meta-data/\"}".getBytes(), "URI_NOT_ALLOWED"});
         cases.put("huge-prompt", new Object[] {envelope("huge-prompt", ",\"prompt\":\"" + "p".repeat(100_000) + "\"", jpeg).getBytes(), "BAD_REQUEST"});
         cases.put("tokens-minus-one", new Object[] {envelope("tokens-minus-one", ",\"max_new_tokens\":-1", jpeg).getBytes(), "BAD_REQUEST"});
         cases.put("tokens-billion", new Object[] {envelope("tokens-billion", ",\"max_new_tokens\":1000000000", jpeg).getBytes(), "OK"});
@@ -164,7 +173,7 @@ class HostileInputCorpusTest {
         List<DecodedImage> decoded = new ArrayList<>();
         long timeoutMs;
         try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-             var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ImageDecoder(DEFAULTS)))) {
+             var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ImageDecoder(settings(silent.getLocalPort()))))) {
             // An HTTP server that accepts the connection and never answers.
             List<Socket> held = new ArrayList<>();
             Thread acceptor = new Thread(() -> {

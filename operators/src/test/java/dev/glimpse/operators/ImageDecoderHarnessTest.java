@@ -48,7 +48,11 @@ class ImageDecoderHarnessTest {
     record Outcome(List<DecodedImage> images, List<DeadLetter> dead) {}
 
     static Outcome run(ImageEvent... events) throws Exception {
-        try (var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ImageDecoder(SETTINGS)))) {
+        return run(SETTINGS, events);
+    }
+
+    static Outcome run(DecoderSettings settings, ImageEvent... events) throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ImageDecoder(settings)))) {
             h.open();
             for (ImageEvent e : events) {
                 h.processElement(new StreamRecord<>(e));
@@ -95,12 +99,17 @@ class ImageDecoderHarnessTest {
         String json = "{\"id\":\"f1\",\"uri\":\"" + file.toUri() + "\"}";
         String missing = "{\"id\":\"f2\",\"uri\":\"" + dir.resolve("nope.png").toUri() + "\"}";
         String scheme = "{\"id\":\"f3\",\"uri\":\"gopher://example/x.png\"}";
-        Outcome o = run(event(null, json.getBytes()), event(null, missing.getBytes()), event(null, scheme.getBytes()));
+        String elsewhere = "{\"id\":\"f4\",\"uri\":\"file:///etc/hostname\"}";
+        DecoderSettings allowing = new DecoderSettings(1 << 20, 4_000_000, 1000, 20, 64, Duration.ofMillis(500), 32,
+                List.of(dir.toUri().toString(), "gopher://example/"), false);
+        Outcome o = run(allowing, event(null, json.getBytes()), event(null, missing.getBytes()), event(null, scheme.getBytes()),
+                event(null, elsewhere.getBytes()));
         assertThat(o.images()).extracting(i -> i.request.id).containsExactly("f1");
         assertThat(o.dead()).extracting(d -> d.id + ":" + d.code)
-                .containsExactly("f2:URI_FETCH_FAILED", "f3:URI_FETCH_FAILED");
+                .containsExactly("f2:URI_FETCH_FAILED", "f3:URI_FETCH_FAILED", "f4:URI_NOT_ALLOWED");
         assertThat(o.dead().get(0).message).contains("nope.png");
         assertThat(o.dead().get(1).message).contains("gopher");
+        assertThat(o.dead().get(2).message).contains("decoder.allowed-uris");
     }
 
     @Test
