@@ -70,6 +70,23 @@ public final class Cli {
         }
     }
 
+    /**
+     * Options of the commands that only talk to Kafka (produce, tail): the job's configuration file
+     * and {@code --set}, so that one file carries the {@code kafka.properties.*} (TLS, SASL) of all.
+     */
+    static final class KafkaOptions {
+        @Option(names = "--config", description = "YAML configuration whose kafka.* settings to use (default: conf/glimpse.yaml of the installation).")
+        Path config;
+
+        @Option(names = "--set", description = "Override an option, e.g. --set kafka.properties.security.protocol=SASL_SSL.",
+                mapFallbackValue = "")
+        Map<String, String> set = new LinkedHashMap<>();
+
+        GlimpseConfig load() {
+            return GlimpseConfig.load(config != null ? config : Installation.defaultConfigFile(), set);
+        }
+    }
+
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Run the streaming job against an existing Kafka, on a local Flink cluster (or, "
                     + "through 'flink run', on a real one). Runs until stopped.")

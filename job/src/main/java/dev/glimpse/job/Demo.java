@@ -83,7 +83,7 @@ final class Demo implements Callable<Integer> {
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-demo");
             try {
-                Map<String, String> truth = produce(kafka.bootstrapServers(), c.get(GlimpseOptions.IMAGES_TOPIC));
+                Map<String, String> truth = produce(kafka.bootstrapServers(), c, c.get(GlimpseOptions.IMAGES_TOPIC));
                 int rc = consume(kafka.bootstrapServers(), c, truth, untrained);
                 if (keep) {
                     System.out.println("the job and its web UI stay up at " + local.webUi()
@@ -120,10 +120,10 @@ final class Demo implements Callable<Integer> {
         System.out.println();
     }
 
-    private Map<String, String> produce(String bootstrap, String topic) {
+    private Map<String, String> produce(String bootstrap, GlimpseConfig c, String topic) {
         Map<String, String> truth = new LinkedHashMap<>();
         SceneGenerator scenes = new SceneGenerator(seed);
-        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.imageProducer(bootstrap)) {
+        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.imageProducer(bootstrap, c.kafkaProperties())) {
             for (int i = 0; i < images; i++) {
                 SceneSample s = scenes.sample(i);
                 String id = String.format("scene-%03d", i);
@@ -145,7 +145,7 @@ final class Demo implements Callable<Integer> {
         int right = 0;
         long deadline = System.currentTimeMillis() + timeout.toMillis();
         System.out.printf("%-10s %-9s %s%n", "id", "latency", "caption");
-        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, "glimpse-demo-reader", true)) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-demo-reader", true)) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcome.size() < truth.size()) {
                 if (System.currentTimeMillis() > deadline) {

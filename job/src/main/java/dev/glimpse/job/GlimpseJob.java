@@ -9,6 +9,7 @@ import dev.glimpse.operators.DeadLetterSerializer;
 import dev.glimpse.operators.ImageEvent;
 import dev.glimpse.operators.ImageEventDeserializer;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -16,6 +17,7 @@ import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -30,6 +32,9 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * class is also the entry point a Flink cluster runs ({@code flink run glimpse-job.jar --set ...}).
  */
 public final class GlimpseJob {
+    /** How long the start-up check waits for Kafka before the job starts anyway. */
+    static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofSeconds(15);
+
     private GlimpseJob() {}
 
     /** Checkpointing (exactly once, retained on cancellation, in the configured directory). */
@@ -63,6 +68,7 @@ public final class GlimpseJob {
                 // Producers of images may be transactional too: never caption an aborted image.
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("partition.discovery.interval.ms", "30000");
+        c.kafkaProperties().forEach(b::setProperty);
         if (c.get(GlimpseOptions.BOUNDED)) {
             b.setBounded(OffsetsInitializer.latest());
         }
@@ -70,14 +76,15 @@ public final class GlimpseJob {
     }
 
     public static <T> KafkaSink<T> sink(GlimpseConfig c, KafkaRecordSerializationSchema<T> schema, String role) {
-        return KafkaSink.<T>builder()
+        KafkaSinkBuilder<T> b = KafkaSink.<T>builder()
                 .setBootstrapServers(c.get(GlimpseOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(schema)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX) + "-" + role)
                 // The sink's default (1 h) exceeds the broker's maximum (15 min) and would fail at start.
-                .setProperty("transaction.timeout.ms", String.valueOf(c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis()))
-                .build();
+                .setProperty("transaction.timeout.ms", String.valueOf(c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis()));
+        c.kafkaProperties().forEach(b::setProperty);
+        return b.build();
     }
 
     /** Adds the whole Kafka job to {@code env}. */
@@ -87,6 +94,7 @@ public final class GlimpseJob {
 
     /** Adds the whole Kafka job to {@code env}, with a given inference operator. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, BatchedCaptioner captioner) {
+        KafkaClients.checkAccess(c.get(GlimpseOptions.BOOTSTRAP_SERVERS), c.kafkaProperties(), ACCESS_CHECK_TIMEOUT);
         ModelConfig model = c.modelConfig();
         int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
         DataStream<ImageEvent> events = env.fromSource(source(c), WatermarkStrategy.noWatermarks(), "images")

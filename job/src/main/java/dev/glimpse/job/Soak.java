@@ -72,7 +72,7 @@ final class Soak implements Callable<Integer> {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-soak");
-            Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), c.get(GlimpseOptions.IMAGES_TOPIC), encoded),
+            Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), c, encoded),
                     "soak-producer");
             producer.setDaemon(true);
             producer.start();
@@ -84,8 +84,9 @@ final class Soak implements Callable<Integer> {
         }
     }
 
-    private void produce(String bootstrap, String topic, byte[][] encoded) {
-        try (KafkaProducer<byte[], byte[]> kp = KafkaClients.imageProducer(bootstrap)) {
+    private void produce(String bootstrap, GlimpseConfig c, byte[][] encoded) {
+        String topic = c.get(GlimpseOptions.IMAGES_TOPIC);
+        try (KafkaProducer<byte[], byte[]> kp = KafkaClients.imageProducer(bootstrap, c.kafkaProperties())) {
             for (int i = 0; i < images; i++) {
                 kp.send(new ProducerRecord<>(topic, (ID_PREFIX + i).getBytes(StandardCharsets.UTF_8), encoded[i % distinct]));
             }
@@ -106,7 +107,7 @@ final class Soak implements Callable<Integer> {
         long firstRss = -1;
         long lastRss = 0;
         System.out.printf("%8s %9s %10s %9s %9s %12s%n", "images", "seconds", "images/s", "RSS MB", "heap MB", "live arrays");
-        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, "glimpse-soak-reader", true)) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-soak-reader", true)) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcomes < images && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {

@@ -2,10 +2,13 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import dev.glimpse.job.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,22 +52,32 @@ class CaptioningPipelineITCase {
         kafka.close();
     }
 
-    static GlimpseConfig config(String prefix) {
-        return KafkaPipelineHarness.config(kafka.bootstrapServers(), model, work, prefix, "500ms");
-    }
-
     @Test
     void shouldGiveEveryInputExactlyOneCaptionOrDeadLetter() throws Exception {
-        GlimpseConfig c = config("pipeline");
+        SceneGenerator scenes = new SceneGenerator(5);
+        Path folder = Files.createDirectories(work.resolve("images"));
+        Path file = folder.resolve("on-disk.png");
+        Files.write(file, scenes.sample(12).encoded());
+        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+        byte[] served = scenes.sample(14).encoded();
+        http.createContext("/scene.png", x -> {
+            x.sendResponseHeaders(200, served.length);
+            x.getResponseBody().write(served);
+            x.close();
+        });
+        http.start();
+        String httpBase = "http://127.0.0.1:" + http.getAddress().getPort() + "/";
+        // Only the images folder and the loopback server: the test's Kafka data and model stay out of reach.
+        GlimpseConfig c = KafkaPipelineHarness.config(kafka.bootstrapServers(), model, work, "pipeline", "500ms",
+                Map.of("decoder.allowed-uris", folder.toUri() + ";" + httpBase, "decoder.allow-private-addresses", "true"));
         String images = c.get(GlimpseOptions.IMAGES_TOPIC);
         kafka.createTopic(images, 2);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
         GlimpseJob.addTo(env, c);
         JobClient job = env.executeAsync("it-pipeline");
 
-        SceneGenerator scenes = new SceneGenerator(5);
         Map<String, String> expectedCode = new LinkedHashMap<>();
-        Path file = work.resolve("on-disk.png");
+        byte[] passwdEnvelope = "{\"id\":\"passwd\",\"uri\":\"file:///etc/passwd\"}".getBytes();
         try (KafkaProducer<byte[], byte[]> p = KafkaPipelineHarness.producer(kafka.bootstrapServers())) {
             for (int i = 0; i < 8; i++) {
                 SceneSample s = scenes.sample(i);
@@ -80,9 +93,15 @@ class CaptioningPipelineITCase {
                 KafkaPipelineHarness.send(p, images, "ignored-key", json.getBytes());
                 expectedCode.put(id, null);
             }
-            Files.write(file, scenes.sample(12).encoded());
             KafkaPipelineHarness.send(p, images, null, ("{\"id\":\"uri-1\",\"uri\":\"" + file.toUri() + "\"}").getBytes());
             expectedCode.put("uri-1", null);
+            KafkaPipelineHarness.send(p, images, null, ("{\"id\":\"uri-http\",\"uri\":\"" + httpBase + "scene.png\"}").getBytes());
+            expectedCode.put("uri-http", null);
+            KafkaPipelineHarness.send(p, images, null, passwdEnvelope);
+            expectedCode.put("passwd", "URI_NOT_ALLOWED");
+            KafkaPipelineHarness.send(p, images, null,
+                    ("{\"id\":\"kafka-data\",\"uri\":\"" + folder.toUri() + "../kafka/\"}").getBytes());
+            expectedCode.put("kafka-data", "URI_NOT_ALLOWED");
 
             byte[] jpeg = scenes.sample(13).encoded();
             KafkaPipelineHarness.send(p, images, "bad-truncated", Arrays.copyOf(jpeg, jpeg.length / 3));
@@ -92,7 +111,7 @@ class CaptioningPipelineITCase {
             KafkaPipelineHarness.send(p, images, "bad-json", "{\"id\": \"bad-json\", oops".getBytes());
             expectedCode.put("bad-json", "BAD_ENVELOPE");
             KafkaPipelineHarness.send(p, images, null,
-                    ("{\"id\":\"bad-uri\",\"uri\":\"" + work.resolve("missing.png").toUri() + "\"}").getBytes());
+                    ("{\"id\":\"bad-uri\",\"uri\":\"" + folder.resolve("missing.png").toUri() + "\"}").getBytes());
             expectedCode.put("bad-uri", "URI_FETCH_FAILED");
         }
         List<KafkaPipelineHarness.Output> out;
@@ -102,6 +121,7 @@ class CaptioningPipelineITCase {
                     expectedCode.size(), Duration.ofMinutes(3));
         } finally {
             job.cancel().get();
+            http.stop(0);
         }
 
         Map<String, Long> perId = out.stream().collect(Collectors.groupingBy(KafkaPipelineHarness.Output::id, Collectors.counting()));
@@ -139,5 +159,10 @@ class CaptioningPipelineITCase {
         assertThat(enveloped.json().path("prompt").asText()).isEqualTo("what is in this picture?");
         assertThat(enveloped.json().path("metadata").path("n").asInt()).isEqualTo(9);
         assertThat(byId.get("raw-0").json().path("prompt").asText()).isEqualTo("describe the image");
+        // A refused uri's dead letter shows the record's own first bytes, nothing of the file it named.
+        assertThat(Base64.getDecoder().decode(byId.get("passwd").json().path("payload_head_base64").asText()))
+                .isEqualTo(passwdEnvelope);
+        assertThat(byId.get("passwd").json().path("error").path("message").asText())
+                .isEqualTo("uri is not under an allowed prefix (decoder.allowed-uris)");
     }
 }

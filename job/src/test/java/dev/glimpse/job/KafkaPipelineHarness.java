@@ -28,11 +28,17 @@ final class KafkaPipelineHarness {
     private KafkaPipelineHarness() {}
 
     static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
-        return KafkaClients.imageProducer(bootstrap);
+        return KafkaClients.imageProducer(bootstrap, Map.of());
     }
 
     /** The job's configuration for one test: its own topics, group, transactional ids and checkpoints. */
     static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval) {
+        return config(bootstrap, model, work, prefix, checkpointInterval, Map.of());
+    }
+
+    /** As above, with {@code extra} options on top (an allow-list, Kafka client properties). */
+    static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval,
+                                Map<String, String> extra) {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("kafka.bootstrap-servers", bootstrap);
         o.put("kafka.images-topic", prefix + "-images");
@@ -46,6 +52,7 @@ final class KafkaPipelineHarness {
         o.put("batching.max-batch-size", "4");
         o.put("parallelism.decode", "2");
         o.put("parallelism.inference", "2");
+        o.putAll(extra);
         return GlimpseConfig.load(null, o);
     }
 
@@ -55,9 +62,15 @@ final class KafkaPipelineHarness {
 
     /** Reads committed output of {@code topics} until {@code expected} records arrived (or the time is up). */
     static List<Output> readCommitted(String bootstrap, List<String> topics, int expected, Duration timeout) throws Exception {
+        return readCommitted(bootstrap, Map.of(), topics, expected, timeout);
+    }
+
+    /** As above, with Kafka client properties (a secured broker). */
+    static List<Output> readCommitted(String bootstrap, Map<String, String> properties, List<String> topics, int expected,
+                                      Duration timeout) throws Exception {
         List<Output> out = new ArrayList<>();
         long deadline = System.currentTimeMillis() + timeout.toMillis();
-        try (KafkaConsumer<String, String> c = KafkaClients.committedReader(bootstrap, "it-reader-" + UUID.randomUUID(), true)) {
+        try (KafkaConsumer<String, String> c = KafkaClients.committedReader(bootstrap, properties, "it-reader-" + UUID.randomUUID(), true)) {
             c.subscribe(topics);
             while (out.size() < expected && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {

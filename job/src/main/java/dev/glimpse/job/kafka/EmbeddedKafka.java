@@ -57,16 +57,21 @@ public final class EmbeddedKafka implements AutoCloseable {
             "org.apache.kafka.common.config.AbstractConfig", "org.apache.kafka.common.metrics.Metrics",
             "org.apache.kafka.common.utils.AppInfoParser");
 
+    private static final String SASL_LISTENER = "SASL";
+
     private final KafkaConfig config;
     private final String bootstrapServers;
+    /** The plaintext listener this class uses itself (readiness, topics); the clients' one unless SASL is on. */
+    private final String internalServers;
     /** Directory created by {@link #start()} and deleted on close; null when the caller owns it. */
     private final Path ownedDir;
     /** Null while stopped. */
     private KafkaRaftServer server;
 
-    private EmbeddedKafka(KafkaConfig config, String bootstrapServers, Path ownedDir) {
+    private EmbeddedKafka(KafkaConfig config, String bootstrapServers, String internalServers, Path ownedDir) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
+        this.internalServers = internalServers;
         this.ownedDir = ownedDir;
     }
 
@@ -112,12 +117,50 @@ public final class EmbeddedKafka implements AutoCloseable {
         Path logDir = dataDir.resolve("kafka-logs");
         KafkaConfig config = new KafkaConfig(serverProperties(logDir, ports[0], ports[1]), false);
         formatIfNeeded(logDir);
-        EmbeddedKafka kafka = new EmbeddedKafka(config, HOST + ":" + ports[0], ownedDir);
+        EmbeddedKafka kafka = new EmbeddedKafka(config, HOST + ":" + ports[0], HOST + ":" + ports[0], ownedDir);
         kafka.startServer();
         return kafka;
     }
 
-    /** The broker's {@code host:port}; it stays the same across {@link #restart()}. */
+    /**
+     * Starts a broker whose clients must authenticate with SASL/PLAIN (over plaintext, on loopback)
+     * as one of {@code users} (name → password): {@link #bootstrapServers()} is that listener. A
+     * second, plaintext listener serves only this class (readiness, {@link #createTopic}) and the
+     * broker's own traffic.
+     */
+    public static EmbeddedKafka startWithSaslPlain(Path dataDir, Map<String, String> users) {
+        quietServerLogs();
+        int[] ports = freePorts(3);
+        Path logDir = dataDir.resolve("kafka-logs");
+        Map<String, String> props = serverProperties(logDir, ports[0], ports[1]);
+        String internal = "PLAINTEXT://" + HOST + ":" + ports[0];
+        String sasl = SASL_LISTENER + "://" + HOST + ":" + ports[2];
+        props.put("listeners", internal + "," + sasl + "," + CONTROLLER_LISTENER + "://" + HOST + ":" + ports[1]);
+        props.put("advertised.listeners", internal + "," + sasl);
+        props.put("listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT," + SASL_LISTENER + ":SASL_PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        props.put("sasl.enabled.mechanisms", "PLAIN");
+        StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+        users.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
+        props.put("listener.name." + SASL_LISTENER.toLowerCase(java.util.Locale.ROOT) + ".plain.sasl.jaas.config", jaas.append(';').toString());
+        KafkaConfig config = new KafkaConfig(props, false);
+        formatIfNeeded(logDir);
+        EmbeddedKafka kafka = new EmbeddedKafka(config, HOST + ":" + ports[2], HOST + ":" + ports[0], null);
+        kafka.startServer();
+        return kafka;
+    }
+
+    /** The client properties that authenticate to {@link #startWithSaslPlain} as {@code user}. */
+    public static Map<String, String> saslPlainClientProperties(String user, String password) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("security.protocol", "SASL_PLAINTEXT");
+        p.put("sasl.mechanism", "PLAIN");
+        p.put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                + user + "\" password=\"" + password + "\";");
+        return p;
+    }
+
+    /** The broker's {@code host:port} for clients; it stays the same across {@link #restart()}. */
     public String bootstrapServers() {
         return bootstrapServers;
     }
@@ -287,7 +330,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     private Admin admin() {
         int timeoutMs = (int) Duration.ofSeconds(10).toMillis();
         return Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, internalServers,
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs));
     }
