@@ -192,7 +192,7 @@ public final class GlimpseConfig {
         int cap = get(GlimpseOptions.MAX_NEW_TOKENS_CAP);
         int def = Math.min(defaultTokens > 0 ? defaultTokens : model.lmMaxLength, cap);
         return new DecoderSettings(get(GlimpseOptions.MAX_PAYLOAD).getBytes(), get(GlimpseOptions.MAX_PIXELS),
-                get(GlimpseOptions.MAX_PROMPT_CHARS), def, cap, get(GlimpseOptions.FETCH_TIMEOUT), model.vitImgSize,
+                get(GlimpseOptions.MAX_PROMPT_CHARS), def, cap, get(GlimpseOptions.FETCH_TIMEOUT), model.decodeTargetSize(),
                 get(GlimpseOptions.ALLOWED_URIS), get(GlimpseOptions.ALLOW_PRIVATE_ADDRESSES));
     }
 

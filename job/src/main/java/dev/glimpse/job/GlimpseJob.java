@@ -100,7 +100,8 @@ public final class GlimpseJob {
         DataStream<ImageEvent> events = env.fromSource(source(c), WatermarkStrategy.noWatermarks(), "images")
                 .uid("images-source").setParallelism(cpu);
         GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
-                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.decoderSettings(model), captioner, cpu,
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING), c.decoderSettings(model),
+                captioner, cpu,
                 c.get(GlimpseOptions.INFERENCE_PARALLELISM));
         // Sinks run at the parallelism of their input, never at the cluster's default: a job must fit
         // (and restart) in the slots its stages need, not in all the slots a cluster happens to have.

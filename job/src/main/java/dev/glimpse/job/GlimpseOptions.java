@@ -73,6 +73,12 @@ public final class GlimpseOptions {
                     + "predictions averaged at every token: every image, or with view_confidence only those whose "
                     + "unmoved view leaves a token below it. false: one unmoved view (for the built-in model about "
                     + "1.2x the throughput, about twice the errors). A model without view_shifts has one view either way.");
+    public static final ConfigOption<Boolean> IMAGE_SPLITTING = ConfigOptions.key("generation.image-splitting")
+            .booleanType().defaultValue(true)
+            .withDescription("SmolVLM (Idefics3) models: split each image into tiles plus the global image as the model "
+                    + "folder's preprocessor_config.json says (SmolVLM-256M: up to 4 x 4 tiles + 1, 64 image tokens "
+                    + "each). false: the global image only (64 image tokens), far fewer tokens and less detail. "
+                    + "Other models ignore it.");
 
     public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("batching.max-batch-size")
             .intType().defaultValue(16).withDescription("Largest batch of the inference operator.");
@@ -95,6 +101,6 @@ public final class GlimpseOptions {
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
             MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
             ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
-            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, MAX_BATCH_SIZE, MAX_BATCH_DELAY, DECODE_PARALLELISM,
+            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_BATCH_SIZE, MAX_BATCH_DELAY, DECODE_PARALLELISM,
             INFERENCE_PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
 }

@@ -27,25 +27,26 @@ public final class GlimpsePipeline {
     private GlimpsePipeline() {}
 
     public static Outputs build(DataStream<ImageEvent> events, String modelDir, boolean testTimeViews,
-                                DecoderSettings decoder, BatchingSettings batching, int cpuParallelism,
-                                int inferenceParallelism) {
-        return build(events, modelDir, testTimeViews, decoder, new BatchedCaptioner(modelDir, batching),
+                                boolean imageSplitting, DecoderSettings decoder, BatchingSettings batching,
+                                int cpuParallelism, int inferenceParallelism) {
+        return build(events, modelDir, testTimeViews, imageSplitting, decoder, new BatchedCaptioner(modelDir, batching),
                 cpuParallelism, inferenceParallelism);
     }
 
     /**
      * The graph with a given inference operator (tests inject failures through it). {@code
      * testTimeViews}: embed the model's test-time views of each image (its {@code view_shifts}), else
-     * one unmoved view.
+     * one unmoved view. {@code imageSplitting}: split SmolVLM images into tiles as the model folder
+     * says, else embed the global image only.
      */
     public static Outputs build(DataStream<ImageEvent> events, String modelDir, boolean testTimeViews,
-                                DecoderSettings decoder, BatchedCaptioner captioner, int cpuParallelism,
-                                int inferenceParallelism) {
+                                boolean imageSplitting, DecoderSettings decoder, BatchedCaptioner captioner,
+                                int cpuParallelism, int inferenceParallelism) {
         SingleOutputStreamOperator<DecodedImage> decoded = events
                 .process(new ImageDecoder(decoder), TypeInformation.of(DecodedImage.class))
                 .name(ImageDecoder.STAGE).uid("image-decoder").setParallelism(cpuParallelism);
         SingleOutputStreamOperator<EmbeddedImage> embedded = decoded
-                .process(new PatchEmbedder(modelDir, testTimeViews), TypeInformation.of(EmbeddedImage.class))
+                .process(new PatchEmbedder(modelDir, testTimeViews, imageSplitting), TypeInformation.of(EmbeddedImage.class))
                 .name(PatchEmbedder.STAGE).uid("patch-embedder").setParallelism(cpuParallelism);
         // A rebalance decouples the stages: decoding never starves inference, inference never waits on one decoder.
         SingleOutputStreamOperator<CaptionRecord> captions = embedded.rebalance()

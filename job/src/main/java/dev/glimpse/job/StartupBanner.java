@@ -57,9 +57,12 @@ final class StartupBanner {
 
     private static String parameters(Path modelDir) {
         try {
-            long n = Safetensors.parameterCount(modelDir.resolve(VisionLanguageModel.WEIGHTS));
+            long n = 0;
+            for (Path file : VisionLanguageModel.weightFiles(modelDir)) {
+                n += Safetensors.parameterCount(file);
+            }
             return n >= 1_000_000 ? String.format("%.2f M parameters", n / 1e6) : n + " parameters";
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return "parameters unknown: " + e.getMessage();
         }
     }

@@ -110,6 +110,8 @@ public final class ModelConfig {
     @JsonIgnore public int patchesPerSide() { return vitImgSize / vitPatchSize; }
     @JsonIgnore public int numPatches() { return patchesPerSide() * patchesPerSide(); }
     @JsonIgnore public int patchDim() { return 3 * vitPatchSize * vitPatchSize; }
+    /** The side an image is decoded for (huge images are subsampled to about 4x it): SmolVLM's first resize, else the input. */
+    @JsonIgnore public int decodeTargetSize() { return idefics3 != null ? idefics3.longestEdge() : vitImgSize; }
     @JsonIgnore public int imageTokens() { return numPatches() / (mpPixelShuffleFactor * mpPixelShuffleFactor); }
     /**
      * The views made of each image, in the order their rows are decoded: one unmoved view without

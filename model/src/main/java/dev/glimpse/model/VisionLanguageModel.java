@@ -79,7 +79,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      * {@code model.safetensors}, or the shards that {@code model.safetensors.index.json} names (its
      * {@code weight_map}), each once, in the order they first appear.
      */
-    static List<Path> weightFiles(Path dir) {
+    public static List<Path> weightFiles(Path dir) {
         Path single = dir.resolve(WEIGHTS);
         if (Files.isRegularFile(single)) {
             return List.of(single);

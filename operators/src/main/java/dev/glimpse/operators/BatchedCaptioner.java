@@ -231,21 +231,33 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         boolean second = batch.get(0).secondLook();
         int views = plan.rows();
         int perView = cfg.numPatches() * cfg.vitHiddenDim;
-        int perImage = views * perView;
-        float[] flat = new float[n * perImage];
+        // An Idefics3 (SmolVLM) image has as many rows as tiles, the others one row per view.
+        boolean tiled = cfg.idefics3 != null;
+        int[][] grids = new int[n][];
+        long rows = 0;
+        for (int i = 0; i < n; i++) {
+            EmbeddedImage img = batch.get(i).image();
+            rows += tiled ? img.tiles() : views;
+            grids[i] = new int[] {img.tileRows, img.tileCols};
+        }
+        float[] flat = new float[Math.toIntExact(rows * perView)];
         List<String> prompts = new ArrayList<>(n);
         int[] caps = new int[n];
+        int at = 0;
         for (int i = 0; i < n; i++) {
             EmbeddedImage img = batch.get(i).image();
             if (!img.plan().equals(plan) || batch.get(i).secondLook() != second) {
                 throw new IllegalArgumentException("record " + img.request.id + " has views " + img.plan()
                         + ", its batch " + plan);
             }
+            int perImage = (tiled ? img.tiles() : views) * perView;
             if (img.patches.length != perImage) {
                 throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
-                        + " patch values, the model expects " + perImage + " (" + views + " view(s))");
+                        + " patch values, the model expects " + perImage + " ("
+                        + (tiled ? img.tiles() + " tile(s))" : views + " view(s))"));
             }
-            System.arraycopy(img.patches, 0, flat, i * perImage, perImage);
+            System.arraycopy(img.patches, 0, flat, at, perImage);
+            at += perImage;
             prompts.add(img.request.prompt);
             caps[i] = img.request.maxNewTokens;
         }
@@ -256,8 +268,10 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         try (NDScope ignored = new NDScope()) {
             rowsActive = n;
             NDArray patches = model.model().manager().create(flat,
-                    new Shape((long) n * views, cfg.numPatches(), cfg.vitHiddenDim));
-            if (!plan.adaptive()) {
+                    new Shape(rows, cfg.numPatches(), cfg.vitHiddenDim));
+            if (tiled) {
+                captions = captioner.captionTilePatches(patches, grids, prompts, caps);
+            } else if (!plan.adaptive()) {
                 captions = captioner.captionPatches(patches, plan, prompts, caps);
             } else if (second) {
                 captions = captioner.captionShiftedViews(patches, plan, prompts, caps);

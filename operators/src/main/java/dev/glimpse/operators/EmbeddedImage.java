@@ -1,10 +1,11 @@
 package dev.glimpse.operators;
 
+import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ViewPlan;
 
 /**
- * An image as the patch embedding left it: {@code [views, N, D_vit]} floats, ready for the
- * transformer. {@code views} is 1 unless the model captions from several test-time views; {@code
+ * An image as the patch embedding left it: {@code [views, N, D_vit]} floats (an Idefics3 model:
+ * {@code [tiles, N, D_vit]}), ready for the transformer. {@code views} is 1 unless the model captions from several test-time views; {@code
  * viewConfidence} is their {@link ViewPlan#confidence()}.
  */
 public class EmbeddedImage {
@@ -12,6 +13,9 @@ public class EmbeddedImage {
     public float[] patches;
     public int views = 1;
     public double viewConfidence;
+    /** An Idefics3 (SmolVLM) image's tile grid; 0 x 0 for the global image alone (and for every other model). */
+    public int tileRows;
+    public int tileCols;
 
     public EmbeddedImage() {}
 
@@ -24,6 +28,19 @@ public class EmbeddedImage {
         this.patches = patches;
         this.views = plan.rows();
         this.viewConfidence = plan.confidence();
+    }
+
+    /** An Idefics3 (SmolVLM) image: {@code [tiles, N, D_vit]}, the grid's tiles row by row, then the global image. */
+    public static EmbeddedImage tiled(ImageRequest request, float[] patches, int rows, int cols) {
+        EmbeddedImage e = new EmbeddedImage(request, patches);
+        e.tileRows = rows;
+        e.tileCols = cols;
+        return e;
+    }
+
+    /** Tiles of an Idefics3 image (1 for every other model). */
+    int tiles() {
+        return Idefics3ImageProcessor.tileCount(tileRows, tileCols);
     }
 
     /** How the views are decoded. */

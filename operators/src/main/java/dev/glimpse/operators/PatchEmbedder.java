@@ -2,6 +2,8 @@ package dev.glimpse.operators;
 
 import ai.djl.Device;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.Idefics3ImageProcessor;
+import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.RgbImage;
 import java.nio.file.Path;
@@ -15,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Resizes and normalises a decoded image for the model, cuts it into patches and applies the patch
  * embedding (the linear projection of the flattened patches plus position embeddings), on the CPU.
- * With test-time views it does so for each of the model's shifted views of the image.
+ * With test-time views it does so for each of the model's shifted views of the image; for an
+ * Idefics3 (SmolVLM) model, for each of the image's tiles.
  */
 public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> implements CheckpointListener {
     public static final String STAGE = "PatchEmbedder";
@@ -23,8 +26,11 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
 
     private final String modelDir;
     private final boolean testTimeViews;
+    private final boolean imageSplitting;
     private transient SharedModels.Handle model;
     private transient ImagePreprocessor preprocessor;
+    /** An Idefics3 (SmolVLM) model's tile splitter; null for the others. */
+    private transient Idefics3ImageProcessor tiler;
     private transient Captioner captioner;
     private transient StageMetrics metrics;
 
@@ -35,8 +41,17 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
 
     /** {@code testTimeViews}: the model's test-time views ({@code view_shifts}), else one unmoved view. */
     public PatchEmbedder(String modelDir, boolean testTimeViews) {
+        this(modelDir, testTimeViews, true);
+    }
+
+    /**
+     * {@code imageSplitting}: an Idefics3 (SmolVLM) image is split into tiles as its folder's
+     * preprocessor says; false: only the global image (one tile) is embedded.
+     */
+    public PatchEmbedder(String modelDir, boolean testTimeViews, boolean imageSplitting) {
         this.modelDir = modelDir;
         this.testTimeViews = testTimeViews;
+        this.imageSplitting = imageSplitting;
     }
 
     @Override
@@ -44,6 +59,10 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
         model = SharedModels.acquire(Path.of(modelDir), Device.cpu());
         preprocessor = new ImagePreprocessor(testTimeViews ? model.model().config() : model.model().config().singleView());
         captioner = new Captioner(model.model());
+        Idefics3Settings smol = model.model().config().idefics3;
+        if (smol != null) {
+            tiler = new Idefics3ImageProcessor(imageSplitting ? smol : smol.withImageSplitting(false));
+        }
         metrics = new StageMetrics(getRuntimeContext().getMetricGroup(), "embedMs");
     }
 
@@ -58,9 +77,15 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
         long start = System.currentTimeMillis();
         ImageRequest r = image.request;
         float[] patches;
+        Idefics3ImageProcessor.Tiles tiles = null;
         try {
-            float[] pixels = preprocessor.toViews(new RgbImage(image.width, image.height, image.rgb));
-            patches = captioner.patchEmbed(pixels);
+            RgbImage rgb = new RgbImage(image.width, image.height, image.rgb);
+            if (tiler != null) {
+                tiles = tiler.process(rgb);
+                patches = captioner.patchEmbed(tiles.pixels());
+            } else {
+                patches = captioner.patchEmbed(preprocessor.toViews(rgb));
+            }
         } catch (RuntimeException e) {
             metrics.deadLetter(ErrorCode.INFERENCE_FAILED);
             ctx.output(DeadLetters.TAG, DeadLetter.of(r, ErrorCode.INFERENCE_FAILED,
@@ -69,7 +94,8 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
         }
         r.embedMs = System.currentTimeMillis() - start;
         metrics.recordOut(r.embedMs);
-        out.collect(new EmbeddedImage(r, patches, preprocessor.plan()));
+        out.collect(tiles != null ? EmbeddedImage.tiled(r, patches, tiles.rows(), tiles.cols())
+                : new EmbeddedImage(r, patches, preprocessor.plan()));
     }
 
     @Override

@@ -38,7 +38,8 @@ public final class ReprocessJob {
                 .returns(TypeInformation.of(ImageEvent.class))
                 .name(plan.skipExisting() ? "skip existing" : "read").uid("read-tally").setParallelism(cpu);
         GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
-                c.get(GlimpseOptions.TEST_TIME_VIEWS), decoderSettings(c, plan.from()), captioner, cpu, inference);
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING), decoderSettings(c, plan.from()),
+                captioner, cpu, inference);
         DataStream<OutputLine> captions = out.captions().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
                 .name("caption lines").uid("caption-lines").setParallelism(inference);
         DataStream<OutputLine> dead = out.deadLetters().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
