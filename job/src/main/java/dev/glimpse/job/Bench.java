@@ -4,7 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.CaptionGenerator;
+import dev.glimpse.model.Idefics3ImageProcessor;
+import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.PillowResampler;
+import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
 import java.nio.file.Path;
@@ -26,7 +30,7 @@ import picocli.CommandLine.Option;
         description = "Time the model's stages and batched generation; prints a table.")
 final class Bench implements Callable<Integer> {
     @Option(names = "--model", description = "Model folder; default: random weights of --preset.") Path model;
-    @Option(names = "--preset", defaultValue = "scenes", description = "scenes or nanovlm-222m (random weights).") String preset;
+    @Option(names = "--preset", defaultValue = "scenes", description = "scenes, nanovlm-222m or smolvlm-256m (random weights).") String preset;
     @Option(names = "--batch-sizes", defaultValue = "1,8", split = ",") int[] batchSizes;
     @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
     @Option(names = "--repeats", defaultValue = "3") int repeats;
@@ -37,6 +41,10 @@ final class Bench implements Callable<Integer> {
         Engines.configureThreads(threads);
         try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
             ModelConfig c = m.config();
+            if (c.idefics3 != null) {
+                benchTiles(m);
+                return 0;
+            }
             System.out.printf("model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens%n",
                     c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
             // One view, then the model's shifted test-time views (view_shifts) decoded together. With
@@ -113,16 +121,139 @@ final class Bench implements Callable<Integer> {
         return median;
     }
 
+    /** HuggingFaceTB/SmolVLM-256M-Instruct's shape (config.json, preprocessor_config.json), for random weights. */
+    static ModelConfig smolVlm256m() {
+        ModelConfig c = new ModelConfig();
+        c.vitHiddenDim = 768;
+        c.vitInterDim = 3072;
+        c.vitPatchSize = 16;
+        c.vitImgSize = 512;
+        c.vitNHeads = 12;
+        c.vitNBlocks = 12;
+        c.lmHiddenDim = 576;
+        c.lmInterDim = 1536;
+        c.lmNHeads = 9;
+        c.lmNKvHeads = 3;
+        c.lmNBlocks = 30;
+        c.lmVocabSize = 49280;
+        c.lmReBase = 100000;
+        c.lmMaxPositionEmbeddings = 8192;
+        c.lmTieWeights = false;
+        c.mpPixelShuffleFactor = 4;
+        c.lmEosTokenId = 49279;
+        c.lmPadTokenId = 2;
+        c.modelName = "smolvlm-256m (random weights)";
+        float[] half = {0.5f, 0.5f, 0.5f};
+        c.idefics3 = new Idefics3Settings(49190, 64, true, 4 * 512, 512, true, PillowResampler.LANCZOS,
+                true, 1 / 255.0, true, half, half, "");
+        return c.validated("preset smolvlm-256m");
+    }
+
+    /**
+     * SmolVLM: one 4:3 photo-sized image per row (1024 x 768 random pixels), with image splitting
+     * (4 x 3 tiles + the global image) and without (the global image alone).
+     */
+    private void benchTiles(VisionLanguageModel m) {
+        ModelConfig c = m.config();
+        System.out.printf("model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
+                        + "%d generated tokens, image 1024x768%n",
+                c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
+        System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s %12s %10s%n", "batch", "splitting", "tiles",
+                "img tok", "cache", "embed ms", "vision ms", "generate ms", "images/s", "RSS MB");
+        System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s%n", "", "", "", "", "", "", "", "(incl. vision)");
+        Random rnd = new Random(1);
+        byte[] rgb = new byte[3 * 1024 * 768];
+        rnd.nextBytes(rgb);
+        RgbImage photo = new RgbImage(1024, 768, rgb);
+        double base = 0;
+        for (boolean split : new boolean[] {true, false}) {
+            Idefics3ImageProcessor processor = new Idefics3ImageProcessor(c.idefics3.withImageSplitting(split));
+            Idefics3ImageProcessor.Tiles tiles = processor.process(photo);
+            for (int b : batchSizes) {
+                for (boolean cache : new boolean[] {true, false}) {
+                    if (!cache && (b != batchSizes[0] || split)) {
+                        continue;
+                    }
+                    double[] t = timeTiles(m, tiles, b, cache);
+                    double perSecond = b / (t[0] + t[2]) * 1000;
+                    if (base == 0) {
+                        base = perSecond;
+                    }
+                    System.out.printf("%-6d %-9s %-6d %-8d %-10s %12.1f %12.1f %14.1f %12.3f %10d   (x%.2f)%n", b,
+                            split ? "on" : "off", tiles.count(), tiles.count() * c.imageTokens(), cache ? "kv" : "recompute",
+                            t[0], t[1], t[2], perSecond, ProcessMemory.rssMb(), perSecond / base);
+                }
+            }
+        }
+    }
+
+    /** Median {embed, vision+connector, generation} ms of {@code batch} copies of one tiled image. */
+    private double[] timeTiles(VisionLanguageModel m, Idefics3ImageProcessor.Tiles tiles, int batch, boolean cache) {
+        ModelConfig c = m.config();
+        int s = c.vitImgSize;
+        float[] pixels = new float[batch * tiles.pixels().length];
+        for (int i = 0; i < batch; i++) {
+            System.arraycopy(tiles.pixels(), 0, pixels, i * tiles.pixels().length, tiles.pixels().length);
+        }
+        // The expanded prompt's length: per tile a marker pair and its image tokens, plus the chat turn's text.
+        int perTile = c.imageTokens();
+        long[] ids = new long[16 + tiles.count() * (perTile + 2)];
+        for (int j = 0; j < ids.length; j++) {
+            ids[j] = 1 + j % 100;
+        }
+        for (int t = 0; t < tiles.count(); t++) {
+            Arrays.fill(ids, 8 + t * (perTile + 2) + 2, 8 + (t + 1) * (perTile + 2), c.idefics3.imageTokenId());
+        }
+        List<long[]> prompts = new ArrayList<>();
+        int[] counts = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            prompts.add(ids);
+            counts[i] = tiles.count();
+        }
+        int[] caps = new int[batch];
+        Arrays.fill(caps, tokens);
+        CaptionGenerator generator = new CaptionGenerator(m);
+        List<double[]> runs = new ArrayList<>();
+        for (int r = 0; r <= repeats; r++) {
+            try (NDScope ignored = new NDScope()) {
+                long t0 = System.nanoTime();
+                NDArray x = m.manager().create(pixels, new Shape((long) batch * tiles.count(), 3, s, s));
+                NDArray patches = m.patchEmbedding().embed(x);
+                patches.toFloatArray();
+                long t1 = System.nanoTime();
+                for (long from = 0; from < batch * (long) tiles.count(); from += CaptionGenerator.VISION_CHUNK) {
+                    long to = Math.min(batch * (long) tiles.count(), from + CaptionGenerator.VISION_CHUNK);
+                    m.imageTokens(patches.get(from + ":" + to)).toFloatArray();
+                }
+                long t2 = System.nanoTime();
+                generator.generateMerged(patches, counts, prompts, caps, new CaptionGenerator.Options(cache, false, false));
+                long t3 = System.nanoTime();
+                if (r > 0) {
+                    runs.add(new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6});
+                }
+            }
+        }
+        double[] median = new double[3];
+        for (int k = 0; k < 3; k++) {
+            final int kk = k;
+            double[] v = runs.stream().mapToDouble(a -> a[kk]).sorted().toArray();
+            median[k] = v[v.length / 2];
+        }
+        return median;
+    }
+
     private static VisionLanguageModel random(String preset) throws Exception {
         ModelConfig c;
         if (preset.equals("nanovlm-222m")) {
             c = new ModelConfig(); // nanoVLM's defaults are the 222M checkpoint's shape
             c.modelName = "nanovlm-222m (random weights)";
+        } else if (preset.equals("smolvlm-256m")) {
+            c = smolVlm256m();
         } else if (preset.equals("scenes")) {
             c = ScenesModel.defaultConfig();
             c.modelName = "glimpse-scenes (random weights)";
         } else {
-            throw new IllegalArgumentException("--preset must be scenes or nanovlm-222m");
+            throw new IllegalArgumentException("--preset must be scenes, nanovlm-222m or smolvlm-256m");
         }
         return VisionLanguageModel.random(c, null, 1, null);
     }

@@ -3,6 +3,8 @@ package dev.glimpse.job;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.Idefics3ImageProcessor;
+import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
@@ -31,6 +33,8 @@ final class CaptionFiles implements Callable<Integer> {
     @Option(names = "--max-new-tokens", defaultValue = "0", description = "0: the model's lm_max_length.") int maxNewTokens;
     @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
             + "model's test-time views (view_shifts in its config.json).") boolean singleView;
+    @Option(names = "--no-image-splitting", description = "SmolVLM models: caption from the global image only "
+            + "instead of its tiles plus the global image.") boolean noImageSplitting;
 
     @Override
     public Integer call() throws IOException {
@@ -54,13 +58,23 @@ final class CaptionFiles implements Callable<Integer> {
         try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
             Captioner captioner = new Captioner(m);
             ImagePreprocessor pre = new ImagePreprocessor(singleView ? m.config().singleView() : m.config());
+            Idefics3Settings smol = m.config().idefics3;
+            Idefics3ImageProcessor tiler = smol == null ? null
+                    : new Idefics3ImageProcessor(noImageSplitting ? smol.withImageSplitting(false) : smol);
             int cap = maxNewTokens > 0 ? maxNewTokens : m.config().lmMaxLength;
             for (int first = 0; first < files.size(); first += batchSize) {
                 List<Path> batch = new ArrayList<>();
                 List<float[]> pixels = new ArrayList<>();
+                List<Idefics3ImageProcessor.Tiles> tiles = new ArrayList<>();
                 for (Path f : files.subList(first, Math.min(files.size(), first + batchSize))) {
                     try {
-                        pixels.add(pre.preprocessViews(Files.readAllBytes(f), ImagePreprocessor.Limits.DEFAULT));
+                        byte[] bytes = Files.readAllBytes(f);
+                        if (tiler != null) {
+                            tiles.add(tiler.process(ImagePreprocessor.decodeRgb(bytes, ImagePreprocessor.Limits.DEFAULT,
+                                    m.config().decodeTargetSize())));
+                        } else {
+                            pixels.add(pre.preprocessViews(bytes, ImagePreprocessor.Limits.DEFAULT));
+                        }
                         batch.add(f);
                     } catch (ImageDecodeException e) {
                         failures++;
@@ -72,8 +86,9 @@ final class CaptionFiles implements Callable<Integer> {
                 }
                 int[] caps = new int[batch.size()];
                 java.util.Arrays.fill(caps, cap);
-                List<Captioner.Caption> captions = captioner.caption(pixels, pre.plan(),
-                        new ArrayList<>(Collections.nCopies(batch.size(), prompt)), caps);
+                List<String> prompts = new ArrayList<>(Collections.nCopies(batch.size(), prompt));
+                List<Captioner.Caption> captions = tiler != null ? captioner.captionTiles(tiles, prompts, caps)
+                        : captioner.caption(pixels, pre.plan(), prompts, caps);
                 for (int i = 0; i < batch.size(); i++) {
                     Path f = batch.get(i);
                     if (json) {
