@@ -154,7 +154,7 @@ final class NaiveNanoVlm {
         return out;
     }
 
-    private static double[][] attention(double[][] q, double[][] k, double[][] v, int heads, int kvHeads, boolean causal, int t) {
+    static double[][] attention(double[][] q, double[][] k, double[][] v, int heads, int kvHeads, boolean causal, int t) {
         int hd = q[0].length / heads;
         double[][] out = new double[t][heads * hd];
         for (int h = 0; h < heads; h++) {
@@ -186,7 +186,7 @@ final class NaiveNanoVlm {
         return out;
     }
 
-    private static double[][] linear(double[][] x, float[] weight, float[] bias, int outDim) {
+    static double[][] linear(double[][] x, float[] weight, float[] bias, int outDim) {
         int in = x[0].length;
         double[][] y = new double[x.length][outDim];
         for (int t = 0; t < x.length; t++) {
@@ -201,7 +201,7 @@ final class NaiveNanoVlm {
         return y;
     }
 
-    private static double[][] layerNorm(double[][] x, float[] g, float[] b, double eps) {
+    static double[][] layerNorm(double[][] x, float[] g, float[] b, double eps) {
         double[][] y = new double[x.length][x[0].length];
         for (int t = 0; t < x.length; t++) {
             double mean = 0;
@@ -236,7 +236,7 @@ final class NaiveNanoVlm {
         return y;
     }
 
-    private static double[][] gelu(double[][] x) {
+    static double[][] gelu(double[][] x) {
         double[][] y = new double[x.length][x[0].length];
         for (int t = 0; t < x.length; t++) {
             for (int j = 0; j < x[t].length; j++) {
@@ -247,7 +247,7 @@ final class NaiveNanoVlm {
         return y;
     }
 
-    private static double[][] add(double[][] a, double[][] b) {
+    static double[][] add(double[][] a, double[][] b) {
         double[][] y = new double[a.length][a[0].length];
         for (int t = 0; t < a.length; t++) {
             for (int j = 0; j < a[t].length; j++) {
@@ -257,7 +257,7 @@ final class NaiveNanoVlm {
         return y;
     }
 
-    private static double[][] slice(double[][] x, int from, int len) {
+    static double[][] slice(double[][] x, int from, int len) {
         double[][] y = new double[x.length][len];
         for (int t = 0; t < x.length; t++) {
             System.arraycopy(x[t], from, y[t], 0, len);
