@@ -221,10 +221,7 @@ final class Bench implements Callable<Integer> {
                 NDArray patches = m.patchEmbedding().embed(x);
                 patches.toFloatArray();
                 long t1 = System.nanoTime();
-                for (long from = 0; from < batch * (long) tiles.count(); from += CaptionGenerator.VISION_CHUNK) {
-                    long to = Math.min(batch * (long) tiles.count(), from + CaptionGenerator.VISION_CHUNK);
-                    m.imageTokens(patches.get(from + ":" + to)).toFloatArray();
-                }
+                m.imageTokensInChunks(patches).toFloatArray();
                 long t2 = System.nanoTime();
                 generator.generateMerged(patches, counts, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();

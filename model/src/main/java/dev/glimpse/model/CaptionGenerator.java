@@ -29,9 +29,6 @@ public final class CaptionGenerator {
      */
     public record Result(long[] tokens, List<float[]> stepLogits, double confidence) {}
 
-    /** Most tiles the vision tower runs on at once in {@link #generateMerged}. */
-    public static final int VISION_CHUNK = 8;
-
     private final VisionLanguageModel model;
 
     public CaptionGenerator(VisionLanguageModel model) {
@@ -103,28 +100,10 @@ public final class CaptionGenerator {
                     + " prompts, " + maxNewTokens.length + " token caps");
         }
         try (NDScope ignored = new NDScope()) {
-            NDArray imageTokens = imageTokensInChunks(patchEmbeddings); // [sum(tiles), I, D_lm]
+            NDArray imageTokens = model.imageTokensInChunks(patchEmbeddings); // [sum(tiles), I, D_lm]
             MergedPrompts merged = mergePrompts(imageTokens, tiles, prompts);
             return decode(merged.embeddings(), 0, merged.pad(), 1, maxNewTokens, opt);
         }
-    }
-
-    /**
-     * The vision tower and connector over {@code [T, N, D_vit]} tiles, {@link #VISION_CHUNK} tiles at a
-     * time: a batch of SmolVLM images has up to 17 tiles each, and the attention scores of all at once
-     * ({@code T x heads x N x N} floats) would not fit in memory.
-     */
-    NDArray imageTokensInChunks(NDArray patchEmbeddings) {
-        long tiles = patchEmbeddings.getShape().get(0);
-        if (tiles <= VISION_CHUNK) {
-            return model.imageTokens(patchEmbeddings);
-        }
-        NDList parts = new NDList();
-        for (long from = 0; from < tiles; from += VISION_CHUNK) {
-            long to = Math.min(tiles, from + VISION_CHUNK);
-            parts.add(model.imageTokens(patchEmbeddings.get(new NDIndex(from + ":" + to))));
-        }
-        return NDArrays.concat(parts, 0);
     }
 
     /** Left-padded prompts {@code [B, L, D_lm]} with their image tokens in place, and each row's padding. */

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -25,6 +27,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     public static final String CONFIG = "config.json";
     public static final String WEIGHTS = "model.safetensors";
     public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
+    /** Most tiles the vision tower runs on at once in {@link #imageTokensInChunks}. */
+    public static final int VISION_CHUNK = 4;
     public static final String TOKENIZER = "tokenizer.json";
 
     private final ModelConfig config;
@@ -128,6 +132,32 @@ public final class VisionLanguageModel implements AutoCloseable {
     /** {@code [B, N, D_vit]} patch embeddings {@code -> [B, N/f², D_lm]} image tokens. */
     public NDArray imageTokens(NDArray patchEmbeddings) {
         return projector.forward(visionEncoder.forward(patchEmbeddings));
+    }
+
+    /**
+     * {@link #imageTokens} over {@code [T, N, D_vit]} tiles, {@link #VISION_CHUNK} at a time, each
+     * chunk's temporaries freed before the next: a batch of SmolVLM images has up to 17 tiles each,
+     * and the attention scores of all at once ({@code T x heads x N x N} floats, 50 MB per SmolVLM
+     * tile and layer) would not fit in memory.
+     */
+    public NDArray imageTokensInChunks(NDArray patchEmbeddings) {
+        long tiles = patchEmbeddings.getShape().get(0);
+        if (tiles <= VISION_CHUNK) {
+            return imageTokens(patchEmbeddings);
+        }
+        NDList parts = new NDList();
+        try {
+            for (long from = 0; from < tiles; from += VISION_CHUNK) {
+                try (NDScope chunk = new NDScope()) {
+                    NDArray part = imageTokens(patchEmbeddings.get(new NDIndex(from + ":" + Math.min(tiles, from + VISION_CHUNK))));
+                    NDScope.unregister(part);
+                    parts.add(part);
+                }
+            }
+            return NDArrays.concat(parts, 0); // [T, I, D_lm]
+        } finally {
+            parts.close();
+        }
     }
 
     /**
