@@ -8,8 +8,12 @@ public class DeadLetter {
     /** The operator that gave up on the record. */
     public String stage;
     public SourceRef source;
+    /** Size of the Kafka record's own value. */
     public long payloadBytes;
-    /** The first bytes of the payload, to recognise it without the whole. */
+    /**
+     * The first bytes of the Kafka record's own value, to recognise it without the whole; never bytes
+     * fetched from a {@code uri}, which a producer must not read back through the dead-letter topic.
+     */
     public byte[] payloadHead;
 
     public DeadLetter() {}

@@ -104,7 +104,6 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
                     return;
                 }
             }
-            r.payloadBytes = image.length;
         }
         if (r.prompt != null && r.prompt.length() > settings.maxPromptChars()) {
             dead(ctx, r, value, ErrorCode.BAD_REQUEST, "prompt of " + r.prompt.length()

@@ -10,6 +10,7 @@ public class ImageRequest {
     /** The envelope's {@code metadata}, as raw JSON, or null. */
     public String metadataJson;
     public SourceRef source;
+    /** Size of the Kafka record's value (for a uri, the envelope's, not the fetched image's). */
     public long payloadBytes;
     /** Wall-clock time the decoder received the record. */
     public long receivedAtMs;
