@@ -42,6 +42,8 @@ final class UriFetcher implements AutoCloseable {
     /** Redirects followed per fetch, each hop checked like the first uri. */
     static final int MAX_REDIRECTS = 3;
     static final String PRIVATE_RULE = "decoder.allow-private-addresses";
+    /** Longest uri quoted in a message: a producer must not blow up dead letters or logs through it. */
+    static final int SHOWN_URI_CHARS = 300;
 
     private final UriPolicy policy;
     private final boolean allowPrivateAddresses;
@@ -84,35 +86,36 @@ final class UriFetcher implements AutoCloseable {
     }
 
     /**
-     * The bytes behind {@code uriText}. The messages of failures name the uri as given and the rule
-     * or the kind of failure, nothing read from the target.
+     * The bytes behind {@code uriText}. The messages of failures name the uri as given (its start,
+     * if long) and the rule or the kind of failure, nothing read from the target.
      */
     byte[] fetch(String uriText) throws FetchException {
         UriPolicy.Location target = check(uriText, "");
+        String shown = uriText.length() <= SHOWN_URI_CHARS ? uriText : uriText.substring(0, SHOWN_URI_CHARS) + "...";
         try {
             return switch (target.scheme()) {
-                case "file" -> readFile(target, uriText);
-                case "http", "https" -> readHttp(target, uriText);
-                default -> readFlinkFileSystem(target.toUri(), uriText);
+                case "file" -> readFile(target, shown);
+                case "http", "https" -> readHttp(target, shown);
+                default -> readFlinkFileSystem(target.toUri(), shown);
             };
         } catch (AddressRefused e) {
             throw new FetchException(ErrorCode.URI_NOT_ALLOWED, e.getMessage());
         } catch (NoSuchFileException | FileNotFoundException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": no such file");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": no such file");
         } catch (SocketTimeoutException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "timed out after " + timeout.toMillis() + " ms fetching " + uriText);
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "timed out after " + timeout.toMillis() + " ms fetching " + shown);
         } catch (UnknownHostException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": host not found");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": host not found");
         } catch (ConnectException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": connection refused");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": connection refused");
         } catch (SSLException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": TLS failed (" + e.getClass().getSimpleName() + ")");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": TLS failed (" + e.getClass().getSimpleName() + ")");
         } catch (InterruptedIOException e) {
             Thread.currentThread().interrupt();
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "interrupted while fetching " + uriText);
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "interrupted while fetching " + shown);
         } catch (IOException | RuntimeException e) {
             // Exception messages may quote what was read or where it resolved: only the kind is kept.
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": " + e.getClass().getSimpleName());
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": " + e.getClass().getSimpleName());
         }
     }
 
@@ -124,7 +127,7 @@ final class UriFetcher implements AutoCloseable {
         }
     }
 
-    private byte[] readFile(UriPolicy.Location target, String uriText) throws IOException, FetchException {
+    private byte[] readFile(UriPolicy.Location target, String shown) throws IOException, FetchException {
         Path real;
         try {
             real = policy.realFileInside(target);
@@ -132,19 +135,19 @@ final class UriFetcher implements AutoCloseable {
             throw new FetchException(ErrorCode.URI_NOT_ALLOWED, e.getMessage());
         }
         if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": not a regular file");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": not a regular file");
         }
         long size = Files.size(real);
         if (size > maxBytes) {
-            throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, uriText + " has " + size + " bytes, over the limit of " + maxBytes);
+            throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, shown + " has " + size + " bytes, over the limit of " + maxBytes);
         }
         // The real path was checked: a symlink put in its place since must not be followed.
         try (InputStream in = Files.newInputStream(real, LinkOption.NOFOLLOW_LINKS)) {
-            return readBounded(in, uriText);
+            return readBounded(in, shown);
         }
     }
 
-    private byte[] readHttp(UriPolicy.Location first, String uriText) throws IOException, FetchException {
+    private byte[] readHttp(UriPolicy.Location first, String shown) throws IOException, FetchException {
         URI current = first.toUri();
         for (int hop = 0; ; hop++) {
             HttpGet get = new HttpGet(current);
@@ -153,58 +156,58 @@ final class UriFetcher implements AutoCloseable {
                 if (status >= 300 && status < 400 && status != 304) {
                     if (hop == MAX_REDIRECTS) {
                         throw new FetchException(ErrorCode.URI_FETCH_FAILED,
-                                "cannot fetch " + uriText + ": more than " + MAX_REDIRECTS + " redirects");
+                                "cannot fetch " + shown + ": more than " + MAX_REDIRECTS + " redirects");
                     }
-                    current = redirectTarget(current, response.getFirstHeader("Location"), uriText);
+                    current = redirectTarget(current, response.getFirstHeader("Location"), shown);
                     continue;
                 }
                 if (status / 100 != 2) {
-                    throw new FetchException(ErrorCode.URI_FETCH_FAILED, "HTTP " + status + " fetching " + uriText);
+                    throw new FetchException(ErrorCode.URI_FETCH_FAILED, "HTTP " + status + " fetching " + shown);
                 }
                 HttpEntity entity = response.getEntity();
                 if (entity == null) {
                     return new byte[0];
                 }
                 if (entity.getContentLength() > maxBytes) {
-                    throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, uriText + " declares " + entity.getContentLength()
+                    throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, shown + " declares " + entity.getContentLength()
                             + " bytes, over the limit of " + maxBytes);
                 }
                 try (InputStream body = entity.getContent()) {
-                    return readBounded(body, uriText);
+                    return readBounded(body, shown);
                 }
             }
         }
     }
 
     /** The next hop of a redirect, checked like the first uri; redirects to other kinds of uri are refused. */
-    private URI redirectTarget(URI from, Header location, String uriText) throws FetchException {
+    private URI redirectTarget(URI from, Header location, String shown) throws FetchException {
         if (location == null) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": redirect without a location");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": redirect without a location");
         }
         URI next;
         try {
             next = from.resolve(new URI(location.getValue()));
         } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + uriText + ": redirect to an invalid uri");
+            throw new FetchException(ErrorCode.URI_FETCH_FAILED, "cannot fetch " + shown + ": redirect to an invalid uri");
         }
-        UriPolicy.Location hop = check(next.toString(), "redirect of " + uriText + " refused: ");
+        UriPolicy.Location hop = check(next.toString(), "redirect of " + shown + " refused: ");
         if (!hop.scheme().equals("http") && !hop.scheme().equals("https")) {
-            throw new FetchException(ErrorCode.URI_NOT_ALLOWED, "redirect of " + uriText + " refused: only http(s) redirects are followed");
+            throw new FetchException(ErrorCode.URI_NOT_ALLOWED, "redirect of " + shown + " refused: only http(s) redirects are followed");
         }
         return hop.toUri();
     }
 
-    private byte[] readFlinkFileSystem(URI uri, String uriText) throws IOException, FetchException {
+    private byte[] readFlinkFileSystem(URI uri, String shown) throws IOException, FetchException {
         org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(uri);
         FileSystem fs;
         try {
             fs = path.getFileSystem();
         } catch (IOException e) {
             throw new FetchException(ErrorCode.URI_FETCH_FAILED, "unsupported URI scheme '" + uri.getScheme()
-                    + "' (no Flink file system serves it): " + uriText);
+                    + "' (no Flink file system serves it): " + shown);
         }
         try (InputStream in = fs.open(path)) {
-            return readBounded(in, uriText);
+            return readBounded(in, shown);
         }
     }
 
@@ -212,7 +215,7 @@ final class UriFetcher implements AutoCloseable {
      * Reads at most {@code maxBytes}, within the fetch timeout as a whole: a source that trickles
      * bytes, each read within its socket timeout, must not hold the decoder for longer.
      */
-    private byte[] readBounded(InputStream in, String uriText) throws IOException, FetchException {
+    private byte[] readBounded(InputStream in, String shown) throws IOException, FetchException {
         long deadline = System.nanoTime() + timeout.toNanos();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buffer = new byte[64 * 1024];
@@ -223,7 +226,7 @@ final class UriFetcher implements AutoCloseable {
             }
             out.write(buffer, 0, n);
             if (out.size() > maxBytes) {
-                throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, uriText + " is larger than the limit of " + maxBytes + " bytes");
+                throw new FetchException(ErrorCode.IMAGE_TOO_LARGE, shown + " is larger than the limit of " + maxBytes + " bytes");
             }
             if (System.nanoTime() > deadline) {
                 throw new SocketTimeoutException("body not read within the fetch timeout");
