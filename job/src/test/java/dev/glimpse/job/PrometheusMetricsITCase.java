@@ -2,6 +2,8 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.job.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
 import dev.glimpse.model.scenes.SceneGenerator;
@@ -19,6 +21,8 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.core.execution.JobClient;
@@ -30,12 +34,15 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The local job as {@code run --prometheus-port} starts it (its own local cluster with Flink's
  * Prometheus reporter on a random free port), scraped over HTTP on loopback while it runs: the
- * glimpse metrics are there, with the values the images sent make them.
+ * glimpse metrics are there, with the values the images sent make them, and every glimpse metric
+ * the Grafana dashboard queries exists.
  */
 class PrometheusMetricsITCase {
     private static final String OPERATOR = "flink_taskmanager_job_task_operator_glimpse_";
     private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})? (\\S+)$");
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    static final Path DASHBOARD = Path.of("..", "docker", "monitoring", "grafana", "dashboards", "glimpse.json");
 
     @TempDir
     Path work;
@@ -105,10 +112,26 @@ class PrometheusMetricsITCase {
                         .allMatch(s -> s.value() >= 0 && s.value() <= c.get(GlimpseOptions.MAX_BATCH_SIZE));
                 assertThat(find(metrics, "modelLoadTimeMs", Map.of())).isNotEmpty().allMatch(s -> s.value() >= 0);
                 assertThat(find(metrics, "device_inUse", Map.of("device", "cpu"))).isNotEmpty().allMatch(s -> s.value() == 1);
+                Set<String> exported = new TreeSet<>();
+                metrics.forEach(m -> exported.add(m.name()));
+                assertThat(exported).as("exported").containsAll(dashboardMetrics());
             } finally {
                 job.cancel().get();
             }
         }
+    }
+
+    /** Every glimpse metric the Grafana dashboard beside the Docker files queries. */
+    private static Set<String> dashboardMetrics() throws Exception {
+        JsonNode dashboard = new ObjectMapper().readTree(DASHBOARD.toFile());
+        Set<String> names = new TreeSet<>();
+        for (JsonNode target : dashboard.findValues("expr")) {
+            Matcher m = Pattern.compile(OPERATOR + "[A-Za-z_]+").matcher(target.asText());
+            while (m.find()) {
+                names.add(m.group());
+            }
+        }
+        return names;
     }
 
     private static List<Sample> scrape(int port) throws Exception {
