@@ -1,0 +1,104 @@
+package dev.glimpse.job.gallery;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Where the gallery's records come from: {@code jsonl:FILE} (one caption or dead-letter JSON per
+ * line, as {@code bin/glimpse tail} prints them) or {@code kafka:TOPIC[,TOPIC...]@BOOTSTRAP} (the
+ * committed records of those topics, from the beginning to their end when the read starts).
+ */
+public record GallerySource(String spec, Path file, List<String> topics, String bootstrap) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static GallerySource parse(String spec) {
+        if (spec.startsWith("jsonl:") && spec.length() > "jsonl:".length()) {
+            return new GallerySource(spec, Path.of(spec.substring("jsonl:".length())), null, null);
+        }
+        int at = spec.lastIndexOf('@');
+        if (spec.startsWith("kafka:") && at > "kafka:".length() && at < spec.length() - 1) {
+            List<String> topics = Arrays.stream(spec.substring("kafka:".length(), at).split(","))
+                    .map(String::trim).filter(t -> !t.isEmpty()).toList();
+            if (!topics.isEmpty()) {
+                return new GallerySource(spec, null, topics, spec.substring(at + 1));
+            }
+        }
+        throw new IllegalArgumentException("--from must be jsonl:FILE or kafka:TOPIC[,TOPIC]@HOST:PORT, got " + spec);
+    }
+
+    /** Every record; {@code kafkaProperties} are added to the Kafka consumer (TLS, SASL). */
+    public List<JsonNode> read(Map<String, String> kafkaProperties, Duration timeout) throws IOException {
+        return file != null ? readJsonLines(file) : readTopics(kafkaProperties, timeout);
+    }
+
+    static List<JsonNode> readJsonLines(Path file) throws IOException {
+        List<JsonNode> records = new ArrayList<>();
+        try (BufferedReader lines = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int number = 0;
+            while ((line = lines.readLine()) != null) {
+                number++;
+                if (!line.isBlank()) {
+                    try {
+                        records.add(JSON.readTree(line));
+                    } catch (IOException e) {
+                        throw new IllegalArgumentException(file + " line " + number + " is not JSON: " + e.getMessage(), e);
+                    }
+                }
+            }
+        }
+        return records;
+    }
+
+    private List<JsonNode> readTopics(Map<String, String> kafkaProperties, Duration timeout) throws IOException {
+        Properties p = new Properties();
+        p.putAll(kafkaProperties);
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        // Only what the job committed, read without a consumer group: the gallery leaves no offsets behind.
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        List<JsonNode> records = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + timeout.toMillis();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : topics) {
+                List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+                if (infos == null || infos.isEmpty()) {
+                    throw new IllegalArgumentException("--from: topic " + topic + " does not exist on " + bootstrap);
+                }
+                infos.forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IOException("--from " + spec + ": not at the end of the topics after " + timeout);
+                }
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    records.add(JSON.readTree(r.value()));
+                }
+            }
+        }
+        return records;
+    }
+}
