@@ -145,7 +145,8 @@ final class Demo implements Callable<Integer> {
         int right = 0;
         long deadline = System.currentTimeMillis() + timeout.toMillis();
         System.out.printf("%-10s %-9s %s%n", "id", "latency", "caption");
-        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-demo-reader", true)) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-demo-reader", true);
+             Progress progress = new Progress("demo", Progress.Mode.detect(false), System.err, Duration.ofSeconds(5))) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcome.size() < truth.size()) {
                 if (System.currentTimeMillis() > deadline) {
@@ -157,7 +158,7 @@ final class Demo implements Callable<Integer> {
                     String id = n.path("id").asText();
                     long latency = System.currentTimeMillis() - n.path("source").path("timestamp").asLong();
                     if (outcome.put(id, r.value()) != null) {
-                        System.out.println("DUPLICATE outcome for " + id);
+                        progress.println(System.out, "DUPLICATE outcome for " + id);
                         return 1;
                     }
                     if (r.topic().equals(c.get(GlimpseOptions.CAPTIONS_TOPIC))) {
@@ -165,15 +166,16 @@ final class Demo implements Callable<Integer> {
                         boolean ok = caption.equals(truth.get(id));
                         right += ok ? 1 : 0;
                         latencies.add(latency);
-                        System.out.printf("%-10s %6d ms %s %s%n", id, latency, ok ? "✓" : "✗", caption);
+                        progress.println(System.out, String.format("%-10s %6d ms %s %s", id, latency, ok ? "✓" : "✗", caption));
                         if (!ok) {
-                            System.out.printf("%-10s %9s   expected: %s%n", "", "", truth.get(id));
+                            progress.println(System.out, String.format("%-10s %9s   expected: %s", "", "", truth.get(id)));
                         }
                     } else {
-                        System.out.printf("%-10s %6d ms DEAD LETTER %s: %s%n", id, latency,
-                                n.path("error").path("code").asText(), n.path("error").path("message").asText());
+                        progress.println(System.out, String.format("%-10s %6d ms DEAD LETTER %s: %s", id, latency,
+                                n.path("error").path("code").asText(), n.path("error").path("message").asText()));
                     }
                 }
+                progress.update(outcome.size(), truth.size(), (outcome.size() - latencies.size()) + " dead letters");
             }
         } catch (java.io.IOException e) {
             throw new IllegalStateException("unreadable output record: " + e.getMessage(), e);

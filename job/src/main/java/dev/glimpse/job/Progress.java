@@ -74,6 +74,22 @@ public final class Progress implements AutoCloseable {
         }
     }
 
+    /**
+     * Prints a line of the caller's own output (a table row, say) without garbling the bar: on a
+     * terminal the bar's line is cleared first and drawn again below it.
+     */
+    public synchronized void println(PrintStream stream, String line) {
+        if (bar != null) {
+            out.print("\r\u001b[2K");
+            out.flush();
+        }
+        stream.println(line);
+        stream.flush();
+        if (bar != null) {
+            bar.refresh();
+        }
+    }
+
     /** {@code task: 1234/5000 images (24.7 %), 38.2 images/s, ETA 1m39s, note}. */
     synchronized String line() {
         double seconds = Math.max(1e-3, (System.nanoTime() - startedAt) / 1e9);

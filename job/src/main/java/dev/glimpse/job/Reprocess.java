@@ -1,6 +1,10 @@
 package dev.glimpse.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.glimpse.job.gallery.GalleryPage;
+import dev.glimpse.job.gallery.GallerySource;
 import dev.glimpse.job.reprocess.ExistingIds;
+import dev.glimpse.job.reprocess.JsonLinesFileSink;
 import dev.glimpse.job.reprocess.FileTreeListing;
 import dev.glimpse.job.reprocess.KafkaRange;
 import dev.glimpse.job.reprocess.ReprocessJob;
@@ -12,8 +16,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -45,6 +51,9 @@ import picocli.CommandLine.Option;
                 + "(jsonl:FILE, jsonl:DIR/, kafka:TOPIC@BOOTSTRAP), "
                 + "with the streaming job's operators; shows progress, prints a summary and exits.")
 public class Reprocess implements Callable<Integer> {
+    /** Captions shown on a --gallery page; its counts cover them all. */
+    static final int GALLERY_LIMIT = 2000;
+
     @Option(names = "--from", required = true, paramLabel = "SOURCE",
             description = "file:///DIR, a plain path or any Flink file system URI (s3://...): every image under it; "
                     + "manifest:FILE.jsonl (lines {id, uri|path, prompt?, max_new_tokens?, metadata?}); kafka:TOPIC@BOOTSTRAP.")
@@ -82,6 +91,14 @@ public class Reprocess implements Callable<Integer> {
     @Option(names = "--timeout", defaultValue = "P7D", description = "Give up after this long (ISO-8601).")
     Duration timeout;
 
+    @Option(names = "--prometheus-port", defaultValue = "0", description = "Serve the run's metrics for Prometheus "
+            + "on this port, all interfaces, while it runs (0: none).")
+    int prometheusPort;
+
+    @Option(names = "--gallery", paramLabel = "PAGE", description = "At the end, write the sink's captions and dead "
+            + "letters as one HTML page with thumbnails from the source folder (see 'gallery').")
+    Path gallery;
+
     @Mixin Cli.JobOptions job;
 
     /** Extra wiring of a run (issue-specific options such as reports) goes through these hooks. */
@@ -107,7 +124,13 @@ public class Reprocess implements Callable<Integer> {
         sink.prepare();
         ReprocessJob.Plan plan = new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(c));
+        Configuration flink = flinkConfiguration(c);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        LocalCluster cluster = null;
+        if (env instanceof LocalStreamEnvironment) {
+            cluster = new LocalCluster(0, prometheusPort);
+            env = cluster.environment(flink);
+        }
         ReprocessJob.addTo(env, c, plan);
         beforeSubmit(env, c, plan);
         PrintStream err = System.err;
@@ -116,6 +139,9 @@ public class Reprocess implements Callable<Integer> {
                     + c.get(GlimpseOptions.MAX_BATCH_SIZE) + ", parallelism " + c.get(GlimpseOptions.DECODE_PARALLELISM)
                     + " (decode) / " + c.get(GlimpseOptions.INFERENCE_PARALLELISM) + " (inference), checkpoint every "
                     + c.get(GlimpseOptions.CHECKPOINT_INTERVAL).toSeconds() + " s");
+            if (cluster != null) {
+                err.println("web UI " + cluster.webUi() + (cluster.metrics() != null ? "; metrics " + cluster.metrics() : ""));
+            }
         }
         long started = System.nanoTime();
         JobClient client = env.executeAsync("glimpse-reprocess");
@@ -186,6 +212,9 @@ public class Reprocess implements Callable<Integer> {
         }
         Summary s = Summary.of(plan.runId(), started);
         System.out.print(s.table());
+        if (gallery != null) {
+            writeGallery(plan, c, s);
+        }
         if (s.outcomes() != s.images()) {
             System.out.println("MISSING: " + (s.images() - s.outcomes()) + " images read without an outcome");
             return 1;
@@ -197,6 +226,36 @@ public class Reprocess implements Callable<Integer> {
     private static void report(Progress progress, Summary s, long total, boolean countSkipped) {
         progress.update(s.outcomes() + (countSkipped ? s.skipped() : 0), total,
                 s.deadLetters() + " dead letters" + (s.skipped() > 0 ? ", " + s.skipped() + " skipped" : ""));
+    }
+
+    /** The gallery of everything the sink holds, thumbnails from a local source folder. */
+    private void writeGallery(ReprocessJob.Plan plan, GlimpseConfig c, Summary s) throws IOException {
+        List<JsonNode> records = new ArrayList<>();
+        if (plan.to() instanceof ReprocessSink.JsonLinesFile f) {
+            records.addAll(GallerySource.readJsonLines(f.file()));
+            Path dead = JsonLinesFileSink.deadLettersFile(f.file());
+            if (Files.exists(dead)) {
+                records.addAll(GallerySource.readJsonLines(dead));
+            }
+        } else if (plan.to() instanceof ReprocessSink.JsonLinesDir d && d.dirUri().startsWith("file:")) {
+            try (var files = Files.walk(Path.of(java.net.URI.create(d.dirUri())))) {
+                for (Path part : files.filter(p -> p.getFileName().toString().matches("part-.*\\.jsonl")).sorted().toList()) {
+                    records.addAll(GallerySource.readJsonLines(part));
+                }
+            }
+        } else if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
+            records.addAll(new GallerySource(to, null, List.of(k.topic(), k.deadLetterTopic()), k.bootstrap())
+                    .read(c.kafkaProperties(), Duration.ofMinutes(2)));
+        } else {
+            System.out.println("gallery       not written: the sink " + plan.to() + " is not local (use bin/glimpse gallery)");
+            return;
+        }
+        Path images = plan.from() instanceof ReprocessSource.Folder f && f.listing().rootUri().startsWith("file:")
+                ? Path.of(java.net.URI.create(f.listing().rootUri())) : null;
+        GalleryPage.Summary g = GalleryPage.write(records, images, to, GALLERY_LIMIT,
+                s.outcomes() / Math.max(s.seconds(), 1e-3), gallery);
+        System.out.printf(Locale.ROOT, "gallery       %s (%d KB, %d captions, %d dead letters)%n", gallery,
+                (g.bytes() + 1023) / 1024, g.captions(), g.deadLetters());
     }
 
     /** What a run did, from its tallies. */

@@ -107,7 +107,8 @@ final class Soak implements Callable<Integer> {
         long firstRss = -1;
         long lastRss = 0;
         System.out.printf("%8s %9s %10s %9s %9s %12s%n", "images", "seconds", "images/s", "RSS MB", "heap MB", "live arrays");
-        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-soak-reader", true)) {
+        try (KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(), "glimpse-soak-reader", true);
+             Progress progress = new Progress("soak", Progress.Mode.detect(false), System.err, Duration.ofSeconds(10))) {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcomes < images && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
@@ -127,6 +128,7 @@ final class Soak implements Callable<Integer> {
                         right += n.path("caption").asText().equals(truths[i % truths.length]) ? 1 : 0;
                     }
                 }
+                progress.update(outcomes, images, (outcomes - captions - foreign) + " dead letters");
                 if (outcomes >= nextReport || outcomes >= images) {
                     System.gc();
                     double seconds = (System.currentTimeMillis() - start) / 1000.0;
@@ -134,8 +136,9 @@ final class Soak implements Callable<Integer> {
                     if (firstRss < 0) {
                         firstRss = lastRss;
                     }
-                    System.out.printf("%8d %9.0f %10.1f %9d %9d %12d%n", outcomes, seconds, outcomes / seconds, lastRss,
-                            ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20, SharedModels.liveArrays());
+                    progress.println(System.out, String.format("%8d %9.0f %10.1f %9d %9d %12d", outcomes, seconds,
+                            outcomes / seconds, lastRss, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() >> 20,
+                            SharedModels.liveArrays()));
                     nextReport += reportEvery;
                 }
             }

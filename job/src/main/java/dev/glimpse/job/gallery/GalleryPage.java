@@ -2,6 +2,7 @@ package dev.glimpse.job.gallery;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,13 +11,15 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -30,6 +33,7 @@ public final class GalleryPage {
     /** Confidence below this is marked unsure on the page (the built-in model's view_confidence). */
     static final double UNSURE = 0.99;
     static final double DOUBTFUL = 0.5;
+    private static final Pattern CHUNK = Pattern.compile("\\d+|\\D+");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'")
             .withZone(ZoneOffset.UTC);
 
@@ -44,12 +48,20 @@ public final class GalleryPage {
      * captions; {@code source} names where the records came from.
      */
     public static Summary write(List<JsonNode> records, Path images, String source, int limit, Path out) throws IOException {
-        List<Outcome> outcomes = records.stream().map(Outcome::of).toList();
+        return write(records, images, source, limit, Double.NaN, out);
+    }
+
+    /** As above, with the outcomes per second a run measured (NaN: from the records' Kafka timestamps). */
+    public static Summary write(List<JsonNode> records, Path images, String source, int limit, double perSecond,
+                                Path out) throws IOException {
+        // In id order, numbers by value (scene-2 before scene-10): how people look for their pictures.
+        List<Outcome> outcomes = records.stream().map(Outcome::of)
+                .sorted(Comparator.comparing(Outcome::id, Comparator.nullsLast(GalleryPage::naturalOrder))).toList();
         Thumbnails thumbnails = new Thumbnails(images);
         List<Outcome> captions = outcomes.stream().filter(o -> !o.isDeadLetter()).toList();
         List<Outcome> shown = captions.subList(0, Math.min(limit, captions.size()));
         List<Optional<String>> pictures = shown.stream().map(o -> thumbnails.dataUri(o.id())).toList();
-        String html = render(outcomes, shown, pictures, source, Instant.now());
+        String html = render(outcomes, shown, pictures, source, perSecond, Instant.now());
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
@@ -60,7 +72,7 @@ public final class GalleryPage {
     }
 
     static String render(List<Outcome> all, List<Outcome> shown, List<Optional<String>> pictures, String source,
-                         Instant generated) {
+                         double perSecond, Instant generated) {
         List<Outcome> captions = all.stream().filter(o -> !o.isDeadLetter()).toList();
         List<Outcome> dead = all.stream().filter(Outcome::isDeadLetter).toList();
         String style = style();
@@ -72,7 +84,8 @@ public final class GalleryPage {
                 .append(sha256(style)).append("'; script-src '").append(sha256(script)).append("'\">\n")
                 .append("<title>Glimpse captions: ").append(captions.size()).append(" images</title>\n")
                 .append("<style>").append(style).append("</style>\n</head>\n<body>\n");
-        header(h, all, captions, dead, shown.size());
+        header(h, all, captions, dead, shown.size(), Double.isNaN(perSecond) ? throughput(all)
+                : String.format(Locale.ROOT, "%.1f/s", perSecond));
         h.append("<main>\n<section id=\"captions\" aria-label=\"Captions\">\n<div class=\"grid\">\n");
         for (int i = 0; i < shown.size(); i++) {
             figure(h, shown.get(i), pictures.get(i));
@@ -86,7 +99,8 @@ public final class GalleryPage {
         return h.toString();
     }
 
-    private static void header(StringBuilder h, List<Outcome> all, List<Outcome> captions, List<Outcome> dead, int shown) {
+    private static void header(StringBuilder h, List<Outcome> all, List<Outcome> captions, List<Outcome> dead, int shown,
+                               String throughput) {
         String models = captions.stream().map(Outcome::model).filter(m -> m != null && !m.isBlank()).distinct()
                 .collect(Collectors.joining(", "));
         long unsure = captions.stream().filter(o -> o.confidence() < UNSURE).count();
@@ -97,7 +111,7 @@ public final class GalleryPage {
         stat(h, "captioned", String.valueOf(captions.size()));
         stat(h, "dead letters", String.valueOf(dead.size()));
         stat(h, "unsure", String.valueOf(unsure));
-        stat(h, "throughput", throughput(all));
+        stat(h, "throughput", throughput);
         h.append("</dl>\n<div class=\"tools\"><input id=\"filter\" type=\"search\" autocomplete=\"off\" ")
                 .append("placeholder=\"Filter captions, e.g. red circle\" aria-label=\"Filter captions by words\">")
                 .append("<span id=\"shown\" aria-live=\"polite\">").append(shown).append(" of ").append(shown)
@@ -113,7 +127,10 @@ public final class GalleryPage {
         h.append("<div><dt>").append(name).append("</dt><dd>").append(value).append("</dd></div>\n");
     }
 
-    /** Outcomes per second from the first record's timestamp to the last one's completion, if known. */
+    /**
+     * Outcomes per second from the first record's Kafka timestamp to the last one's completion, if
+     * known (a file's timestamp is its modification time: no measure of a run).
+     */
     static String throughput(List<Outcome> all) {
         long first = all.stream().mapToLong(Outcome::timestampMs).filter(t -> t > 0).min().orElse(-1);
         long last = all.stream().filter(o -> o.timestampMs() > 0)
@@ -140,7 +157,7 @@ public final class GalleryPage {
         if (!Double.isNaN(o.confidence())) {
             String level = o.confidence() >= UNSURE ? "sure" : o.confidence() >= DOUBTFUL ? "unsure" : "doubtful";
             h.append("<span class=\"chip ").append(level).append("\" title=\"lowest token probability\">")
-                    .append(String.format(Locale.ROOT, "%.1f %%", 100 * o.confidence())).append("</span>");
+                    .append(String.format(Locale.ROOT, "conf. %.1f %%", 100 * o.confidence())).append("</span>");
         }
         if (o.views() > 0) {
             h.append("<span class=\"chip views\" title=\"views the caption was decoded from\">").append(o.views())
@@ -168,6 +185,22 @@ public final class GalleryPage {
                     .append("</td><td class=\"message\">").append(Html.escape(o.errorMessage())).append("</td></tr>\n");
         }
         h.append("</tbody>\n</table>\n</section>\n");
+    }
+
+    /** Compares runs of digits by their value and everything else as text. */
+    static int naturalOrder(String a, String b) {
+        Matcher x = CHUNK.matcher(a);
+        Matcher y = CHUNK.matcher(b);
+        while (x.find() && y.find()) {
+            String p = x.group();
+            String q = y.group();
+            int c = Character.isDigit(p.charAt(0)) && Character.isDigit(q.charAt(0))
+                    ? new BigInteger(p).compareTo(new BigInteger(q)) : p.compareTo(q);
+            if (c != 0) {
+                return c;
+            }
+        }
+        return a.compareTo(b);
     }
 
     /** The CSP source of an inline block: its SHA-256, base64. */

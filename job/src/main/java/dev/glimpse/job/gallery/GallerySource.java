@@ -48,7 +48,7 @@ public record GallerySource(String spec, Path file, List<String> topics, String 
         return file != null ? readJsonLines(file) : readTopics(kafkaProperties, timeout);
     }
 
-    static List<JsonNode> readJsonLines(Path file) throws IOException {
+    public static List<JsonNode> readJsonLines(Path file) throws IOException {
         List<JsonNode> records = new ArrayList<>();
         try (BufferedReader lines = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;

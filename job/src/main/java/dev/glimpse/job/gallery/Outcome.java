@@ -19,7 +19,8 @@ record Outcome(String id, String caption, double confidence, int views, String m
                 text(n, "prompt"), n.path("tokens").asInt(0),
                 error.isObject() ? text(error, "code") : null, error.isObject() ? text(error, "message") : null,
                 error.isObject() ? text(error, "stage") : null,
-                n.path("source").path("timestamp").asLong(-1), timings.path("total").asLong(-1));
+                n.path("source").has("topic") ? n.path("source").path("timestamp").asLong(-1) : -1,
+                timings.path("total").asLong(-1));
     }
 
     boolean isDeadLetter() {

@@ -77,6 +77,13 @@ class GalleryPageTest {
     }
 
     @Test
+    void shouldOrderIdsWithNumbersByValue() {
+        assertThat(List.of("scene-10", "scene-2", "b", "scene-1", "a-7-3.jpg", "a-7-13.jpg").stream()
+                .sorted(GalleryPage::naturalOrder).toList())
+                .containsExactly("a-7-3.jpg", "a-7-13.jpg", "b", "scene-1", "scene-2", "scene-10");
+    }
+
+    @Test
     void shouldEscapeEveryMarkupCharacter() {
         assertThat(Html.escape("<a href='x' title=\"y\">&`</a>\u0007")).isEqualTo(
                 "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;&#96;&lt;/a&gt;&#xFFFD;");
