@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.glimpse.job.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -139,6 +142,21 @@ class KafkaSaslITCase {
         assertThat(out).extracting(KafkaPipelineHarness.Output::topic).containsOnly(c.get(GlimpseOptions.CAPTIONS_TOPIC));
         assertThat(out).extracting(KafkaPipelineHarness.Output::id)
                 .containsExactlyInAnyOrder("scene-0", "scene-1", "scene-2", "scene-3");
+
+        // The CLI's reader, given the same credentials with --set, sees the committed captions.
+        List<String> tail = new ArrayList<>(List.of("--bootstrap", kafka.bootstrapServers(), "--topics",
+                c.get(GlimpseOptions.CAPTIONS_TOPIC), "--from-beginning", "--idle-exit", "PT10S"));
+        asOptions(EmbeddedKafka.saslPlainClientProperties(USER, PASSWORD)).forEach((k, v) -> tail.addAll(List.of("--set", k + "=" + v)));
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(new CommandLine(new Tail()).execute(tail.toArray(String[]::new))).isZero();
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(printed.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("\"caption\"")))
+                .hasSize(4);
     }
 
     @Test
