@@ -50,6 +50,15 @@ public final class CaptionTokenizer implements AutoCloseable {
         return e.getIds();
     }
 
+    /**
+     * Ids of {@code text} with whatever the tokenizer's post-processor adds around them (a BOS, for
+     * tokenizers that declare one): transformers' {@code add_special_tokens=True}, as
+     * {@code Idefics3Processor} tokenizes its prompts.
+     */
+    public long[] encodeAsProcessor(String text) {
+        return tokenizer.encode(text, true, false).getIds();
+    }
+
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true).trim();
     }

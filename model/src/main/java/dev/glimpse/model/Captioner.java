@@ -191,7 +191,7 @@ public final class Captioner {
         for (int i = 0; i < grids.length; i++) {
             String p = prompts.get(i);
             String text = p == null || p.isBlank() ? model.config().defaultPrompt : p;
-            ids.add(tok.encode(idefics3Prompt.text(new int[][] {grids[i]}, text)));
+            ids.add(tok.encodeAsProcessor(idefics3Prompt.text(new int[][] {grids[i]}, text)));
             tiles[i] = Idefics3ImageProcessor.tileCount(grids[i][0], grids[i][1]);
         }
         return captions(generator.generateMerged(patches, tiles, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), 1);

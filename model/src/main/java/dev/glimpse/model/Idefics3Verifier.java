@@ -55,7 +55,7 @@ final class Idefics3Verifier {
             }
             preprocessing(stages, expected, "", tiles, processor, m);
             int[][] grids = tiles.stream().map(t -> new int[] {t.rows(), t.cols()}).toArray(int[][]::new);
-            long[] ids = model.tokenizer().encode(new Idefics3Prompt(cfg.idefics3).expand(prompt, grids));
+            long[] ids = model.tokenizer().encodeAsProcessor(new Idefics3Prompt(cfg.idefics3).expand(prompt, grids));
             exact(stages, expected, "input_ids", m.create(ids, new Shape(1, ids.length)));
 
             NDArray pixels = ReferenceVerifier.require(expected, "pixel_values").toType(DataType.FLOAT32, false);

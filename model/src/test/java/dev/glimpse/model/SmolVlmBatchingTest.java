@@ -54,7 +54,7 @@ class SmolVlmBatchingTest {
         for (int i = 0; i < images.size(); i++) {
             Idefics3ImageProcessor.Tiles t = processor.process(images.get(i));
             String text = prompt.text(new int[][] {{t.rows(), t.cols()}}, prompts.get(i));
-            rows.add(new Row(t, model.tokenizer().encode(text)));
+            rows.add(new Row(t, model.tokenizer().encodeAsProcessor(text)));
         }
         return rows;
     }

@@ -202,7 +202,7 @@ class SmolVlmOtherConfigurationsTest {
         int[][] grids = tiles.stream().map(t -> new int[] {t.rows(), t.cols()}).toArray(int[][]::new);
         long[] ids;
         try (CaptionTokenizer tok = CaptionTokenizer.load(dir.resolve("tokenizer.json"), c)) {
-            ids = tok.encode(prompt.expand(chat, grids));
+            ids = tok.encodeAsProcessor(prompt.expand(chat, grids));
         }
         Outputs o = naive(c, w, pixels, ids);
 

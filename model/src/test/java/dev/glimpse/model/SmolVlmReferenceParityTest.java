@@ -34,6 +34,25 @@ class SmolVlmReferenceParityTest {
     }
 
     @Test
+    void shouldTokenizeWithTheTokenizersOwnSpecialTokensAsTheProcessorDoes(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        // transformers tokenizes with add_special_tokens=True: a post-processor's BOS is added, none otherwise.
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var tok = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(golden().resolve("tokenizer.json").toFile());
+        tok.set("post_processor", json.readTree("{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":"
+                + "{\"id\":\"<|im_start|>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":"
+                + "[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"special_tokens\":{\"<|im_start|>\":{\"id\":"
+                + "\"<|im_start|>\",\"ids\":[1],\"tokens\":[\"<|im_start|>\"]}}}"));
+        Files.write(dir.resolve("tokenizer.json"), json.writeValueAsBytes(tok));
+        ModelConfig cfg = ModelConfig.read(golden().resolve("config.json"));
+        try (CaptionTokenizer withBos = CaptionTokenizer.load(dir.resolve("tokenizer.json"), cfg);
+             CaptionTokenizer plain = CaptionTokenizer.load(golden().resolve("tokenizer.json"), cfg)) {
+            assertThat(withBos.encodeAsProcessor("Can you")).containsExactly(1, 14, 15);
+            assertThat(plain.encodeAsProcessor("Can you")).containsExactly(14, 15);
+        }
+    }
+
+    @Test
     void shouldRenderTheFolderChatTemplateAndExpandImagesAsTheProcessorDoes() throws Exception {
         Path dir = golden();
         ModelConfig cfg = ModelConfig.read(dir.resolve("config.json"));
