@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.CaptionGenerator;
+import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ModelConfig;
@@ -35,6 +36,9 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
     @Option(names = "--repeats", defaultValue = "3") int repeats;
     @Option(names = "--threads", defaultValue = "0") int threads;
+    @Option(names = "--recompute", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also time decoding without the KV cache at the first batch size (the reference; slow at 222M).")
+    boolean recompute;
 
     @Override
     public Integer call() throws Exception {
@@ -52,24 +56,27 @@ final class Bench implements Callable<Integer> {
             // share that depends on the images: eval prints it, and the rate that results.
             int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
             int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
-            System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s%n", "batch", "views", "cache", "embed ms",
-                    "vision ms", "generate ms", "images/s", "RSS MB");
+            System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s %8s %11s %11s%n", "batch", "views", "cache",
+                    "embed ms", "vision ms", "generate ms", "images/s", "peak MB", "KV MB", "arrays/step", "copies/step");
             System.out.printf("%-6s %-6s %-10s %12s %12s %14s%n", "", "", "", "", "", "(incl. vision)");
             double base = 0;
             for (int b : batchSizes) {
                 for (int views : viewCounts) {
                     for (boolean cache : new boolean[] {true, false}) {
-                        if (!cache && (b != batchSizes[0] || views != 1)) {
+                        if (!cache && (!recompute || b != batchSizes[0] || views != 1)) {
                             continue;
                         }
+                        ProcessMemory.resetPeak();
                         double[] t = time(m, b, views, cache);
                         // Generation runs the vision encoder itself: the vision column is a part of it.
                         double perSecond = b / (t[0] + t[2]) * 1000;
                         if (base == 0) {
                             base = perSecond;
                         }
-                        System.out.printf("%-6d %-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d   (x%.2f)%n", b, views,
-                                cache ? "kv" : "recompute", t[0], t[1], t[2], perSecond, ProcessMemory.rssMb(),
+                        System.out.printf("%-6d %-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d %8s %11s %11s   (x%.2f)%n",
+                                b, views, cache ? "kv" : "recompute", t[0], t[1], t[2], perSecond,
+                                ProcessMemory.peakRssMb(), cache ? String.format("%.1f", t[3] / 1e6) : "-",
+                                cache ? String.format("%.1f", t[4]) : "-", cache ? String.format("%.2f", t[5]) : "-",
                                 perSecond / base);
                     }
                 }
@@ -81,6 +88,7 @@ final class Bench implements Callable<Integer> {
     /**
      * Median over the repeats of {embed, vision+projector, generation} in ms, after one warm-up;
      * generation starts from the patch embeddings, so it includes a second vision+projector pass.
+     * Then, from the last cached run: KV cache bytes, arrays created and host copies per decode step.
      */
     private double[] time(VisionLanguageModel m, int batch, int views, boolean cache) {
         ModelConfig c = m.config();
@@ -96,6 +104,7 @@ final class Bench implements Callable<Integer> {
         int[] caps = new int[batch];
         Arrays.fill(caps, tokens);
         List<double[]> runs = new ArrayList<>();
+        CaptionGenerator generator = new CaptionGenerator(m);
         for (int r = 0; r <= repeats; r++) {
             try (NDScope ignored = new NDScope()) {
                 long t0 = System.nanoTime();
@@ -105,18 +114,25 @@ final class Bench implements Callable<Integer> {
                 long t1 = System.nanoTime();
                 m.imageTokens(patches).toFloatArray();
                 long t2 = System.nanoTime();
-                new CaptionGenerator(m).generate(patches, views, prompts, caps, new CaptionGenerator.Options(cache, false, false));
+                generator.generate(patches, views, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();
                 if (r > 0) {
                     runs.add(new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6});
                 }
             }
         }
-        double[] median = new double[3];
+        double[] median = new double[6];
         for (int k = 0; k < 3; k++) {
             final int kk = k;
             double[] v = runs.stream().mapToDouble(a -> a[kk]).sorted().toArray();
             median[k] = v[v.length / 2];
+        }
+        DecodingBatch.Counts counts = generator.lastCounts();
+        if (cache && counts != null) {
+            median[3] = (double) batch * views * DecodingBatch.columnsFor(c, 8, tokens) * c.lmNBlocks * 2
+                    * c.lmNKvHeads * c.lmHeadDim() * Float.BYTES;
+            median[4] = (double) counts.arraysCreated() / counts.steps();
+            median[5] = (double) counts.hostTransfers() / counts.steps();
         }
         return median;
     }

@@ -10,9 +10,27 @@ final class ProcessMemory {
 
     /** Resident set size in MB from /proc; on other systems the used heap, which misses native memory. */
     static long rssMb() {
+        return status("VmRSS:");
+    }
+
+    /** The largest resident set size since the start or the last {@link #resetPeak} (Linux: VmHWM). */
+    static long peakRssMb() {
+        return status("VmHWM:");
+    }
+
+    /** Starts a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs. */
+    static void resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (Exception ignored) {
+            // not Linux, or not allowed: the peak then spans the whole process
+        }
+    }
+
+    private static long status(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(key)) {
                     return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
                 }
             }

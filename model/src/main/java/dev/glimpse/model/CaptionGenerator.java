@@ -13,8 +13,8 @@ import java.util.List;
 /**
  * Batched greedy decoding over [image tokens ; prompt tokens]. Prompts of different lengths are
  * padded between the image tokens and the prompt, the padding masked out of attention and skipped
- * by the per-row positions, so a row's caption never depends on its batch-mates. Rows that finish
- * (stop token or their own {@code max_new_tokens}) leave the batch and stop costing compute.
+ * by the per-row positions, so a row's caption never depends on its batch-mates. With the KV cache
+ * the rows decode in one {@link DecodingBatch}, where rows that finish free their slots.
  */
 public final class CaptionGenerator {
     /** How to decode. {@code keepLogits} records each step's logits (tests, parity checks). */
@@ -30,6 +30,7 @@ public final class CaptionGenerator {
     public record Result(long[] tokens, List<float[]> stepLogits, double confidence) {}
 
     private final VisionLanguageModel model;
+    private DecodingBatch.Counts lastCounts;
 
     public CaptionGenerator(VisionLanguageModel model) {
         this.model = model;
@@ -77,7 +78,7 @@ public final class CaptionGenerator {
                     ids[q * promptLen + j] = j < pad[q / views] ? cfg.lmPadTokenId : p[j - pad[q / views]];
                 }
             }
-            NDArray imageTokens = model.imageTokens(patchEmbeddings); // [B·V, I, D_lm]
+            NDArray imageTokens = model.imageTokensInChunks(patchEmbeddings); // [B·V, I, D_lm]
             NDArray seq = promptLen == 0 ? imageTokens : NDArrays.concat(new NDList(imageTokens,
                     model.decoder().embed(m.create(ids, new Shape(rows, promptLen)))), 1); // [B·V, I + L, D_lm]
             return decode(seq, img, pad, views, maxNewTokens, opt);
@@ -159,6 +160,46 @@ public final class CaptionGenerator {
      * and the prompt; Idefics3: at the start).
      */
     private List<Result> decode(NDArray seq, int img, int[] pad, int views, int[] maxNewTokens, Options opt) {
+        if (opt.useKvCache()) {
+            return decodeCached(seq, img, pad, views, maxNewTokens, opt);
+        }
+        return decodeByRecomputation(seq, img, pad, views, maxNewTokens, opt);
+    }
+
+    /** All rows join one {@link DecodingBatch} sized for them, then decode until every row is done. */
+    private List<Result> decodeCached(NDArray seq, int img, int[] pad, int views, int[] maxNewTokens, Options opt) {
+        int batch = pad.length;
+        int prefill = Math.toIntExact(seq.getShape().get(1));
+        int cap = java.util.Arrays.stream(maxNewTokens).max().orElse(0);
+        List<Integer> tags = new ArrayList<>(batch);
+        for (int r = 0; r < batch; r++) {
+            tags.add(r);
+        }
+        Result[] results = new Result[batch];
+        try (DecodingBatch<Integer> decoding = new DecodingBatch<>(model, batch * views, prefill + Math.max(cap, 1),
+                opt)) {
+            decoding.joinPrefilled(tags, seq, img, pad, views, maxNewTokens);
+            while (!decoding.isEmpty()) {
+                for (DecodingBatch.Done<Integer> d : decoding.step()) {
+                    results[d.tag()] = d.result();
+                }
+            }
+            lastCounts = decoding.counts();
+        }
+        return java.util.Arrays.asList(results);
+    }
+
+    /** Arrays created and host transfers of the last cached decoding (bench). */
+    public DecodingBatch.Counts lastCounts() {
+        return lastCounts;
+    }
+
+    /**
+     * The reference the cache is checked against: every step runs the decoder over the whole
+     * sequence again. Each step's temporaries are freed at the step; only the growing sequence is kept.
+     */
+    private List<Result> decodeByRecomputation(NDArray seq, int img, int[] pad, int views, int[] maxNewTokens,
+                                               Options opt) {
         ModelConfig cfg = model.config();
         TextDecoder decoder = model.decoder();
         int batch = pad.length;
@@ -170,117 +211,21 @@ public final class CaptionGenerator {
             generated.add(new ArrayList<>());
             logitsKept.add(new ArrayList<>());
         }
+        List<Integer> active = new ArrayList<>();
+        for (int r = 0; r < batch; r++) {
+            if (maxNewTokens[r] > 0) {
+                active.add(r);
+            }
+        }
         try (NDScope ignored = new NDScope()) {
             NDManager m = seq.getManager();
-            int rows = batch * views;
-            int prefill = Math.toIntExact(seq.getShape().get(1));
-
-            long[][] positions = new long[rows][prefill];
-            float[] mask = new float[rows * prefill * prefill];
-            for (int q = 0; q < rows; q++) {
-                int r = q / views;
-                for (int j = 0; j < prefill; j++) {
-                    positions[q][j] = j < img ? j : j < img + pad[r] ? 0 : j - pad[r];
-                }
-                for (int i = 0; i < prefill; i++) {
-                    for (int j = 0; j < prefill; j++) {
-                        boolean padKey = j >= img && j < img + pad[r];
-                        if (j > i || padKey) {
-                            mask[(q * prefill + i) * prefill + j] = TextDecoder.MASKED;
-                        }
-                    }
-                }
-            }
-            KvCache cache = opt.useKvCache() ? new KvCache(cfg.lmNBlocks) : null;
-            NDArray hidden = decoder.forward(seq, positions,
-                    m.create(mask, new Shape(rows, 1, prefill, prefill)), cache);
-            NDArray logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [B·V, V]
-
-            // The images still generating, as indices into the caller's batch; the arrays hold their rows.
-            List<Integer> active = new ArrayList<>();
-            for (int r = 0; r < batch; r++) {
-                if (maxNewTokens[r] > 0) {
-                    active.add(r);
-                }
-            }
-            if (active.size() < batch) {
-                NDArray keepRows = rowsOf(m, active, views);
-                logits = logits.get(keepRows);
-                seq = seq.get(keepRows);
-                if (cache != null && !active.isEmpty()) {
-                    cache.keepRows(keepRows);
-                }
-            }
-            NDArray generatedEmbeds = null; // [b·V, steps, D_lm], only without the cache
-            int step = 0;
+            seq = seq.get(rowsOf(m, active, views)); // [b·V, P, D_lm], the rows still generating
             int vocab = cfg.lmVocabSize;
             while (!active.isEmpty()) {
-                NDArray scores = views == 1 ? logits
-                        : logits.logSoftmax(-1).reshape(active.size(), views, vocab).mean(new int[] {1});
-                long[] next = scores.argMax(-1).toLongArray();
-                // The chosen token's log-probability is the largest one of its row.
-                float[] chosen = (views == 1 ? scores.logSoftmax(-1) : scores).max(new int[] {-1}).toFloatArray();
-                float[] stepLogits = opt.keepLogits() ? scores.toFloatArray() : null;
                 List<Integer> keep = new ArrayList<>();
-                for (int i = 0; i < active.size(); i++) {
-                    int r = active.get(i);
-                    confidence[r] = Math.min(confidence[r], Math.exp(chosen[i]));
-                    if (stepLogits != null) {
-                        float[] row = new float[vocab];
-                        System.arraycopy(stepLogits, i * vocab, row, 0, vocab);
-                        logitsKept.get(r).add(row);
-                    }
-                    boolean stop = opt.stopAtEos() && next[i] == cfg.lmEosTokenId;
-                    if (!stop) {
-                        generated.get(r).add(next[i]);
-                    }
-                    if (!stop && generated.get(r).size() < maxNewTokens[r]) {
-                        keep.add(i);
-                    }
-                }
-                if (keep.isEmpty()) {
-                    break;
-                }
-                long[] nextIds = new long[keep.size() * views];
-                for (int i = 0; i < keep.size(); i++) {
-                    for (int v = 0; v < views; v++) {
-                        nextIds[i * views + v] = next[keep.get(i)];
-                    }
-                }
-                if (keep.size() < active.size()) {
-                    NDArray keepRows = rowsOf(m, keep, views);
-                    seq = seq.get(keepRows);
-                    if (cache != null) {
-                        cache.keepRows(keepRows);
-                    }
-                    if (generatedEmbeds != null) {
-                        generatedEmbeds = generatedEmbeds.get(keepRows);
-                    }
-                    List<Integer> still = new ArrayList<>();
-                    for (int i : keep) {
-                        still.add(active.get(i));
-                    }
-                    active = still;
-                }
-                int b = active.size() * views;
-                NDArray nextEmbeds = decoder.embed(m.create(nextIds, new Shape(b, 1))); // [b, 1, D_lm]
-                step++;
-                if (cache != null) {
-                    long total = cache.length() + 1;
-                    long[][] pos = new long[b][1];
-                    float[] keyMask = new float[(int) (b * total)];
-                    for (int q = 0; q < b; q++) {
-                        int r = active.get(q / views);
-                        pos[q][0] = prefill - pad[r] + step - 1;
-                        for (int j = img; j < img + pad[r]; j++) {
-                            keyMask[(int) (q * total + j)] = TextDecoder.MASKED;
-                        }
-                    }
-                    hidden = decoder.forward(nextEmbeds, pos, m.create(keyMask, new Shape(b, 1, 1, total)), cache);
-                } else {
-                    generatedEmbeds = generatedEmbeds == null ? nextEmbeds
-                            : NDArrays.concat(new NDList(generatedEmbeds, nextEmbeds), 1);
-                    int total = prefill + step;
+                try (NDScope step = new NDScope()) {
+                    int b = active.size() * views;
+                    int total = Math.toIntExact(seq.getShape().get(1));
                     long[][] pos = new long[b][total];
                     float[] full = new float[b * total * total];
                     for (int q = 0; q < b; q++) {
@@ -296,13 +241,47 @@ public final class CaptionGenerator {
                             }
                         }
                     }
-                    NDArray all = NDArrays.concat(new NDList(seq, generatedEmbeds), 1);
-                    hidden = decoder.forward(all, pos, m.create(full, new Shape(b, 1, total, total)), null);
+                    NDArray hidden = decoder.forward(seq, pos, m.create(full, new Shape(b, 1, total, total)), null);
+                    NDArray logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [b·V, V]
+                    NDArray scores = views == 1 ? logits
+                            : logits.logSoftmax(-1).reshape(active.size(), views, vocab).mean(new int[] {1});
+                    long[] next = scores.argMax(-1).toLongArray();
+                    // The chosen token's log-probability is the largest one of its row.
+                    float[] chosen = (views == 1 ? scores.logSoftmax(-1) : scores).max(new int[] {-1}).toFloatArray();
+                    float[] stepLogits = opt.keepLogits() ? scores.toFloatArray() : null;
+                    for (int i = 0; i < active.size(); i++) {
+                        int r = active.get(i);
+                        confidence[r] = Math.min(confidence[r], Math.exp(chosen[i]));
+                        if (stepLogits != null) {
+                            logitsKept.get(r).add(java.util.Arrays.copyOfRange(stepLogits, i * vocab, (i + 1) * vocab));
+                        }
+                        boolean stop = opt.stopAtEos() && next[i] == cfg.lmEosTokenId;
+                        if (!stop) {
+                            generated.get(r).add(next[i]);
+                        }
+                        if (!stop && generated.get(r).size() < maxNewTokens[r]) {
+                            keep.add(i);
+                        }
+                    }
+                    if (!keep.isEmpty()) {
+                        long[] nextIds = new long[keep.size() * views];
+                        for (int i = 0; i < keep.size(); i++) {
+                            for (int v = 0; v < views; v++) {
+                                nextIds[i * views + v] = next[keep.get(i)];
+                            }
+                        }
+                        NDArray shorter = seq;
+                        seq = NDArrays.concat(new NDList(seq.get(rowsOf(m, keep, views)),
+                                decoder.embed(m.create(nextIds, new Shape(keep.size() * views, 1)))), 1);
+                        NDScope.unregister(seq);
+                        shorter.close();
+                    }
                 }
-                logits = decoder.logits(hidden.get(new NDIndex(":, -1, :")));
-            }
-            if (cache != null) {
-                cache.close();
+                List<Integer> still = new ArrayList<>();
+                for (int i : keep) {
+                    still.add(active.get(i));
+                }
+                active = still;
             }
         }
         List<Result> results = new ArrayList<>(batch);
@@ -312,6 +291,7 @@ public final class CaptionGenerator {
         }
         return results;
     }
+
     /** The array rows of the images at {@code positions} of the current batch, {@code views} rows each. */
     private static NDArray rowsOf(NDManager m, List<Integer> positions, int views) {
         long[] rows = new long[positions.size() * views];

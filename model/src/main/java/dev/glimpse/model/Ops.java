@@ -1,8 +1,11 @@
 package dev.glimpse.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.function.UnaryOperator;
 
 /** The few tensor functions the layers share, written as the formulas of the original models. */
 public final class Ops {
@@ -10,10 +13,12 @@ public final class Ops {
 
     private Ops() {}
 
-    /** {@code x @ w^T + b}, as torch's {@code nn.Linear}; {@code b} may be null. */
+    /**
+     * {@code x @ w^T + b}, as torch's {@code nn.Linear}; {@code b} may be null. One native call (no
+     * transposed view of {@code w}, no separate bias add), whose result belongs to {@code x}'s manager.
+     */
     public static NDArray linear(NDArray x, NDArray w, NDArray b) {
-        NDArray y = x.matMul(w.transpose());
-        return b == null ? y : y.add(b);
+        return x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
     }
 
     public static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
@@ -30,6 +35,29 @@ public final class Ops {
      */
     public static NDArray scale(NDArray x, double s) {
         return x.mul(x.getManager().create((float) s));
+    }
+
+    /**
+     * {@code block.apply(x)}, whose temporaries are freed as soon as it returns when no gradients
+     * are being recorded, so that a forward holds one block's activations at a time rather than all
+     * of them. {@code closeInput}: {@code x} is the previous block's output, freed too. Under a
+     * {@code GradientCollector} nothing is freed early: the backward pass reads scalars that
+     * {@link #scale} keeps alive until the enclosing scope closes.
+     */
+    public static NDArray freeingTemporaries(NDArray x, boolean closeInput, UnaryOperator<NDArray> block) {
+        if (JniUtils.isGradMode()) {
+            return block.apply(x);
+        }
+        NDArray y;
+        try (NDScope ignored = new NDScope()) {
+            y = block.apply(x);
+            NDScope.unregister(y);
+        }
+        NDScope.register(y); // back to the caller's scope, if it has one
+        if (closeInput) {
+            x.close();
+        }
+        return y;
     }
 
     /** LLaMA's RMSNorm: {@code x * rsqrt(mean(x^2) + eps) * weight}. */

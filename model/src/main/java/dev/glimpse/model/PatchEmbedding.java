@@ -32,6 +32,7 @@ public final class PatchEmbedding {
         // The view is taken per call: a view kept across training steps would alias in-place updates.
         NDArray projection = w.get("vision_encoder.patch_embedding.conv.weight")
                 .reshape(cfg.vitHiddenDim, cfg.patchDim()); // [D_vit, 3·P·P]
+        projection.attach(pixels.getManager()); // freed with the caller's arrays, not kept with the weights
         return Ops.linear(patches, projection, w.get("vision_encoder.patch_embedding.conv.bias"))
                 .add(w.get(Weights.POSITION_EMBEDDING)); // [B, N, D_vit]
     }

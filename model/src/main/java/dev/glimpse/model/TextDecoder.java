@@ -18,6 +18,8 @@ public final class TextDecoder {
     private final ModelConfig cfg;
     private final Weights w;
     private final float[] invFreq;
+    /** {@link #invFreq} on the weights' device, made once: every step's rotary angles read it. */
+    private final NDArray invFreqArray;
 
     public TextDecoder(ModelConfig cfg, Weights w) {
         this.cfg = cfg;
@@ -27,6 +29,7 @@ public final class TextDecoder {
         for (int i = 0; i < hd / 2; i++) {
             invFreq[i] = 1.0f / (float) Math.pow(cfg.lmReBase, (float) (2 * i) / hd);
         }
+        this.invFreqArray = w.manager().create(invFreq);
     }
 
     public NDArray tokenEmbedding() {
@@ -47,22 +50,11 @@ public final class TextDecoder {
     /**
      * Runs the blocks over {@code x [B, T, D_lm]} whose tokens sit at {@code positions [B][T]};
      * {@code mask} is added to the attention scores ({@code [B or 1, 1, T, T_kv]}, or null for
-     * none). With a cache, keys and values are appended to it and attention spans the history.
+     * none). With a cache, keys and values go where the cache was told ({@link KvCache#prefill},
+     * {@link KvCache#decode}) and attention spans what it returns.
      * Returns the final-norm hidden states {@code [B, T, D_lm]}.
      */
     public NDArray forward(NDArray x, long[][] positions, NDArray mask, KvCache cache) {
-        NDArray[] cosSin = rotary(x.getManager(), positions); // each [B, 1, T, hd]
-        for (int i = 0; i < cfg.lmNBlocks; i++) {
-            String b = "decoder.blocks." + i + ".";
-            NDArray normed = Ops.rmsNorm(x, w.get(b + "norm1.weight"), cfg.lmRmsEps);
-            x = x.add(attention(normed, b + "attn.", i, cosSin, mask, cache));
-            x = x.add(mlp(Ops.rmsNorm(x, w.get(b + "norm2.weight"), cfg.lmRmsEps), b + "mlp."));
-        }
-        return Ops.rmsNorm(x, w.get("decoder.norm.weight"), cfg.lmRmsEps);
-    }
-
-    /** cos and sin of the rotary angles, with nanoVLM's linear scaling past the trained context. */
-    private NDArray[] rotary(NDManager manager, long[][] positions) {
         int b = positions.length;
         int t = positions[0].length;
         long maxPosition = 0;
@@ -73,15 +65,42 @@ public final class TextDecoder {
                 maxPosition = Math.max(maxPosition, positions[r][j]);
             }
         }
-        float[] freq = invFreq.clone();
+        NDArray positionArray = x.getManager().create(pos, new ai.djl.ndarray.types.Shape(b, t));
+        return forward(x, rotary(positionArray, maxPosition), mask, cache);
+    }
+
+    /** As {@link #forward(NDArray, long[][], NDArray, KvCache)} with the rotary cos and sin already made ({@link #rotary}). */
+    public NDArray forward(NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
+        for (int i = 0; i < cfg.lmNBlocks; i++) {
+            String b = "decoder.blocks." + i + ".";
+            int block = i;
+            x = Ops.freeingTemporaries(x, i > 0, in -> {
+                NDArray normed = Ops.rmsNorm(in, w.get(b + "norm1.weight"), cfg.lmRmsEps);
+                NDArray h = in.add(attention(normed, b + "attn.", block, cosSin, mask, cache));
+                return h.add(mlp(Ops.rmsNorm(h, w.get(b + "norm2.weight"), cfg.lmRmsEps), b + "mlp."));
+            });
+        }
+        return Ops.rmsNorm(x, w.get("decoder.norm.weight"), cfg.lmRmsEps);
+    }
+
+    /**
+     * cos and sin {@code [B, 1, T, hd]} of the rotary angles of {@code positions [B, T]} (float32,
+     * on the step's manager), with nanoVLM's linear scaling past the trained context, which the
+     * largest position ({@code maxPosition}, known to the caller) decides.
+     */
+    public NDArray[] rotary(NDArray positions, long maxPosition) {
+        NDArray freq = invFreqArray;
         if (maxPosition + 1 > cfg.lmMaxPositionEmbeddings) {
             float scale = (float) (maxPosition + 1) / cfg.lmMaxPositionEmbeddings;
-            for (int i = 0; i < freq.length; i++) {
-                freq[i] /= scale;
+            float[] scaled = invFreq.clone();
+            for (int i = 0; i < scaled.length; i++) {
+                scaled[i] /= scale;
             }
+            freq = positions.getManager().create(scaled);
         }
-        NDArray angles = manager.create(pos, new ai.djl.ndarray.types.Shape(b, t, 1))
-                .mul(manager.create(freq)); // [B, T, hd/2]
+        long b = positions.getShape().get(0);
+        long t = positions.getShape().get(1);
+        NDArray angles = positions.reshape(b, t, 1).mul(freq); // [B, T, hd/2]
         NDArray emb = NDArrays.concat(new NDList(angles, angles), 2).expandDims(1); // [B, 1, T, hd]
         return new NDArray[] {emb.cos().mul(cfg.lmAttnScaling), emb.sin().mul(cfg.lmAttnScaling)};
     }
@@ -108,7 +127,7 @@ public final class TextDecoder {
         q = applyRotary(q, cosSin); // [B, H, T, hd]
         k = applyRotary(k, cosSin); // [B, H_kv, T, hd]
         if (cache != null) {
-            NDArray[] kv = cache.append(block, k, v);
+            NDArray[] kv = cache.attend(block, k, v);
             k = kv[0]; // [B, H_kv, T_kv, hd]
             v = kv[1];
         }

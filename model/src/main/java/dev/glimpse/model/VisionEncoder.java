@@ -17,8 +17,10 @@ public final class VisionEncoder {
     public NDArray forward(NDArray x) {
         for (int i = 0; i < cfg.vitNBlocks; i++) {
             String b = "vision_encoder.blocks." + i + ".";
-            x = x.add(attention(layerNorm(x, b + "ln1"), b + "attn."));
-            x = x.add(mlp(layerNorm(x, b + "ln2"), b + "mlp."));
+            x = Ops.freeingTemporaries(x, i > 0, in -> {
+                NDArray h = in.add(attention(layerNorm(in, b + "ln1"), b + "attn."));
+                return h.add(mlp(layerNorm(h, b + "ln2"), b + "mlp."));
+            });
         }
         return layerNorm(x, "vision_encoder.layer_norm");
     }
