@@ -99,10 +99,10 @@ public class Reprocess implements Callable<Integer> {
             + "letters as one HTML page with thumbnails from the source folder (see 'gallery').")
     Path gallery;
 
-    @Mixin Cli.JobOptions job;
+    @Option(names = "--rest-port", defaultValue = "0", description = "Web UI and REST API of the local cluster (0: a free port).")
+    int restPort;
 
-    /** Extra wiring of a run (issue-specific options such as reports) goes through these hooks. */
-    protected void beforeSubmit(StreamExecutionEnvironment env, GlimpseConfig c, ReprocessJob.Plan plan) {}
+    @Mixin Cli.JobOptions job;
 
     @Override
     public Integer call() throws Exception {
@@ -125,14 +125,10 @@ public class Reprocess implements Callable<Integer> {
         ReprocessJob.Plan plan = new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);
 
         Configuration flink = flinkConfiguration(c);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
-        LocalCluster cluster = null;
-        if (env instanceof LocalStreamEnvironment) {
-            cluster = new LocalCluster(0, prometheusPort);
-            env = cluster.environment(flink);
-        }
+        LocalCluster cluster = local ? new LocalCluster(restPort, prometheusPort) : null;
+        StreamExecutionEnvironment env = local ? cluster.environment(flink)
+                : StreamExecutionEnvironment.getExecutionEnvironment(flink);
         ReprocessJob.addTo(env, c, plan);
-        beforeSubmit(env, c, plan);
         PrintStream err = System.err;
         if (!quiet) {
             err.println("reprocess " + source + " → " + sink + "; model " + c.modelDir() + ", batch "
@@ -145,7 +141,7 @@ public class Reprocess implements Callable<Integer> {
         }
         long started = System.nanoTime();
         JobClient client = env.executeAsync("glimpse-reprocess");
-        if (!(env instanceof LocalStreamEnvironment)) {
+        if (!local) {
             System.out.println("submitted job " + client.getJobID());
             return 0;
         }
