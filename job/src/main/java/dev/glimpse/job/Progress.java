@@ -32,11 +32,13 @@ public final class Progress implements AutoCloseable {
     private final Mode mode;
     private final PrintStream out;
     private final long lineIntervalMs;
-    private final long startedAt = System.nanoTime();
     private ProgressBar bar;
     private long lastLineAt = Long.MIN_VALUE;
     private long done;
     private long total = -1;
+    /** When the first image was done, and how many were done by then: the rate leaves out the start-up. */
+    private long firstDoneAt = -1;
+    private long doneAtFirst;
     private String extra = "";
 
     public Progress(String task, Mode mode, PrintStream out, Duration lineInterval) {
@@ -52,6 +54,10 @@ public final class Progress implements AutoCloseable {
 
     /** {@code total}: -1 while unknown; {@code extra}: a short note after the numbers (e.g. dead letters). */
     public synchronized void update(long done, long total, String extra) {
+        if (firstDoneAt < 0 && done > 0) {
+            firstDoneAt = System.nanoTime();
+            doneAtFirst = done;
+        }
         this.done = done;
         this.total = total;
         this.extra = extra == null ? "" : extra;
@@ -90,10 +96,10 @@ public final class Progress implements AutoCloseable {
         }
     }
 
-    /** {@code task: 1234/5000 images (24.7 %), 38.2 images/s, ETA 1m39s, note}. */
+    /** {@code task: 1234/5000 images (24.7 %), 38.2 images/s, ETA 1m39s, note}; the rate since the first image done. */
     synchronized String line() {
-        double seconds = Math.max(1e-3, (System.nanoTime() - startedAt) / 1e9);
-        double rate = done / seconds;
+        double seconds = firstDoneAt < 0 ? 0 : (System.nanoTime() - firstDoneAt) / 1e9;
+        double rate = seconds < 1 ? 0 : (done - doneAtFirst) / seconds;
         StringBuilder b = new StringBuilder(task).append(": ").append(done).append('/')
                 .append(total >= 0 ? String.valueOf(total) : "?").append(" images");
         if (total > 0) {

@@ -10,18 +10,21 @@ import org.junit.jupiter.api.Test;
 
 class ProgressTest {
     @Test
-    void shouldPrintPlainLinesWithoutCarriageReturnsOffATerminal() {
+    void shouldPrintPlainLinesWithoutCarriageReturnsOffATerminal() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (Progress p = new Progress("reprocess", Progress.Mode.LINES, new PrintStream(bytes, true, StandardCharsets.UTF_8),
                 Duration.ZERO)) {
             p.update(0, -1, "");
+            p.update(1, 10, "0 dead letters");
+            Thread.sleep(1100);
             p.update(3, 10, "1 dead letters");
         }
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out).doesNotContain("\r");
-        assertThat(out.split("\n")).hasSize(3);
+        assertThat(out.split("\n")).hasSize(4);
         assertThat(out.split("\n")[0]).startsWith("reprocess: 0/? images");
-        assertThat(out.split("\n")[1]).startsWith("reprocess: 3/10 images (30.0 %)").contains("images/s").contains("ETA")
+        assertThat(out.split("\n")[1]).startsWith("reprocess: 1/10 images (10.0 %), 0.0 images/s, 0 dead letters");
+        assertThat(out.split("\n")[2]).startsWith("reprocess: 3/10 images (30.0 %)").contains("images/s").contains("ETA")
                 .endsWith(", 1 dead letters");
     }
 
