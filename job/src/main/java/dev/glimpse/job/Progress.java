@@ -36,6 +36,9 @@ public final class Progress implements AutoCloseable {
     private long lastLineAt = Long.MIN_VALUE;
     private long done;
     private long total = -1;
+    /** The counts of the last line printed, so the closing line is not a repeat. */
+    private long printedDone = -1;
+    private long printedTotal = -1;
     /** When the first image was done, and how many were done by then: the rate leaves out the start-up. */
     private long firstDoneAt = -1;
     private long doneAtFirst;
@@ -73,7 +76,7 @@ public final class Progress implements AutoCloseable {
                 long now = System.nanoTime() / 1_000_000;
                 if (lastLineAt == Long.MIN_VALUE || now - lastLineAt >= lineIntervalMs) {
                     lastLineAt = now;
-                    out.println(line());
+                    printLine();
                 }
             }
             case QUIET -> { }
@@ -115,6 +118,12 @@ public final class Progress implements AutoCloseable {
         return b.toString();
     }
 
+    private void printLine() {
+        printedDone = done;
+        printedTotal = total;
+        out.println(line());
+    }
+
     static String duration(long seconds) {
         if (seconds >= 3600) {
             return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
@@ -127,8 +136,8 @@ public final class Progress implements AutoCloseable {
     public synchronized void close() {
         if (bar != null) {
             bar.close();
-        } else if (mode == Mode.LINES) {
-            out.println(line());
+        } else if (mode == Mode.LINES && (done != printedDone || total != printedTotal)) {
+            printLine();
         }
     }
 }

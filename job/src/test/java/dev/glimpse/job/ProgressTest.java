@@ -21,7 +21,7 @@ class ProgressTest {
         }
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out).doesNotContain("\r");
-        assertThat(out.split("\n")).hasSize(4);
+        assertThat(out.split("\n")).hasSize(3);
         assertThat(out.split("\n")[0]).startsWith("reprocess: 0/? images");
         assertThat(out.split("\n")[1]).startsWith("reprocess: 1/10 images (10.0 %), 0.0 images/s, 0 dead letters");
         assertThat(out.split("\n")[2]).startsWith("reprocess: 3/10 images (30.0 %)").contains("images/s").contains("ETA")
@@ -37,6 +37,16 @@ class ProgressTest {
             p.update(i, 100, "");
         }
         assertThat(bytes.toString(StandardCharsets.UTF_8).split("\n")).hasSize(1);
+        p.close();
+        String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");
+        assertThat(lines).as("the last counts, once").hasSize(2);
+        assertThat(lines[1]).startsWith("reprocess: 99/100 images");
+        bytes.reset();
+        Progress q = new Progress("reprocess", Progress.Mode.LINES, new PrintStream(bytes, true, StandardCharsets.UTF_8),
+                Duration.ZERO);
+        q.update(7, 7, "");
+        q.close();
+        assertThat(bytes.toString(StandardCharsets.UTF_8).split("\n")).as("no repeat of a line just printed").hasSize(1);
     }
 
     @Test
