@@ -34,7 +34,7 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "scenes", description = "scenes, nanovlm-222m or smolvlm-256m (random weights).") String preset;
     @Option(names = "--batch-sizes", defaultValue = "1,8", split = ",") int[] batchSizes;
     @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
-    @Option(names = "--repeats", defaultValue = "3") int repeats;
+    @Option(names = "--repeats", defaultValue = "3", description = "Timed runs after one warm-up; 0: one cold run.") int repeats;
     @Option(names = "--threads", defaultValue = "0") int threads;
     @Option(names = "--recompute", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also time decoding without the KV cache at the first batch size (the reference; slow at 222M).")
@@ -56,8 +56,8 @@ final class Bench implements Callable<Integer> {
             // share that depends on the images: eval prints it, and the rate that results.
             int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
             int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
-            System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s %8s %11s %11s%n", "batch", "views", "cache",
-                    "embed ms", "vision ms", "generate ms", "images/s", "peak MB", "KV MB", "arrays/step", "copies/step");
+            System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s %8s %11s%n", "batch", "views", "cache",
+                    "embed ms", "vision ms", "generate ms", "images/s", "peak MB", "KV MB", "copies/step");
             System.out.printf("%-6s %-6s %-10s %12s %12s %14s%n", "", "", "", "", "", "(incl. vision)");
             double base = 0;
             for (int b : batchSizes) {
@@ -73,11 +73,10 @@ final class Bench implements Callable<Integer> {
                         if (base == 0) {
                             base = perSecond;
                         }
-                        System.out.printf("%-6d %-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d %8s %11s %11s   (x%.2f)%n",
+                        System.out.printf("%-6d %-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d %8s %11s   (x%.2f)%n",
                                 b, views, cache ? "kv" : "recompute", t[0], t[1], t[2], perSecond,
                                 ProcessMemory.peakRssMb(), cache ? String.format("%.1f", t[3] / 1e6) : "-",
-                                cache ? String.format("%.1f", t[4]) : "-", cache ? String.format("%.2f", t[5]) : "-",
-                                perSecond / base);
+                                cache ? String.format("%.2f", t[4]) : "-", perSecond / base);
                     }
                 }
             }
@@ -88,7 +87,7 @@ final class Bench implements Callable<Integer> {
     /**
      * Median over the repeats of {embed, vision+projector, generation} in ms, after one warm-up;
      * generation starts from the patch embeddings, so it includes a second vision+projector pass.
-     * Then, from the last cached run: KV cache bytes, arrays created and host copies per decode step.
+     * Then, for the cached runs: the KV cache's bytes and the host transfers per decode step.
      */
     private double[] time(VisionLanguageModel m, int batch, int views, boolean cache) {
         ModelConfig c = m.config();
@@ -112,16 +111,16 @@ final class Bench implements Callable<Integer> {
                 NDArray patches = m.patchEmbedding().embed(x);
                 patches.toFloatArray();
                 long t1 = System.nanoTime();
-                m.imageTokens(patches).toFloatArray();
+                m.imageTokensInChunks(patches).toFloatArray();
                 long t2 = System.nanoTime();
                 generator.generate(patches, views, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();
-                if (r > 0) {
+                if (r > 0 || repeats == 0) {
                     runs.add(new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6});
                 }
             }
         }
-        double[] median = new double[6];
+        double[] median = new double[5];
         for (int k = 0; k < 3; k++) {
             final int kk = k;
             double[] v = runs.stream().mapToDouble(a -> a[kk]).sorted().toArray();
@@ -131,8 +130,7 @@ final class Bench implements Callable<Integer> {
         if (cache && counts != null) {
             median[3] = (double) batch * views * DecodingBatch.columnsFor(c, 8, tokens) * c.lmNBlocks * 2
                     * c.lmNKvHeads * c.lmHeadDim() * Float.BYTES;
-            median[4] = (double) counts.arraysCreated() / counts.steps();
-            median[5] = (double) counts.hostTransfers() / counts.steps();
+            median[4] = (double) counts.hostTransfers() / counts.steps();
         }
         return median;
     }
@@ -241,7 +239,7 @@ final class Bench implements Callable<Integer> {
                 long t2 = System.nanoTime();
                 generator.generateMerged(patches, counts, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();
-                if (r > 0) {
+                if (r > 0 || repeats == 0) {
                     runs.add(new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6});
                 }
             }

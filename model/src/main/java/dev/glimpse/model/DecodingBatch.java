@@ -32,8 +32,8 @@ public final class DecodingBatch<T> implements AutoCloseable {
     /** An image's outcome with the caller's tag. */
     public record Done<T>(T tag, CaptionGenerator.Result result) {}
 
-    /** Arrays created and host transfers made, summed over every call (bench: calls per token). */
-    public record Counts(long steps, long tokens, long arraysCreated, long hostTransfers) {}
+    /** Decode steps, tokens and host transfers (arrays sent to or read from the device), summed over every call. */
+    public record Counts(long steps, long tokens, long hostTransfers) {}
 
     private final VisionLanguageModel model;
     private final ModelConfig cfg;
@@ -62,7 +62,6 @@ public final class DecodingBatch<T> implements AutoCloseable {
     private boolean layoutStale;
     private long steps;
     private long tokens;
-    private long arraysCreated;
     private long hostTransfers;
 
     private static final class Sequence<T> {
@@ -174,7 +173,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
     }
 
     public Counts counts() {
-        return new Counts(steps, tokens, arraysCreated, hostTransfers);
+        return new Counts(steps, tokens, hostTransfers);
     }
 
     /** Whether images with these prompts and caps, {@code views} rows each, fit into the free slots now. */
@@ -353,7 +352,6 @@ public final class DecodingBatch<T> implements AutoCloseable {
         positionOfRow.set(new NDIndex("{}", slotIndex), upload(step, firstPositions));
         activeLong.set(new NDIndex("{}", slotIndex), 1L);
         activeFloat.set(new NDIndex("{}", slotIndex), 1f);
-        arraysCreated += step.getManagedArrays().size();
         decoding.addAll(joined);
         closeLayout();
     }
@@ -425,8 +423,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
             if (!decoding.isEmpty()) {
                 decodeStep(step, l, nextOfRow, width);
             }
-            arraysCreated += step.getManagedArrays().size();
-        }
+            }
         steps++;
         if (layoutStale) {
             closeLayout();
