@@ -173,7 +173,7 @@ final class Bench implements Callable<Integer> {
                         + "%d generated tokens, image 1024x768%n",
                 c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
         System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s %12s %10s%n", "batch", "splitting", "tiles",
-                "img tok", "cache", "embed ms", "vision ms", "generate ms", "images/s", "RSS MB");
+                "img tok", "cache", "embed ms", "vision ms", "generate ms", "images/s", "peak MB");
         System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s%n", "", "", "", "", "", "", "", "(incl. vision)");
         Random rnd = new Random(1);
         byte[] rgb = new byte[3 * 1024 * 768];
@@ -185,9 +185,10 @@ final class Bench implements Callable<Integer> {
             Idefics3ImageProcessor.Tiles tiles = processor.process(photo);
             for (int b : batchSizes) {
                 for (boolean cache : new boolean[] {true, false}) {
-                    if (!cache && (b != batchSizes[0] || split)) {
+                    if (!cache && (!recompute || b != batchSizes[0])) {
                         continue;
                     }
+                    ProcessMemory.resetPeak();
                     double[] t = timeTiles(m, tiles, b, cache);
                     double perSecond = b / (t[0] + t[2]) * 1000;
                     if (base == 0) {
@@ -195,7 +196,7 @@ final class Bench implements Callable<Integer> {
                     }
                     System.out.printf("%-6d %-9s %-6d %-8d %-10s %12.1f %12.1f %14.1f %12.3f %10d   (x%.2f)%n", b,
                             split ? "on" : "off", tiles.count(), tiles.count() * c.imageTokens(), cache ? "kv" : "recompute",
-                            t[0], t[1], t[2], perSecond, ProcessMemory.rssMb(), perSecond / base);
+                            t[0], t[1], t[2], perSecond, ProcessMemory.peakRssMb(), perSecond / base);
                 }
             }
         }
