@@ -25,7 +25,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code bin/glimpse}: the command line. Each subcommand parses, loads, runs, in a few lines. */
 @Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",

@@ -1,7 +1,6 @@
 package dev.glimpse.job;
 
 import dev.glimpse.job.kafka.EmbeddedKafka;
-import dev.glimpse.model.CaptionTokenizer;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
