@@ -108,7 +108,10 @@ public final class Progress implements AutoCloseable {
         if (total > 0) {
             b.append(String.format(Locale.ROOT, " (%.1f %%)", 100.0 * done / total));
         }
-        b.append(String.format(Locale.ROOT, ", %.1f images/s", rate));
+        // No rate until a second has passed since the first image: "0.0 images/s" beside finished work misleads.
+        if (rate > 0) {
+            b.append(String.format(Locale.ROOT, ", %.1f images/s", rate));
+        }
         if (total >= 0 && rate > 0 && done <= total) {
             b.append(", ETA ").append(duration((long) ((total - done) / rate)));
         }

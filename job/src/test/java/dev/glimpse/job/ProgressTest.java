@@ -23,7 +23,7 @@ class ProgressTest {
         assertThat(out).doesNotContain("\r");
         assertThat(out.split("\n")).hasSize(3);
         assertThat(out.split("\n")[0]).startsWith("reprocess: 0/? images");
-        assertThat(out.split("\n")[1]).startsWith("reprocess: 1/10 images (10.0 %), 0.0 images/s, 0 dead letters");
+        assertThat(out.split("\n")[1]).startsWith("reprocess: 1/10 images (10.0 %), 0 dead letters");
         assertThat(out.split("\n")[2]).startsWith("reprocess: 3/10 images (30.0 %)").contains("images/s").contains("ETA")
                 .endsWith(", 1 dead letters");
     }
