@@ -61,6 +61,21 @@ public final class KafkaClients {
     }
 
     /**
+     * A reader of whole topics, assigned partitions by its caller: only what the job committed
+     * ({@code read_committed}), without a consumer group, so it leaves no offsets behind.
+     */
+    public static KafkaConsumer<String, String> committedScanner(String bootstrap, Map<String, String> properties) {
+        Properties p = new Properties();
+        p.putAll(properties);
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        return create(() -> new KafkaConsumer<>(p), properties);
+    }
+
+    /**
      * Connects once with the job's settings before the job starts, so that wrong credentials or TLS
      * settings stop it at once with a message naming the failure, instead of a job that restarts
      * forever. A broker that does not answer within {@code timeout} is only warned about: the job

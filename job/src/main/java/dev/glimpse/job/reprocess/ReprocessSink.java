@@ -2,6 +2,7 @@ package dev.glimpse.job.reprocess;
 
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseOptions;
+import dev.glimpse.job.KafkaClients;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.flink.api.common.serialization.Encoder;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -24,12 +24,10 @@ import org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.SimpleVersionedStringSerializer;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** {@code --to}: where a reprocessing run writes captions and dead letters. */
 public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, ReprocessSink.JsonLinesDir, ReprocessSink.KafkaTopic {
@@ -201,15 +199,8 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
     record CommittedKeys(String bootstrap, List<String> topics, Map<String, String> kafkaProperties) implements ExistingIds.Loader {
         @Override
         public ExistingIds load() {
-            Properties p = new Properties();
-            p.putAll(kafkaProperties);
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-            p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
             ExistingIds.Builder ids = new ExistingIds.Builder();
-            try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            try (KafkaConsumer<String, String> consumer = KafkaClients.committedScanner(bootstrap, kafkaProperties)) {
                 List<TopicPartition> partitions = topics.stream()
                         .flatMap(t -> consumer.partitionsFor(t).stream().map(i -> new TopicPartition(t, i.partition())))
                         .toList();
