@@ -3,6 +3,7 @@ package dev.glimpse.job;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.glimpse.job.bench.BenchReport;
 import dev.glimpse.model.CaptionGenerator;
 import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.Idefics3ImageProcessor;
@@ -12,6 +13,7 @@ import dev.glimpse.model.PillowResampler;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +41,9 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--recompute", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also time decoding without the KV cache at the first batch size (the reference; slow at 222M).")
     boolean recompute;
+    @Option(names = "--out", defaultValue = "target/bench",
+            description = "Folder for the table as CSV and its plot (PNG), named after the model; default: ${DEFAULT-VALUE}.")
+    Path out;
 
     @Override
     public Integer call() throws Exception {
@@ -49,16 +54,17 @@ final class Bench implements Callable<Integer> {
                 benchTiles(m);
                 return 0;
             }
-            System.out.printf("model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens%n",
-                    c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
+            BenchReport report = new BenchReport(String.format(
+                    "model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens",
+                    c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
+                    "batch", "views", "cache", "embed ms", "vision ms", "generate ms", "latency ms", "images/s",
+                    "peak MB", "KV MB", "copies/step", "x first");
+            report.format("KV MB", "%.1f").format("copies/step", "%.2f").format("x first", "x%.2f");
             // One view, then the model's shifted test-time views (view_shifts) decoded together. With
             // view_confidence the model decodes those only for the images one view leaves unsure, a
             // share that depends on the images: eval prints it, and the rate that results.
             int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
             int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
-            System.out.printf("%-6s %-6s %-10s %12s %12s %14s %12s %10s %8s %11s%n", "batch", "views", "cache",
-                    "embed ms", "vision ms", "generate ms", "images/s", "peak MB", "KV MB", "copies/step");
-            System.out.printf("%-6s %-6s %-10s %12s %12s %14s%n", "", "", "", "", "", "(incl. vision)");
             double base = 0;
             for (int b : batchSizes) {
                 for (int views : viewCounts) {
@@ -69,17 +75,23 @@ final class Bench implements Callable<Integer> {
                         ProcessMemory.resetPeak();
                         double[] t = time(m, b, views, cache);
                         // Generation runs the vision encoder itself: the vision column is a part of it.
-                        double perSecond = b / (t[0] + t[2]) * 1000;
+                        double latency = t[0] + t[2];
+                        double perSecond = b / latency * 1000;
                         if (base == 0) {
                             base = perSecond;
                         }
-                        System.out.printf("%-6d %-6d %-10s %12.1f %12.1f %14.1f %12.2f %10d %8s %11s   (x%.2f)%n",
-                                b, views, cache ? "kv" : "recompute", t[0], t[1], t[2], perSecond,
-                                ProcessMemory.peakRssMb(), cache ? String.format("%.1f", t[3] / 1e6) : "-",
-                                cache ? String.format("%.2f", t[4]) : "-", perSecond / base);
+                        report.row().put("batch", b).put("views", views).put("cache", cache ? "kv" : "recompute")
+                                .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
+                                .put("latency ms", latency).put("images/s", perSecond)
+                                .put("peak MB", ProcessMemory.peakRssMb())
+                                .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
+                                .put("x first", perSecond / base);
+                        progress(b, views, cache ? "kv" : "recompute", latency);
                     }
                 }
             }
+            report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
+            write(report, "views", "cache");
         }
         return 0;
     }
@@ -167,14 +179,15 @@ final class Bench implements Callable<Integer> {
      * SmolVLM: one 4:3 photo-sized image per row (1024 x 768 random pixels), with image splitting
      * (4 x 3 tiles + the global image) and without (the global image alone).
      */
-    private void benchTiles(VisionLanguageModel m) {
+    private void benchTiles(VisionLanguageModel m) throws IOException {
         ModelConfig c = m.config();
-        System.out.printf("model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
-                        + "%d generated tokens, image 1024x768%n",
-                c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens);
-        System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s %12s %10s%n", "batch", "splitting", "tiles",
-                "img tok", "cache", "embed ms", "vision ms", "generate ms", "images/s", "peak MB");
-        System.out.printf("%-6s %-9s %-6s %-8s %-10s %12s %12s %14s%n", "", "", "", "", "", "", "", "(incl. vision)");
+        BenchReport report = new BenchReport(String.format(
+                "model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
+                        + "%d generated tokens, image 1024x768",
+                c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
+                "batch", "splitting", "tiles", "img tok", "cache", "embed ms", "vision ms", "generate ms", "latency ms",
+                "images/s", "peak MB", "x first");
+        report.format("images/s", "%.3f").format("x first", "x%.2f");
         Random rnd = new Random(1);
         byte[] rgb = new byte[3 * 1024 * 768];
         rnd.nextBytes(rgb);
@@ -190,16 +203,39 @@ final class Bench implements Callable<Integer> {
                     }
                     ProcessMemory.resetPeak();
                     double[] t = timeTiles(m, tiles, b, cache);
-                    double perSecond = b / (t[0] + t[2]) * 1000;
+                    double latency = t[0] + t[2];
+                    double perSecond = b / latency * 1000;
                     if (base == 0) {
                         base = perSecond;
                     }
-                    System.out.printf("%-6d %-9s %-6d %-8d %-10s %12.1f %12.1f %14.1f %12.3f %10d   (x%.2f)%n", b,
-                            split ? "on" : "off", tiles.count(), tiles.count() * c.imageTokens(), cache ? "kv" : "recompute",
-                            t[0], t[1], t[2], perSecond, ProcessMemory.peakRssMb(), perSecond / base);
+                    report.row().put("batch", b).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
+                            .put("img tok", tiles.count() * c.imageTokens()).put("cache", cache ? "kv" : "recompute")
+                            .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
+                            .put("latency ms", latency).put("images/s", perSecond)
+                            .put("peak MB", ProcessMemory.peakRssMb()).put("x first", perSecond / base);
+                    progress(b, tiles.count(), cache ? "kv" : "recompute", latency);
                 }
             }
         }
+        report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
+        write(report, "splitting", "cache");
+    }
+
+    /** A line per finished row on stderr: a row at the 222M shape takes minutes, the table comes at the end. */
+    private static void progress(int batch, int views, String cache, double latencyMs) {
+        System.err.printf("bench: batch %d x %d, %s: %.1f ms%n", batch, views, cache, latencyMs);
+    }
+
+    /** Prints the table, then writes it as CSV and plots images/s and latency against the batch size. */
+    private void write(BenchReport report, String... series) throws IOException {
+        report.print(System.out);
+        String name = (model != null ? model.toAbsolutePath().normalize().getFileName().toString() : preset)
+                .replaceAll("[^A-Za-z0-9._-]", "_");
+        Path csv = out.resolve("bench-" + name + ".csv");
+        Path png = out.resolve("bench-" + name + ".png");
+        report.writeCsv(csv);
+        report.writePlot(png, "batch", List.of("images/s", "latency ms"), series);
+        System.out.println("wrote " + csv + " and " + png);
     }
 
     /** Median {embed, vision+connector, generation} ms of {@code batch} copies of one tiled image. */
