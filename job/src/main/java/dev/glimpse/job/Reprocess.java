@@ -48,7 +48,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "reprocess", mixinStandardHelpOptions = true,
         description = "Re-caption a bounded input (a folder tree, a manifest, a range of a topic) into a sink "
-                + "(jsonl:FILE, jsonl:DIR/, kafka:TOPIC@BOOTSTRAP), "
+                + "(jsonl:FILE, jsonl:DIR/, parquet:DIR/, kafka:TOPIC@BOOTSTRAP), "
                 + "with the streaming job's operators; shows progress, prints a summary and exits.")
 public class Reprocess implements Callable<Integer> {
     /** Captions shown on a --gallery page; its counts cover them all. */
@@ -69,7 +69,8 @@ public class Reprocess implements Callable<Integer> {
 
     @Option(names = "--to", required = true, paramLabel = "SINK",
             description = "jsonl:FILE (dead letters in its sibling *.dead-letters.jsonl), jsonl:DIR/ (part files, for "
-                    + "clusters), kafka:TOPIC@BOOTSTRAP (exactly once; dead letters to TOPIC-dlq).")
+                    + "clusters), parquet:DIR/ (part files under DIR/captions/ and DIR/dead-letters/; needs the "
+                    + "optional Parquet jars: mvn -Pparquet package), kafka:TOPIC@BOOTSTRAP (exactly once; dead letters to TOPIC-dlq).")
     String to;
 
     @Option(names = "--dead-letter-topic", description = "Kafka sink: the dead letters' topic (default: TOPIC-dlq).")
@@ -252,7 +253,7 @@ public class Reprocess implements Callable<Integer> {
             records.addAll(new GallerySource(to, null, List.of(k.topic(), k.deadLetterTopic()), k.bootstrap())
                     .read(c.kafkaProperties(), Duration.ofMinutes(2)));
         } else {
-            System.out.println("gallery       not written: the sink " + plan.to() + " is not local (use bin/glimpse gallery)");
+            System.out.println("gallery       not written: the gallery reads no " + plan.to() + " (use bin/glimpse gallery)");
             return;
         }
         Path images = plan.from() instanceof ReprocessSource.Folder f && f.listing().rootUri().startsWith("file:")

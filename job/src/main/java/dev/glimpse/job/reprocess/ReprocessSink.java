@@ -30,20 +30,24 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /** {@code --to}: where a reprocessing run writes captions and dead letters. */
-public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, ReprocessSink.JsonLinesDir, ReprocessSink.KafkaTopic {
+public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, ReprocessSink.JsonLinesDir,
+        ReprocessSink.ParquetDir, ReprocessSink.KafkaTopic {
     /**
      * {@code jsonl:FILE}, {@code jsonl:DIR/} (a trailing slash; a path or any Flink file system URI),
+     * {@code parquet:DIR/} (the same; needs the optional Parquet jars, see {@link ParquetSupport}),
      * {@code kafka:TOPIC@BOOTSTRAP} (dead letters to {@code deadLetterTopic}, default {@code TOPIC-dlq}).
      */
     static ReprocessSink parse(String text, String deadLetterTopic) {
         if (text != null && text.startsWith("jsonl:") && text.length() > "jsonl:".length()) {
             String target = text.substring("jsonl:".length());
             if (target.endsWith("/")) {
-                String dir = target.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:/.*") ? target
-                        : Path.of(target).toAbsolutePath().normalize().toUri().toString();
-                return new JsonLinesDir(dir.endsWith("/") ? dir : dir + "/");
+                return new JsonLinesDir(dirUri(target));
             }
             return new JsonLinesFile(Path.of(target).toAbsolutePath().normalize());
+        }
+        if (text != null && text.startsWith("parquet:") && text.endsWith("/") && text.length() > "parquet:/".length()) {
+            ParquetSupport.require();
+            return new ParquetDir(dirUri(text.substring("parquet:".length())));
         }
         if (text != null && text.startsWith("kafka:")) {
             String spec = text.substring("kafka:".length());
@@ -53,7 +57,14 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
                 return new KafkaTopic(topic, deadLetterTopic != null ? deadLetterTopic : topic + "-dlq", spec.substring(at + 1));
             }
         }
-        throw new IllegalArgumentException("--to " + text + ": expected jsonl:FILE, jsonl:DIR/ or kafka:TOPIC@HOST:PORT");
+        throw new IllegalArgumentException("--to " + text + ": expected jsonl:FILE, jsonl:DIR/, parquet:DIR/ or kafka:TOPIC@HOST:PORT");
+    }
+
+    /** A folder's URI with a trailing slash: a URI as given, a path made absolute. */
+    private static String dirUri(String target) {
+        String dir = target.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:/.*") ? target
+                : Path.of(target).toAbsolutePath().normalize().toUri().toString();
+        return dir.endsWith("/") ? dir : dir + "/";
     }
 
     /** Creates what must exist before the job starts (folders). */
@@ -139,6 +150,47 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
         @Override
         public String toString() {
             return dirUri + "{" + CAPTIONS + "," + DEAD_LETTERS + "}/part-*.jsonl";
+        }
+    }
+
+    /**
+     * Parquet part files through Flink's own format: captions under {@code DIR/captions/} and dead
+     * letters under {@code DIR/dead-letters/}, two tables with a schema each ({@link
+     * ParquetOutcomeTable}). Dead letters get a Parquet folder of their own rather than a JSON-lines
+     * sibling: whoever queries the captions with Spark, Trino or DuckDB queries the failures with the
+     * same engine ({@code GROUP BY error.code}), and a folder holds one schema, as a table's does.
+     * Part files are committed at each checkpoint, as for {@code jsonl:DIR/}.
+     */
+    record ParquetDir(String dirUri) implements ReprocessSink {
+        @Override
+        public void prepare() throws IOException {
+            if (dirUri.startsWith("file:")) {
+                Files.createDirectories(Path.of(java.net.URI.create(dirUri)));
+            }
+        }
+
+        @Override
+        public void write(DataStream<OutputLine> lines, GlimpseConfig c, String runId) {
+            int p = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
+            DataStream<OutputLine> outcomes = tallied(lines, runId, p);
+            for (ParquetOutcomeTable table : ParquetOutcomeTable.values()) {
+                outcomes.filter(line -> ParquetOutcomeTable.of(line) == table).name(table.folder())
+                        .uid("parquet-" + table.folder() + "-filter").setParallelism(p)
+                        .sinkTo(ParquetOutcomeSinks.fileSink(dirUri, table)).name("parquet " + dirUri + table.folder())
+                        .uid("parquet-" + table.folder() + "-sink").setParallelism(p);
+            }
+        }
+
+        @Override
+        public ExistingIds.Loader existing(GlimpseConfig c) {
+            return new ParquetIds(List.of(dirUri + ParquetOutcomeTable.CAPTIONS.folder(),
+                    dirUri + ParquetOutcomeTable.DEAD_LETTERS.folder()));
+        }
+
+        @Override
+        public String toString() {
+            return dirUri + "{" + ParquetOutcomeTable.CAPTIONS.folder() + "," + ParquetOutcomeTable.DEAD_LETTERS.folder()
+                    + "}/part-*.parquet";
         }
     }
 
