@@ -11,10 +11,12 @@ import dev.glimpse.model.ViewPlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
+import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -24,17 +26,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs the vision transformer, projector and decoder on batches of patch-embedded images. Records
- * wait in memory only until the batch is full or its delay runs out, and the buffer is flushed
- * before every checkpoint barrier and at the end of input, so no record is ever held outside of
- * Flink's guarantees. A failing batch is split and retried, so one poisonous record becomes one
- * {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
+ * wait in memory only until the batch is full or its delay runs out, and everything waiting or
+ * decoding is captioned before every checkpoint barrier and at the end of input, so no record is
+ * ever held outside of Flink's guarantees. A failing batch is split and retried, so one poisonous
+ * record becomes one {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
  *
- * <p>With adaptive test-time views ({@link ViewPlan#adaptive()}) a batch first decodes each image's
+ * <p>Continuous batching ({@link BatchingSettings.Mode#CONTINUOUS}, the default): the batch decodes
+ * one token per step, each step a mail of the task's mailbox, so that records arriving between two
+ * steps are taken in; an image leaves the batch the step it finishes (stop token or its own cap) and
+ * its caption is emitted at once, and the records waiting join in the rows it freed, their prefill
+ * run at the start of the next step, up to {@code max-batch-size} images at once. While nothing
+ * decodes, the first records wait for {@code max-batch-size} of them or {@code max-batch-delay}, as
+ * a static batch does, so a burst shares one prefill. Before a barrier the batch decodes to its end
+ * (drain) rather than storing its rows in state: a row's state is its KV cache, which a restart
+ * cannot use, so the records would be decoded again anyway; a drain costs at most one caption's
+ * steps per checkpoint, keeps the operator stateless, and its captions go into the transaction the
+ * barrier commits. Static batching ({@link BatchingSettings.Mode#STATIC}): a batch decodes to its
+ * last row before the next starts.
+ *
+ * <p>With adaptive test-time views ({@link ViewPlan#adaptive()}) an image's first look decodes its
  * unmoved view; the images it leaves unsure wait for a second look from their shifted views, which
  * they share in one forward: when a batch of them is full, when their own delay runs out (the job:
  * one checkpoint interval), before every barrier and at the end of input. Captions are committed
  * once per checkpoint, so waiting for the barrier does not delay them; sharing the forward saves
- * most of its cost, which at a small model's size is its decoding steps rather than its rows.
+ * most of its cost, which at a small model's size is its decoding steps rather than its rows. With
+ * continuous batching a second look joins the running batch like any record, sharing its steps.
  */
 public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         implements OneInputStreamOperator<EmbeddedImage, CaptionRecord>, BoundedOneInput {
@@ -51,8 +67,15 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private transient SharedModels.Handle model;
     private transient Captioner captioner;
     private transient CaptionerMetrics metrics;
-    /** Rows of the batch being decoded now, 0 between forwards (a gauge reads it from another thread). */
+    /** Images of the batch being decoded now, 0 between forwards (a gauge reads it from another thread). */
     private transient volatile int rowsActive;
+    /** Continuous batching: the task's mailbox, which runs the decoding steps between input records. */
+    private transient MailboxExecutor mailbox;
+    /** Continuous batching: the running batch; null before the first and after a failed one. */
+    private transient ContinuousBatch running;
+    /** Continuous batching: whether the waiting records join the batch at the next step. */
+    private transient boolean admitting;
+    private transient boolean stepQueued;
 
     /**
      * A record waiting for its batch, with the processing time it arrived; after a first look that
@@ -82,6 +105,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         unsureDeadline = -1;
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
         captioner = new Captioner(model.model());
+        mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         metrics = new CaptionerMetrics(getRuntimeContext().getMetricGroup(), this::rowsActive,
                 model.model().manager().getDevice(), model.loadTimeMs());
     }
@@ -113,7 +137,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         metrics.recordIn();
         long now = getProcessingTimeService().getCurrentProcessingTime();
         buffer.add(new Pending(element.getValue(), now));
-        if (buffer.size() >= batching.maxBatchSize()) {
+        if (continuous()) {
+            offerToBatch();
+        } else if (buffer.size() >= batching.maxBatchSize()) {
             flushFirstLooks();
         } else if (timerDeadline < 0) {
             timerDeadline = now + batching.maxBatchDelay().toMillis();
@@ -125,13 +151,21 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private void onTimer(long deadline) {
         // A timer of a batch that was already flushed (by size or a barrier) must not cut the next one short.
         if (deadline == timerDeadline) {
-            flushFirstLooks();
+            if (continuous()) {
+                startAdmitting();
+            } else {
+                flushFirstLooks();
+            }
         }
     }
 
     private void onUnsureTimer(long deadline) {
         if (deadline == unsureDeadline) {
-            flushSecondLooks();
+            if (continuous()) {
+                startAdmitting();
+            } else {
+                flushSecondLooks();
+            }
         }
     }
 
@@ -152,10 +186,211 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         super.finish();
     }
 
-    /** Everything waiting, first and second looks: before a barrier and at the end of input. */
+    /** Everything waiting or decoding, first and second looks: before a barrier and at the end of input. */
     private void flush() {
-        flushFirstLooks();
-        flushSecondLooks();
+        if (continuous()) {
+            drain();
+        } else {
+            flushFirstLooks();
+            flushSecondLooks();
+        }
+    }
+
+    private boolean continuous() {
+        return batching.mode() == BatchingSettings.Mode.CONTINUOUS;
+    }
+
+    /** Records waiting to join, first looks and second. */
+    private int waiting() {
+        return buffer.size() + unsure.size();
+    }
+
+    /** Continuous batching: a record or an unsure image now waits. */
+    private void offerToBatch() {
+        if (admitting) {
+            queueStep();
+        } else if (waiting() >= batching.maxBatchSize()) {
+            startAdmitting();
+        } else {
+            armTimers();
+        }
+    }
+
+    private void startAdmitting() {
+        admitting = true;
+        timerDeadline = -1;
+        unsureDeadline = -1;
+        queueStep();
+    }
+
+    /** While nothing decodes: start when the oldest record's delay (or oldest unsure image's) runs out. */
+    private void armTimers() {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        long first = buffer.isEmpty() ? Long.MAX_VALUE : buffer.get(0).arrivedAtMs() + batching.maxBatchDelay().toMillis();
+        long second = unsure.isEmpty() ? Long.MAX_VALUE
+                : unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis();
+        if (Math.min(first, second) <= now) {
+            startAdmitting();
+            return;
+        }
+        if (first != Long.MAX_VALUE && timerDeadline < 0) {
+            timerDeadline = first;
+            getProcessingTimeService().registerTimer(first, t -> onTimer(first));
+        }
+        if (second != Long.MAX_VALUE && unsureDeadline < 0) {
+            unsureDeadline = second;
+            getProcessingTimeService().registerTimer(second, t -> onUnsureTimer(second));
+        }
+    }
+
+    private void queueStep() {
+        if (!stepQueued) {
+            stepQueued = true;
+            mailbox.execute(this::stepFromMailbox, "BatchedCaptioner decoding step");
+        }
+    }
+
+    /** One step per mail, so that input records and steps take turns on the task's thread. */
+    private void stepFromMailbox() {
+        stepQueued = false;
+        if (!admitting) {
+            return;
+        }
+        decodeStep();
+        if (running != null && !running.isEmpty()) {
+            queueStep();
+        } else {
+            admitting = false;
+            if (waiting() > 0) {
+                offerToBatch();
+            }
+        }
+    }
+
+    /** Continuous batching: decodes until nothing waits and nothing decodes. */
+    private void drain() {
+        admitting = true;
+        while (waiting() > 0 || (running != null && !running.isEmpty())) {
+            decodeStep();
+        }
+        admitting = false;
+        timerDeadline = -1;
+        unsureDeadline = -1;
+    }
+
+    /**
+     * Takes in the records waiting that fit (unsure images first, each queue in order; a record
+     * that does not fit stops the others behind it, so none is overtaken for ever), then decodes one
+     * step and emits the captions of the images that finished. A failing step fails the whole batch:
+     * its records are captioned again in static batches, split on failure.
+     */
+    private void decodeStep() {
+        List<ContinuousBatch.Look> joining = new ArrayList<>();
+        long start = System.currentTimeMillis();
+        List<ContinuousBatch.Finished> finished;
+        int images;
+        model.lock().lock();
+        try {
+            admit(joining);
+            if (running == null) {
+                return;
+            }
+            images = running.images() + joining.size();
+            finished = step(running, joining);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            captionAgainInStaticBatches(joining, e);
+            return;
+        } finally {
+            rowsActive = running == null ? 0 : running.images();
+            model.lock().unlock();
+        }
+        metrics.decodingStep(images, System.currentTimeMillis() - start);
+        int secondLooks = (int) joining.stream().filter(l -> l.pending.secondLook()).count();
+        if (secondLooks > 0) {
+            metrics.secondLooks(secondLooks);
+        }
+        ModelConfig cfg = model.model().config();
+        for (ContinuousBatch.Finished f : finished) {
+            Pending p = f.row().look.pending;
+            long inference = f.finishedAtMs() - f.row().joinedAtMs;
+            if (!p.secondLook() && p.image().plan().unsure(f.caption())) {
+                unsure.add(new Pending(p.image(), p.arrivedAtMs(), inference));
+                continue;
+            }
+            long firstLook = p.secondLook() ? p.firstInferenceMs() : 0;
+            CaptionRecord c = captionRecord(p, f.caption(), cfg);
+            c.batchSize = f.row().mostImages;
+            c.queueMs = f.row().joinedAtProcessingMs - p.arrivedAtMs() - firstLook;
+            c.inferenceMs = inference + firstLook;
+            c.completedAtMs = f.finishedAtMs();
+            metrics.caption(c);
+            output.collect(new StreamRecord<>(c));
+        }
+    }
+
+    /**
+     * Moves into {@code joining} the waiting records that fit the running batch, building a new
+     * batch when there is none or when the next record does not fit the empty one.
+     */
+    private void admit(List<ContinuousBatch.Look> joining) {
+        if (!admitting) {
+            return;
+        }
+        while (waiting() > 0) {
+            List<Pending> queue = unsure.isEmpty() ? buffer : unsure;
+            Pending next = queue.get(0);
+            ContinuousBatch.Look look;
+            try {
+                look = ContinuousBatch.look(model.model(), next);
+            } catch (RuntimeException e) {
+                queue.remove(0);
+                deadLetter(next, e);
+                continue;
+            }
+            if (running != null && !running.fits(joining, look)) {
+                if (!joining.isEmpty() || !running.isEmpty() || running.couldHold(look)) {
+                    return;
+                }
+                running.close();
+                running = null;
+            }
+            // Taken out of the queue first: if the new batch cannot be built, the record is retried in a static one.
+            queue.remove(0);
+            joining.add(look);
+            if (running == null) {
+                int slots = ContinuousBatch.slotsPerImage(look);
+                LOG.debug("new decoding batch: {} images of {} row(s), {} columns", batching.maxBatchSize(), slots,
+                        look.columns);
+                running = new ContinuousBatch(model.model(), batching.maxBatchSize(), slots, look.columns);
+            }
+        }
+    }
+
+    /**
+     * Joins {@code joining} to {@code batch} and decodes one step of every image in it; throws if
+     * the model fails.
+     */
+    protected List<ContinuousBatch.Finished> step(ContinuousBatch batch, List<ContinuousBatch.Look> joining) {
+        batch.join(joining, getProcessingTimeService().getCurrentProcessingTime());
+        return batch.step();
+    }
+
+    /** After a failed step: the batch's records and those joining it, in static batches split on failure. */
+    private void captionAgainInStaticBatches(List<ContinuousBatch.Look> joining, Throwable e) {
+        Set<Pending> records = new LinkedHashSet<>();
+        if (running != null) {
+            records.addAll(running.inFlight());
+            running.close();
+            running = null;
+        }
+        joining.forEach(l -> records.add(l.pending));
+        LOG.warn("decoding step of {} image(s) failed ({}); captioning them again in static batches", records.size(),
+                e.toString());
+        Map<List<Object>, List<Pending>> byLook = new LinkedHashMap<>();
+        for (Pending p : records) {
+            byLook.computeIfAbsent(List.of(p.image().plan(), p.secondLook()), k -> new ArrayList<>()).add(p);
+        }
+        byLook.values().forEach(this::runSplittingOnFailure);
     }
 
     private void flushFirstLooks() {
@@ -204,11 +439,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             captions = caption(batch);
         } catch (RuntimeException | OutOfMemoryError e) {
             if (batch.size() == 1) {
-                Pending p = batch.get(0);
-                LOG.warn("inference failed for {}: {}", p.image().request.id, e.toString());
-                metrics.deadLetter(ErrorCode.INFERENCE_FAILED);
-                output.collect(DeadLetters.TAG, new StreamRecord<>(DeadLetter.of(p.image().request,
-                        ErrorCode.INFERENCE_FAILED, "inference failed: " + e, STAGE)));
+                deadLetter(batch.get(0), e);
                 return;
             }
             LOG.warn("batch of {} failed ({}); retrying in halves", batch.size(), e.toString());
@@ -221,6 +452,13 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             metrics.caption(c);
             output.collect(new StreamRecord<>(c));
         }
+    }
+
+    private void deadLetter(Pending p, Throwable e) {
+        LOG.warn("inference failed for {}: {}", p.image().request.id, e.toString());
+        metrics.deadLetter(ErrorCode.INFERENCE_FAILED);
+        output.collect(DeadLetters.TAG, new StreamRecord<>(DeadLetter.of(p.image().request,
+                ErrorCode.INFERENCE_FAILED, "inference failed: " + e, STAGE)));
     }
 
     /** One batched forward over {@code batch}; throws if the model fails. */
@@ -293,14 +531,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
                 unsureNow.add(new Pending(p.image(), p.arrivedAtMs(), end - start));
                 continue;
             }
-            CaptionRecord c = new CaptionRecord();
-            c.request = p.image().request;
-            c.caption = captions.get(i).text();
-            c.tokens = captions.get(i).tokens();
-            c.confidence = captions.get(i).confidence();
-            c.views = captions.get(i).views();
-            c.model = cfg.displayName();
-            c.prompt = p.image().request.prompt != null ? p.image().request.prompt : cfg.defaultPrompt;
+            CaptionRecord c = captionRecord(p, captions.get(i), cfg);
             c.batchSize = n;
             c.queueMs = startProcessingTime - p.arrivedAtMs() - (second ? p.firstInferenceMs() : 0);
             c.inferenceMs = end - start + (second ? p.firstInferenceMs() : 0);
@@ -312,12 +543,24 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         return out;
     }
 
-    /** Records waiting for a batch, first looks and second (tests, metrics). */
-    int buffered() {
-        return buffer.size() + unsure.size();
+    private static CaptionRecord captionRecord(Pending p, Captioner.Caption caption, ModelConfig cfg) {
+        CaptionRecord c = new CaptionRecord();
+        c.request = p.image().request;
+        c.caption = caption.text();
+        c.tokens = caption.tokens();
+        c.confidence = caption.confidence();
+        c.views = caption.views();
+        c.model = cfg.displayName();
+        c.prompt = p.image().request.prompt != null ? p.image().request.prompt : cfg.defaultPrompt;
+        return c;
     }
 
-    /** Rows in the decoding batch now: the batch's size while a forward runs, else 0. */
+    /** Records waiting for a batch or decoding in the running one, first looks and second (tests). */
+    int buffered() {
+        return waiting() + (running == null ? 0 : running.inFlight().size());
+    }
+
+    /** Images in the decoding batch now: the batch's size while a forward runs (continuous: between steps too), else 0. */
     public int rowsActive() {
         return rowsActive;
     }
@@ -330,6 +573,15 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     @Override
     public void close() throws Exception {
+        if (running != null) {
+            model.lock().lock();
+            try {
+                running.close();
+            } finally {
+                model.lock().unlock();
+            }
+            running = null;
+        }
         if (model != null) {
             model.close();
             model = null;

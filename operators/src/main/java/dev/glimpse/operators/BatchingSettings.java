@@ -4,17 +4,35 @@ import java.io.Serializable;
 import java.time.Duration;
 
 /**
- * When the captioner runs a batch: as soon as {@code maxBatchSize} records wait, or
- * {@code maxBatchDelay} after the first of them arrived, whichever comes first. With adaptive
- * test-time views, the images a first look left unsure wait for their second look until {@code
- * maxBatchSize} of them wait, the next checkpoint barrier or the end of input, and at most {@code
- * maxUnsureDelay}.
+ * How the captioner batches. While nothing decodes, records wait until {@code maxBatchSize} of them
+ * wait, or {@code maxBatchDelay} after the first of them arrived, whichever comes first; then a
+ * batch starts. With adaptive test-time views, the images a first look left unsure wait for their
+ * second look until {@code maxBatchSize} of them wait, the next checkpoint barrier or the end of
+ * input, and at most {@code maxUnsureDelay}.
+ *
+ * <p>{@link Mode#CONTINUOUS}: once the batch decodes, every record that arrives (and every unsure
+ * image) joins it at the next decoding step in a row that a finished image freed, up to {@code
+ * maxBatchSize} images at once. {@link Mode#STATIC}: a batch decodes to its last row before the
+ * next one starts.
  */
-public record BatchingSettings(int maxBatchSize, Duration maxBatchDelay, Duration maxUnsureDelay)
+public record BatchingSettings(int maxBatchSize, Duration maxBatchDelay, Duration maxUnsureDelay, Mode mode)
         implements Serializable {
-    /** Unsure images wait at most {@code maxBatchDelay} too. */
+    /** Whether records join a running batch ({@code batching.mode}). */
+    public enum Mode {
+        /** Finished rows are refilled at the next step from the records waiting. */
+        CONTINUOUS,
+        /** A batch runs until all its rows are done; the records that arrive meanwhile wait for the next. */
+        STATIC
+    }
+
+    /** Continuous batching; unsure images wait at most {@code maxBatchDelay} too. */
     public BatchingSettings(int maxBatchSize, Duration maxBatchDelay) {
         this(maxBatchSize, maxBatchDelay, maxBatchDelay);
+    }
+
+    /** Continuous batching. */
+    public BatchingSettings(int maxBatchSize, Duration maxBatchDelay, Duration maxUnsureDelay) {
+        this(maxBatchSize, maxBatchDelay, maxUnsureDelay, Mode.CONTINUOUS);
     }
 
     public BatchingSettings {
@@ -27,5 +45,13 @@ public record BatchingSettings(int maxBatchSize, Duration maxBatchDelay, Duratio
         if (maxBatchDelay.isNegative()) {
             throw new IllegalArgumentException("max-batch-delay must not be negative, got " + maxBatchDelay);
         }
+        if (mode == null) {
+            throw new IllegalArgumentException("batching mode must be continuous or static");
+        }
+    }
+
+    /** The same settings in {@code mode}. */
+    public BatchingSettings withMode(Mode mode) {
+        return new BatchingSettings(maxBatchSize, maxBatchDelay, maxUnsureDelay, mode);
     }
 }

@@ -12,7 +12,10 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * The inference operator's metrics, beside the {@link StageMetrics} every stage has: batches and
  * their sizes, how long images waited for a batch, inference time per batch and per image, tokens
  * and images per second, the rows active in the decoding batch, the model's load time and device.
- * Histograms are in milliseconds; meters average over {@value #METER_SECONDS} s.
+ * Histograms are in milliseconds; meters average over {@value #METER_SECONDS} s. With continuous
+ * batching a batch is one decoding step: {@code numBatches} counts steps, {@code batchSize} is the
+ * images decoding in a step and {@code batchInferenceMs} its time (the prefill of those joining
+ * included).
  */
 public class CaptionerMetrics extends StageMetrics {
     static final int METER_SECONDS = 10;
@@ -59,6 +62,18 @@ public class CaptionerMetrics extends StageMetrics {
         if (secondLook) {
             fromShiftedViews.inc(rows);
         }
+    }
+
+    /** Continuous batching: one decoding step of {@code images} images that took {@code millis}. */
+    public void decodingStep(int images, long millis) {
+        batches.inc();
+        batchSize.update(images);
+        batchInferenceMs.update(millis);
+    }
+
+    /** Continuous batching: unsure images joining the batch for their second look. */
+    public void secondLooks(int images) {
+        fromShiftedViews.inc(images);
     }
 
     /** A caption emitted: its wait for a batch, its inference time (both looks) and tokens. */
