@@ -200,7 +200,7 @@ public final class GlimpseConfig {
         // Captions are committed once per checkpoint: an unsure image's second look can wait for the
         // next barrier (which flushes it) without delaying its caption.
         return new BatchingSettings(get(GlimpseOptions.MAX_BATCH_SIZE), get(GlimpseOptions.MAX_BATCH_DELAY),
-                get(GlimpseOptions.CHECKPOINT_INTERVAL));
+                get(GlimpseOptions.CHECKPOINT_INTERVAL), get(GlimpseOptions.BATCHING_MODE));
     }
 
     /** The model's config.json, read without loading weights. */

@@ -1,5 +1,6 @@
 package dev.glimpse.job;
 
+import dev.glimpse.operators.BatchingSettings;
 import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
@@ -85,6 +86,11 @@ public final class GlimpseOptions {
     public static final ConfigOption<Duration> MAX_BATCH_DELAY = ConfigOptions.key("batching.max-batch-delay")
             .durationType().defaultValue(Duration.ofMillis(50)).withDescription("Longest a record waits for its batch to fill.");
 
+    public static final ConfigOption<BatchingSettings.Mode> BATCHING_MODE = ConfigOptions.key("batching.mode")
+            .enumType(BatchingSettings.Mode.class).defaultValue(BatchingSettings.Mode.CONTINUOUS)
+            .withDescription("continuous: an image leaves the decoding batch the step it finishes and a waiting record "
+                    + "takes its row at the next step; static: a batch decodes to its last row before the next starts.");
+
     public static final ConfigOption<Integer> DECODE_PARALLELISM = ConfigOptions.key("parallelism.decode")
             .intType().defaultValue(2).withDescription("Parallelism of the source, decoder and patch embedding (CPU stages).");
     public static final ConfigOption<Integer> INFERENCE_PARALLELISM = ConfigOptions.key("parallelism.inference")
@@ -101,6 +107,7 @@ public final class GlimpseOptions {
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
             MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
             ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
-            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_BATCH_SIZE, MAX_BATCH_DELAY, DECODE_PARALLELISM,
+            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING_MODE,
+            DECODE_PARALLELISM,
             INFERENCE_PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
 }

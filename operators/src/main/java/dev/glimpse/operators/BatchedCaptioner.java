@@ -257,11 +257,12 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             return;
         }
         decodeStep();
-        if (running != null && !running.isEmpty()) {
+        // Records that waited behind a full batch go on joining; unsure images alone wait as in an idle batch.
+        if ((running != null && !running.isEmpty()) || !buffer.isEmpty()) {
             queueStep();
         } else {
             admitting = false;
-            if (waiting() > 0) {
+            if (!unsure.isEmpty()) {
                 offerToBatch();
             }
         }

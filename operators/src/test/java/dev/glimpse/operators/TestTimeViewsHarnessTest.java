@@ -20,8 +20,9 @@ import java.util.stream.Collectors;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A model whose config.json lists test-time views: the patch embedding embeds each view, the
@@ -51,8 +52,9 @@ class TestTimeViewsHarnessTest {
         }
     }
 
-    @Test
-    void shouldEmbedEveryViewAndCaptionFromAllOfThemAsTheOfflineCaptionerDoes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(BatchingSettings.Mode.class)
+    void shouldEmbedEveryViewAndCaptionFromAllOfThemAsTheOfflineCaptionerDoes(BatchingSettings.Mode mode) throws Exception {
         TestModels.writeTinyScenesModel(modelDir);
         SceneGenerator scenes = new SceneGenerator(5);
         List<DecodedImage> images = new ArrayList<>();
@@ -92,17 +94,23 @@ class TestTimeViewsHarnessTest {
             int unsure = (int) offlineViews.stream().filter(c -> c.views() > 1).count();
             assertThat(unsure).as("random weights leave first looks unsure").isPositive();
 
-            // One buffer holding both kinds: each kind is decoded in its own forward, nothing is dropped.
-            BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(6, Duration.ofHours(1)));
+            // One buffer holding both kinds: static batches decode each kind in its own forward, a
+            // continuous batch decodes both together; nothing is dropped.
+            BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(),
+                    new BatchingSettings(6, Duration.ofHours(1)).withMode(mode));
             try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
                 h.open();
                 for (int i = 0; i < images.size(); i++) {
                     h.processElement(new StreamRecord<>(multi.get(i)));
                     h.processElement(new StreamRecord<>(single.get(i)));
                 }
-                // The full batch ran its first looks; the unsure images wait for one shared second look.
-                assertThat(h.extractOutputValues()).hasSize(6 - unsure);
-                assertThat(op.buffered()).isEqualTo(unsure);
+                if (mode == BatchingSettings.Mode.STATIC) {
+                    // The full batch ran its first looks; the unsure images wait for one shared second look.
+                    assertThat(h.extractOutputValues()).hasSize(6 - unsure);
+                    assertThat(op.buffered()).isEqualTo(unsure);
+                } else {
+                    assertThat(HarnessMailbox.runAll(h)).as("decoding steps").isPositive();
+                }
                 h.prepareSnapshotPreBarrier(1);
                 assertThat(op.buffered()).as("nothing held across a barrier").isZero();
                 List<CaptionRecord> out = h.extractOutputValues();
@@ -114,7 +122,9 @@ class TestTimeViewsHarnessTest {
                     CaptionRecord fromOne = byId.get("p" + i);
                     assertThat(fromViews.caption).as("views of s%d", i).isEqualTo(offlineViews.get(i).text());
                     assertThat(fromViews.views).isEqualTo(offlineViews.get(i).views());
-                    assertThat(fromViews.batchSize).isEqualTo(offlineViews.get(i).views() > 1 ? unsure : 3);
+                    if (mode == BatchingSettings.Mode.STATIC) {
+                        assertThat(fromViews.batchSize).isEqualTo(offlineViews.get(i).views() > 1 ? unsure : 3);
+                    }
                     assertThat(fromOne.caption).as("single view of s%d", i).isEqualTo(offlineSingle.get(i));
                     assertThat(fromOne.views).isEqualTo(1);
                 }
@@ -122,8 +132,9 @@ class TestTimeViewsHarnessTest {
         }
     }
 
-    @Test
-    void shouldGiveUnsureImagesTheirSecondLookWhenEnoughWaitOrTheirDelayRunsOut() throws Exception {
+    @ParameterizedTest
+    @EnumSource(BatchingSettings.Mode.class)
+    void shouldGiveUnsureImagesTheirSecondLookWhenEnoughWaitOrTheirDelayRunsOut(BatchingSettings.Mode mode) throws Exception {
         TestModels.writeTinyScenesModel(modelDir);
         SceneGenerator scenes = new SceneGenerator(6);
         List<DecodedImage> images = new ArrayList<>();
@@ -132,17 +143,20 @@ class TestTimeViewsHarnessTest {
         }
         List<EmbeddedImage> embedded = embed(true, images);
         BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(),
-                new BatchingSettings(3, Duration.ofMillis(10), Duration.ofMillis(100)));
+                new BatchingSettings(3, Duration.ofMillis(10), Duration.ofMillis(100), mode));
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.open();
             h.setProcessingTime(1_000);
             h.processElement(new StreamRecord<>(embedded.get(0)));
             h.setProcessingTime(1_010);
+            HarnessMailbox.runAll(h);
             assertThat(h.extractOutputValues()).as("its first look left it unsure (random weights)").isEmpty();
             assertThat(op.buffered()).isEqualTo(1);
             h.setProcessingTime(1_099);
+            HarnessMailbox.runAll(h);
             assertThat(op.buffered()).isEqualTo(1);
             h.setProcessingTime(1_100);
+            HarnessMailbox.runAll(h);
             assertThat(op.buffered()).as("second look when maxUnsureDelay ran out").isZero();
             assertThat(h.extractOutputValues()).hasSize(1);
 
@@ -151,6 +165,7 @@ class TestTimeViewsHarnessTest {
             for (int i = 1; i < 4; i++) {
                 h.processElement(new StreamRecord<>(embedded.get(i)));
             }
+            HarnessMailbox.runAll(h);
             assertThat(op.buffered()).isZero();
             assertThat(h.extractOutputValues()).hasSize(4).allSatisfy(c -> assertThat(c.views).isEqualTo(2));
             assertThat(h.getSideOutput(DeadLetters.TAG)).isNullOrEmpty();

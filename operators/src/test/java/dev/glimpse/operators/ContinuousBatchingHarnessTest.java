@@ -1,0 +1,214 @@
+package dev.glimpse.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.TestModels;
+import dev.glimpse.model.VisionLanguageModel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Continuous batching in the operator: rows that finish leave the batch at their step, waiting
+ * records take their rows at the next, and no caption depends on when or beside whom it decoded.
+ */
+class ContinuousBatchingHarnessTest {
+    @TempDir
+    static Path modelDir;
+
+    @BeforeAll
+    static void model() {
+        TestModels.writeTinyScenesModel(modelDir);
+    }
+
+    static final String[] PROMPTS = {null, "what is in this picture ?", "caption"};
+
+    static EmbeddedImage image(String id, int maxNewTokens) {
+        ModelConfig c = TestModels.tinyScenesConfig();
+        float[] patches = new float[c.numPatches() * c.vitHiddenDim];
+        Random rnd = new Random(id.hashCode());
+        for (int i = 0; i < patches.length; i++) {
+            patches[i] = (float) rnd.nextGaussian();
+        }
+        ImageRequest r = new ImageRequest();
+        r.id = id;
+        r.prompt = PROMPTS[Math.floorMod(id.hashCode(), PROMPTS.length)];
+        r.maxNewTokens = maxNewTokens;
+        r.source = new SourceRef("images", 0, id.hashCode() & 0xFFFF, 0);
+        return new EmbeddedImage(r, patches);
+    }
+
+    /** A real captioner that notes, at each step, the records decoding, those joining and those finishing. */
+    static final class RecordingCaptioner extends BatchedCaptioner {
+        final List<Set<String>> decoding = new ArrayList<>();
+        final List<Set<String>> joined = new ArrayList<>();
+        final List<Set<String>> finished = new ArrayList<>();
+
+        RecordingCaptioner(BatchingSettings batching) {
+            super(modelDir.toString(), batching);
+        }
+
+        @Override
+        protected List<ContinuousBatch.Finished> step(ContinuousBatch batch, List<ContinuousBatch.Look> joining) {
+            decoding.add(batch.inFlight().stream().map(p -> p.image().request.id).collect(Collectors.toSet()));
+            joined.add(joining.stream().map(l -> l.pending.image().request.id).collect(Collectors.toSet()));
+            List<ContinuousBatch.Finished> done = super.step(batch, joining);
+            finished.add(done.stream().map(f -> f.row().look.pending.image().request.id).collect(Collectors.toSet()));
+            return done;
+        }
+    }
+
+    static Map<String, CaptionRecord> byId(OneInputStreamOperatorTestHarness<EmbeddedImage, CaptionRecord> h) {
+        return h.extractOutputValues().stream().collect(Collectors.toMap(c -> c.request.id, c -> c));
+    }
+
+    /** Each record's caption alone, through the model's own API. */
+    static void assertEachAsAlone(Map<String, CaptionRecord> out, Map<String, EmbeddedImage> in) {
+        try (VisionLanguageModel m = VisionLanguageModel.load(modelDir)) {
+            Captioner captioner = new Captioner(m);
+            ModelConfig c = m.config();
+            for (EmbeddedImage e : in.values()) {
+                Captioner.Caption alone;
+                try (NDScope ignored = new NDScope()) {
+                    List<String> prompt = new ArrayList<>();
+                    prompt.add(e.request.prompt);
+                    alone = captioner.captionPatches(m.manager().create(e.patches, new Shape(1, c.numPatches(), c.vitHiddenDim)),
+                            prompt, new int[] {e.request.maxNewTokens}).get(0);
+                }
+                CaptionRecord got = out.get(e.request.id);
+                assertThat(got.caption).as("caption of %s (cap %d)", e.request.id, e.request.maxNewTokens)
+                        .isEqualTo(alone.text());
+                assertThat(got.tokens).as("tokens of %s", e.request.id).isEqualTo(alone.tokens())
+                        .isLessThanOrEqualTo(e.request.maxNewTokens);
+            }
+        }
+    }
+
+    @Test
+    void shouldDecodeRowsThatJoinMidBatchExactlyAsEachAlone() throws Exception {
+        int[] caps = {2, 12, 5, 9, 3, 7, 24, 4, 16, 1};
+        Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < caps.length; i++) {
+            in.put("r" + i, image("r" + i, caps[i]));
+        }
+        List<EmbeddedImage> records = new ArrayList<>(in.values());
+        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(3, Duration.ofHours(1)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            // Three fill the batch; the others arrive while it decodes, between its steps.
+            for (int i = 0; i < 3; i++) {
+                h.processElement(new StreamRecord<>(records.get(i)));
+            }
+            HarnessMailbox.runOne(h);
+            HarnessMailbox.runOne(h);
+            for (int i = 3; i < 7; i++) {
+                h.processElement(new StreamRecord<>(records.get(i)));
+                HarnessMailbox.runOne(h);
+            }
+            for (int i = 7; i < records.size(); i++) {
+                h.processElement(new StreamRecord<>(records.get(i)));
+            }
+            HarnessMailbox.runAll(h);
+
+            assertThat(h.getSideOutput(DeadLetters.TAG)).isNullOrEmpty();
+            assertThat(op.buffered()).isZero();
+            Map<String, CaptionRecord> out = byId(h);
+            assertThat(out.keySet()).isEqualTo(in.keySet());
+            assertThat(h.extractOutputValues()).as("one caption per record").hasSize(records.size());
+            assertEachAsAlone(out, in);
+
+            int steps = op.decoding.size();
+            Set<String> joinedSoFar = new HashSet<>();
+            boolean joinedMidBatch = false;
+            for (int s = 0; s < steps; s++) {
+                assertThat(op.decoding.get(s).size() + op.joined.get(s).size()).as("images at step %d", s)
+                        .isLessThanOrEqualTo(3);
+                joinedMidBatch |= !op.joined.get(s).isEmpty() && !op.decoding.get(s).isEmpty();
+                joinedSoFar.addAll(op.joined.get(s));
+                // A freed row is refilled at the very next step while records wait (all ten have arrived by step 7).
+                if (s >= 7 && s + 1 < steps && !op.finished.get(s).isEmpty() && joinedSoFar.size() < records.size()) {
+                    assertThat(op.joined.get(s + 1)).as("joining at step %d", s + 1)
+                            .hasSize(Math.min(op.finished.get(s).size(), records.size() - joinedSoFar.size()));
+                }
+            }
+            assertThat(joinedMidBatch).as("a record joined while others were decoding").isTrue();
+            assertThat(out.values()).allSatisfy(c -> assertThat(c.batchSize).isBetween(1, 3));
+        }
+    }
+
+    @Test
+    void shouldDrainTheRowsInFlightBeforeABarrierAndKeepNoState() throws Exception {
+        Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
+        int[] caps = {24, 6, 18, 3, 24};
+        for (int i = 0; i < caps.length; i++) {
+            in.put("d" + i, image("d" + i, caps[i]));
+        }
+        BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(2, Duration.ofHours(1)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            for (EmbeddedImage e : in.values()) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            assertThat(HarnessMailbox.runOne(h)).as("the first step").isTrue();
+            assertThat(op.buffered()).as("decoding or waiting after one step").isGreaterThanOrEqualTo(3);
+            assertThat(op.rowsActive()).isBetween(0, 2);
+
+            h.prepareSnapshotPreBarrier(1);
+            assertThat(op.buffered()).as("nothing held across the barrier").isZero();
+            assertThat(op.rowsActive()).isZero();
+            assertThat(byId(h).keySet()).isEqualTo(in.keySet());
+            OperatorSubtaskState state = h.snapshot(1, 2);
+            assertThat(state.getManagedOperatorState()).as("no record in operator state").isEmpty();
+            assertThat(state.getRawOperatorState()).isEmpty();
+
+            // The step that was queued before the barrier finds nothing to do: no caption twice.
+            HarnessMailbox.runAll(h);
+            assertThat(h.extractOutputValues()).hasSize(in.size());
+            assertEachAsAlone(byId(h), in);
+
+            // The operator goes on after the drain.
+            h.processElement(new StreamRecord<>(image("after", 5)));
+            h.endInput();
+            assertThat(byId(h)).containsKey("after").hasSize(in.size() + 1);
+        }
+    }
+
+    @Test
+    void shouldStartAnIdleBatchOnlyWhenFullOrWhenTheFirstRecordsDelayRunsOut() throws Exception {
+        BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(4, Duration.ofMillis(30)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.setProcessingTime(100);
+            h.processElement(new StreamRecord<>(image("a", 24)));
+            h.setProcessingTime(120);
+            h.processElement(new StreamRecord<>(image("b", 24)));
+            assertThat(HarnessMailbox.runAll(h)).as("no step before the delay").isZero();
+            h.setProcessingTime(130);
+            assertThat(HarnessMailbox.runOne(h)).as("the first step when a's delay ran out").isTrue();
+            // While the batch decodes, a record joins at the next step instead of waiting its own delay.
+            h.processElement(new StreamRecord<>(image("c", 2)));
+            HarnessMailbox.runAll(h);
+            Map<String, CaptionRecord> out = byId(h);
+            assertThat(out.keySet()).containsExactlyInAnyOrder("a", "b", "c");
+            assertThat(out.get("a").queueMs).isEqualTo(30);
+            assertThat(out.get("b").queueMs).isEqualTo(10);
+            assertThat(out.get("c").queueMs).as("joined at the next step").isZero();
+        }
+    }
+}
