@@ -203,12 +203,16 @@ class ContinuousBatchingHarnessTest {
             assertThat(HarnessMailbox.runOne(h)).as("the first step when a's delay ran out").isTrue();
             // While the batch decodes, a record joins at the next step instead of waiting its own delay.
             h.processElement(new StreamRecord<>(image("c", 2)));
+            assertThat(HarnessMailbox.runOne(h)).isTrue();
+            h.setProcessingTime(140);
             HarnessMailbox.runAll(h);
             Map<String, CaptionRecord> out = byId(h);
             assertThat(out.keySet()).containsExactlyInAnyOrder("a", "b", "c");
             assertThat(out.get("a").queueMs).isEqualTo(30);
             assertThat(out.get("b").queueMs).isEqualTo(10);
-            assertThat(out.get("c").queueMs).as("joined at the next step").isZero();
+            assertThat(out.get("a").tokens).as("a still decoded when c arrived").isGreaterThan(1);
+            assertThat(out.get("c").queueMs).as("joined at the next step, beside a").isZero();
+            assertThat(out.get("c").batchSize).isGreaterThan(1);
         }
     }
 }
