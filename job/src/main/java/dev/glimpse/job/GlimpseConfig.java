@@ -30,6 +30,13 @@ import org.apache.flink.configuration.Configuration;
 public final class GlimpseConfig {
     /** Prefix of the options passed to every Kafka client, e.g. {@code kafka.properties.security.protocol}. */
     public static final String KAFKA_PROPERTIES = "kafka.properties.";
+    /**
+     * Prefixes of Flink's file-system options ({@code s3.endpoint}, {@code s3.access-key}, {@code
+     * fs.s3a.*}): given to Flink's file systems as they are, in local mode (a cluster reads its own).
+     */
+    public static final List<String> FILE_SYSTEM_PREFIXES = List.of("s3.", "s3a.", "fs.");
+    /** What a secret value is printed as. */
+    public static final String MASK = "******";
 
     /** Kafka client properties the job sets from its own options (or needs as they are), with the option to use. */
     private static final Map<String, String> JOB_OWNED_KAFKA_PROPERTIES = Map.of(
@@ -92,10 +99,11 @@ public final class GlimpseConfig {
         for (String k : keys) {
             if (k.startsWith(KAFKA_PROPERTIES)) {
                 checkKafkaProperty(k.substring(KAFKA_PROPERTIES.length()), where);
-            } else if (!known.contains(k)) {
+            } else if (!known.contains(k) && !isFileSystemOption(k)) {
                 throw new IllegalArgumentException("unknown option '" + k + "' " + where
                         + " (known options: " + String.join(", ", known.stream().sorted().toList())
-                        + ", and " + KAFKA_PROPERTIES + "<Kafka client property>)");
+                        + ", " + KAFKA_PROPERTIES + "<Kafka client property>, and Flink's file-system options "
+                        + String.join("*, ", FILE_SYSTEM_PREFIXES) + "*)");
             }
         }
     }
@@ -170,8 +178,23 @@ public final class GlimpseConfig {
     /** {@link #kafkaProperties()} fit to print: the value of any key that may hold a secret is masked. */
     public Map<String, String> kafkaPropertiesMasked() {
         Map<String, String> shown = new TreeMap<>();
-        kafkaProperties().forEach((k, v) -> shown.put(k, isSecretKey(k) ? "******" : v));
+        kafkaProperties().forEach((k, v) -> shown.put(k, isSecretKey(k) ? MASK : v));
         return shown;
+    }
+
+    private static boolean isFileSystemOption(String key) {
+        return FILE_SYSTEM_PREFIXES.stream().anyMatch(key::startsWith);
+    }
+
+    /** Flink's file-system options of the configuration ({@link #FILE_SYSTEM_PREFIXES}), as given. */
+    public Map<String, String> fileSystemOptions() {
+        Map<String, String> options = new TreeMap<>();
+        conf.toMap().forEach((k, v) -> {
+            if (isFileSystemOption(k)) {
+                options.put(k, v);
+            }
+        });
+        return options;
     }
 
     /** Keys whose values are never printed: passwords, JAAS configurations, tokens, keys and key stores. */

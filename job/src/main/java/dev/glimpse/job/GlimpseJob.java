@@ -33,7 +33,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  */
 public final class GlimpseJob {
     /** How long the start-up check waits for Kafka before the job starts anyway. */
-    static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofSeconds(15);
+    public static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofSeconds(15);
 
     private GlimpseJob() {}
 

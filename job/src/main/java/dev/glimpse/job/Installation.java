@@ -18,6 +18,16 @@ public final class Installation {
         return home().resolve(BUILT_IN_MODEL);
     }
 
+    /**
+     * Flink plugins in Flink's layout (one folder per plugin, {@code s3-fs-hadoop/}):
+     * {@code -Dglimpse.plugins} (bin/glimpse: {@code $GLIMPSE_PLUGINS}, else the S3 plugin the build
+     * copies to {@code job/target/plugins}), else {@code plugins/} of the installation.
+     */
+    public static Path pluginsDir() {
+        String dir = System.getProperty("glimpse.plugins");
+        return dir != null && !dir.isBlank() ? Path.of(dir) : home().resolve("plugins");
+    }
+
     public static Path defaultConfigFile() {
         Path p = home().resolve("conf/glimpse.yaml");
         return Files.isRegularFile(p) ? p : null;

@@ -113,8 +113,6 @@ public class Reprocess implements Callable<Integer> {
         Set<String> exts = extensions == null ? FileTreeListing.IMAGE_EXTENSIONS
                 : Arrays.asList(extensions).contains("*") ? Set.of()
                 : Arrays.stream(extensions).map(e -> e.replaceFirst("^\\.", "").toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
-        ReprocessSource source = ReprocessSource.parse(from, exts, KafkaRange.parse(fromOffsets, untilOffsets));
-        ReprocessSink sink = ReprocessSink.parse(to, deadLetterTopic);
         String runId = "reprocess-" + UUID.randomUUID();
         // Locally the checkpoints serve only a failover within the run: a folder of the run's own. On a
         // cluster they go where checkpoint.dir says (a durable file system the JobManager reaches).
@@ -131,6 +129,10 @@ public class Reprocess implements Callable<Integer> {
             flags.put(GlimpseOptions.MAX_BATCH_DELAY.key(), REPROCESS_BATCH_DELAY);
         }
         GlimpseConfig c = job.load(flags);
+        // On a cluster the client's file systems are the installation's (plugins/, config.yaml).
+        FlinkFileSystems.Setup fileSystems = local ? FlinkFileSystems.initialize(c) : null;
+        ReprocessSource source = ReprocessSource.parse(from, exts, KafkaRange.parse(fromOffsets, untilOffsets));
+        ReprocessSink sink = ReprocessSink.parse(to, deadLetterTopic);
         sink.prepare();
         ReprocessJob.Plan plan = new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);
 
@@ -145,6 +147,9 @@ public class Reprocess implements Callable<Integer> {
                     + c.get(GlimpseOptions.MAX_BATCH_SIZE) + ", parallelism " + c.get(GlimpseOptions.DECODE_PARALLELISM)
                     + " (decode) / " + c.get(GlimpseOptions.INFERENCE_PARALLELISM) + " (inference), checkpoint every "
                     + c.get(GlimpseOptions.CHECKPOINT_INTERVAL).toSeconds() + " s");
+            if (fileSystems != null) {
+                err.println("file systems " + fileSystems.describe());
+            }
             if (cluster != null) {
                 err.println("web UI " + cluster.webUi() + (cluster.metrics() != null ? "; metrics " + cluster.metrics() : ""));
             }

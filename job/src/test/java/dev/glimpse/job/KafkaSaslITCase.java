@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.glimpse.job.kafka.EmbeddedKafka;
+import dev.glimpse.job.reprocess.KafkaRange;
+import dev.glimpse.job.reprocess.ReprocessJob;
+import dev.glimpse.job.reprocess.ReprocessSink;
+import dev.glimpse.job.reprocess.ReprocessSource;
 import dev.glimpse.model.TestModels;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -15,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
@@ -74,6 +79,11 @@ class KafkaSaslITCase {
      * configuration at INFO.
      */
     static String logsOf(ThrowingRunnable body) throws Exception {
+        return logsOf(List.of("org.apache.kafka", "org.apache.flink", "kafka"), body);
+    }
+
+    /** As above, for the loggers named. */
+    static String logsOf(List<String> loggers, ThrowingRunnable body) throws Exception {
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
         StringWriter logs = new StringWriter();
@@ -82,7 +92,7 @@ class KafkaSaslITCase {
         appender.start();
         Map<LoggerConfig, Level> levels = new LinkedHashMap<>();
         Map<LoggerConfig, Boolean> additive = new LinkedHashMap<>();
-        for (String name : List.of("org.apache.kafka", "org.apache.flink", "kafka")) {
+        for (String name : loggers) {
             LoggerConfig lc = config.getLoggerConfig(name);
             if (!lc.getName().equals(name)) {
                 lc = new LoggerConfig(name, lc.getLevel(), true);
@@ -157,6 +167,20 @@ class KafkaSaslITCase {
         }
         assertThat(printed.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("\"caption\"")))
                 .hasSize(4);
+    }
+
+    @Test
+    void shouldRefuseAReprocessRunOverKafkaWithWrongCredentialsBeforeItStarts() {
+        GlimpseConfig c = KafkaPipelineHarness.config(kafka.bootstrapServers(), model, work, "sasl-reprocess", "500ms",
+                asOptions(EmbeddedKafka.saslPlainClientProperties(USER, "wrong-password")));
+        ReprocessJob.Plan plan = new ReprocessJob.Plan(
+                ReprocessSource.parse("kafka:archive@" + kafka.bootstrapServers(), Set.of(), KafkaRange.parse("earliest", "latest")),
+                ReprocessSink.parse("jsonl:" + work.resolve("sasl-reprocess.jsonl"), null), null, false, "sasl-reprocess");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
+        assertThatThrownBy(() -> ReprocessJob.addTo(env, c, plan))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Kafka at " + kafka.bootstrapServers() + " refused the job: authentication failed")
+                .hasMessageNotContaining("wrong-password");
     }
 
     @Test

@@ -231,7 +231,8 @@ public final class FileTreeListing implements Listing {
             }
             return;
         }
-        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(uriOf(dir));
+        // By its URI, not its text: Flink's Path(String) would escape the escapes of a name again.
+        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(URI.create(uriOf(dir)));
         FileSystem fs = path.getFileSystem();
         FileStatus[] statuses;
         try {
@@ -265,7 +266,7 @@ public final class FileTreeListing implements Listing {
                 return null;
             }
         }
-        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(uriOf(relative));
+        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(URI.create(uriOf(relative)));
         try {
             FileStatus s = path.getFileSystem().getFileStatus(path);
             return new Entry(name, s.isDir(), s.getModificationTime());

@@ -1,13 +1,17 @@
 package dev.glimpse.job.reprocess;
 
 import dev.glimpse.job.GlimpseConfig;
+import dev.glimpse.job.GlimpseJob;
+import dev.glimpse.job.KafkaClients;
 import dev.glimpse.job.GlimpseOptions;
 import dev.glimpse.job.GlimpsePipeline;
 import dev.glimpse.operators.BatchedCaptioner;
 import dev.glimpse.operators.DecoderSettings;
 import dev.glimpse.operators.ImageEvent;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -31,6 +35,7 @@ public final class ReprocessJob {
 
     /** As above, with a given inference operator. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, Plan plan, BatchedCaptioner captioner) {
+        checkKafkaAccess(c, plan);
         int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
         int inference = c.get(GlimpseOptions.INFERENCE_PARALLELISM);
         DataStream<ImageEvent> events = plan.from().stream(env, c, plan.prompt()).setParallelism(cpu)
@@ -45,6 +50,22 @@ public final class ReprocessJob {
         DataStream<OutputLine> dead = out.deadLetters().map(OutputLine::of).returns(TypeInformation.of(OutputLine.class))
                 .name("dead-letter lines").uid("dead-letter-lines").setParallelism(cpu);
         plan.to().write(captions.union(dead), c, plan.runId());
+    }
+
+    /**
+     * Connects once to each Kafka cluster the run reads or writes, with the job's settings, as
+     * {@code run} does: wrong credentials stop the command now, naming the failure, instead of a job
+     * that restarts until it times out.
+     */
+    static void checkKafkaAccess(GlimpseConfig c, Plan plan) {
+        Set<String> bootstraps = new LinkedHashSet<>();
+        if (plan.from() instanceof ReprocessSource.KafkaTopic k) {
+            bootstraps.add(k.bootstrap());
+        }
+        if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
+            bootstraps.add(k.bootstrap());
+        }
+        bootstraps.forEach(b -> KafkaClients.checkAccess(b, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT));
     }
 
     /**

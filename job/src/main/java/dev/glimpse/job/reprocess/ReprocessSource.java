@@ -4,6 +4,7 @@ import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.operators.ImageEvent;
 import dev.glimpse.operators.ImageEventDeserializer;
 import dev.glimpse.operators.ImageIds;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -12,6 +13,8 @@ import java.util.Set;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.UnsupportedFileSystemSchemeException;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -57,7 +60,9 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
             return new Folder(new FileTreeListing(localFolder(Path.of(URI.create(text)), "--from " + text).toUri(), extensions));
         }
         if (text.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
-            return new Folder(new FileTreeListing(URI.create(text), extensions));
+            URI uri = URI.create(text);
+            remoteFolder(uri, "--from " + text);
+            return new Folder(new FileTreeListing(uri, extensions));
         }
         return new Folder(new FileTreeListing(localFolder(Path.of(text), "--from " + text).toUri(), extensions));
     }
@@ -76,6 +81,39 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
             // Reported below.
         }
         throw new IllegalArgumentException(what + ": no such folder");
+    }
+
+    /**
+     * Checks that a Flink file system serves {@code uri} and that it names a folder (on S3: a prefix
+     * with objects under it), so that a missing plugin or a wrong prefix stops the command at once
+     * rather than the job's enumerator.
+     */
+    private static void remoteFolder(URI uri, String what) {
+        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(uri);
+        FileSystem fs;
+        try {
+            fs = path.getFileSystem();
+        } catch (UnsupportedFileSystemSchemeException e) {
+            throw new IllegalArgumentException(what + ": no Flink file system serves " + uri.getScheme() + "://"
+                    + (uri.getScheme().startsWith("s3") ? " (Flink's S3 plugin belongs in plugins/s3-fs-hadoop/: README, "
+                    + "\"Re-caption an archive\", S3)" : ""));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(what + ": cannot open its file system (" + shortMessage(e) + ")");
+        }
+        try {
+            if (!fs.getFileStatus(path).isDir()) {
+                throw new IllegalArgumentException(what + ": not a folder");
+            }
+        } catch (FileNotFoundException e) {
+            throw new IllegalArgumentException(what + ": no such folder");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(what + ": cannot read it (" + shortMessage(e) + ")");
+        }
+    }
+
+    private static String shortMessage(IOException e) {
+        String m = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+        return e.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + (m.length() > 300 ? m.substring(0, 300) + "..." : m));
     }
 
     /** The records of the run, at the CPU stages' parallelism. */
