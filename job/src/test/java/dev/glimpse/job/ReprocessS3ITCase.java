@@ -41,7 +41,7 @@ class ReprocessS3ITCase {
     @BeforeAll
     static void startS3AndUploadTheArchive() throws Exception {
         long started = System.nanoTime();
-        s3 = S3MockServer.start(work.resolve("s3mock"), Duration.ofMinutes(3), BUCKET);
+        s3 = S3MockServer.start(work.resolve("s3mock"), Duration.ofMinutes(5), BUCKET);
         System.out.printf("S3Mock answered after %.1f s%n", (System.nanoTime() - started) / 1e9);
         try (S3Client client = s3.client()) {
             upload(client, "2026-11/a/", 201, 20);

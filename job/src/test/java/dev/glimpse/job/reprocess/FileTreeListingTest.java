@@ -2,10 +2,12 @@ package dev.glimpse.job.reprocess;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,5 +80,46 @@ class FileTreeListingTest {
             Files.createDirectories(p.getParent());
             Files.write(p, new byte[] {1});
         }
+    }
+
+    @Test
+    void shouldListEachFolderOfAFlinkFileSystemOnlyWhenTheWalkReachesIt(@TempDir Path root) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (String dir : List.of("a", "b", "c/d")) {
+            for (int i = 0; i < 30; i++) {
+                names.add(String.format("%s/img-%02d.png", dir, i));
+            }
+        }
+        touch(root, names.toArray(String[]::new));
+        CountingFileSystemFactory.LISTINGS.clear();
+        String base = root.toRealPath().toString();
+        FileTreeListing listing = new FileTreeListing(URI.create(CountingFileSystemFactory.SCHEME + "://" + base),
+                FileTreeListing.IMAGE_EXTENSIONS, 10);
+
+        List<String> seen = new ArrayList<>();
+        try (Listing.Walk walk = listing.open(null)) {
+            walk.next(6).forEach(i -> seen.add(i.id()));
+            assertThat(listed()).as("a few images need the root and the first folder only")
+                    .containsOnlyKeys(base, base + "/a");
+            while (seen.size() < 30) {
+                walk.next(6).forEach(i -> seen.add(i.id()));
+            }
+            assertThat(listed()).as("b is not listed before the walk reaches it").doesNotContainKey(base + "/b");
+            for (List<ListedImage> batch = walk.next(8); !batch.isEmpty(); batch = walk.next(8)) {
+                batch.forEach(i -> seen.add(i.id()));
+            }
+        }
+        assertThat(seen.subList(0, 30)).isEqualTo(names.subList(0, 30));
+        assertThat(seen).containsExactlyInAnyOrderElementsOf(names).doesNotHaveDuplicates();
+        // Windows of 10 names: a folder of 30 images is read in three passes, the root's 3 entries in one.
+        assertThat(listed()).containsOnly(Map.entry(base, 1), Map.entry(base + "/a", 3), Map.entry(base + "/b", 3),
+                Map.entry(base + "/c", 1), Map.entry(base + "/c/d", 3));
+        assertThat(seen.get(0)).isEqualTo("a/img-00.png");
+    }
+
+    private static Map<String, Integer> listed() {
+        Map<String, Integer> out = new java.util.TreeMap<>();
+        CountingFileSystemFactory.LISTINGS.forEach((k, v) -> out.put(k.endsWith("/") ? k.substring(0, k.length() - 1) : k, v.get()));
+        return out;
     }
 }
