@@ -4,11 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.glimpse.job.bench.BenchReport;
+import dev.glimpse.job.bench.MachineFloor;
 import dev.glimpse.model.CaptionGenerator;
 import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.ModelFlops;
 import dev.glimpse.model.PillowResampler;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
@@ -18,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,6 +35,9 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time the model's stages and batched generation; prints a table.")
 final class Bench implements Callable<Integer> {
+    /** Every row's prompt: 8 token ids. */
+    private static final long[] PROMPT = {1, 2, 3, 4, 5, 6, 7, 8};
+
     @Option(names = "--model", description = "Model folder; default: random weights of --preset.") Path model;
     @Option(names = "--preset", defaultValue = "scenes", description = "scenes, nanovlm-222m or smolvlm-256m (random weights).") String preset;
     @Option(names = "--batch-sizes", defaultValue = "1,8", split = ",") int[] batchSizes;
@@ -50,16 +56,20 @@ final class Bench implements Callable<Integer> {
         Engines.configureThreads(threads);
         try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
             ModelConfig c = m.config();
+            // Measured first, before the model's rows fill the allocator's caches.
+            MachineFloor floor = MachineFloor.measure(m.manager());
             if (c.idefics3 != null) {
-                benchTiles(m);
+                benchTiles(m, floor);
                 return 0;
             }
             BenchReport report = new BenchReport(String.format(
                     "model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens",
                     c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
                     "batch", "views", "cache", "embed ms", "vision ms", "generate ms", "latency ms", "images/s",
-                    "peak MB", "KV MB", "copies/step", "x first");
+                    "peak MB", "KV MB", "copies/step", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
             report.format("KV MB", "%.1f").format("copies/step", "%.2f").format("x first", "x%.2f");
+            ModelFlops flops = new ModelFlops(c);
+            int prefill = c.imageTokens() + PROMPT.length;
             // One view, then the model's shifted test-time views (view_shifts) decoded together. With
             // view_confidence the model decodes those only for the images one view leaves unsure, a
             // share that depends on the images: eval prints it, and the rate that results.
@@ -80,17 +90,19 @@ final class Bench implements Callable<Integer> {
                         if (base == 0) {
                             base = perSecond;
                         }
-                        report.row().put("batch", b).put("views", views).put("cache", cache ? "kv" : "recompute")
+                        BenchReport.Row row = report.row().put("batch", b).put("views", views).put("cache", cache ? "kv" : "recompute")
                                 .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
                                 .put("latency ms", latency).put("images/s", perSecond)
                                 .put("peak MB", ProcessMemory.peakRssMb())
                                 .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
                                 .put("x first", perSecond / base);
+                        putFloor(row, floor, flops, b * views, 1, prefill, latency);
                         progress(b, views, cache ? "kv" : "recompute", latency);
                     }
                 }
             }
             report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
+            noteFloor(report, floor, flops, 1, prefill);
             write(report, "views", "cache");
         }
         return 0;
@@ -110,7 +122,7 @@ final class Bench implements Callable<Integer> {
         }
         List<long[]> prompts = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
-            prompts.add(new long[] {1, 2, 3, 4, 5, 6, 7, 8});
+            prompts.add(PROMPT);
         }
         int[] caps = new int[batch];
         Arrays.fill(caps, tokens);
@@ -179,15 +191,16 @@ final class Bench implements Callable<Integer> {
      * SmolVLM: one 4:3 photo-sized image per row (1024 x 768 random pixels), with image splitting
      * (4 x 3 tiles + the global image) and without (the global image alone).
      */
-    private void benchTiles(VisionLanguageModel m) throws IOException {
+    private void benchTiles(VisionLanguageModel m, MachineFloor floor) throws IOException {
         ModelConfig c = m.config();
         BenchReport report = new BenchReport(String.format(
                 "model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
                         + "%d generated tokens, image 1024x768",
                 c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
                 "batch", "splitting", "tiles", "img tok", "cache", "embed ms", "vision ms", "generate ms", "latency ms",
-                "images/s", "peak MB", "x first");
+                "images/s", "peak MB", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
         report.format("images/s", "%.3f").format("x first", "x%.2f");
+        ModelFlops flops = new ModelFlops(c);
         Random rnd = new Random(1);
         byte[] rgb = new byte[3 * 1024 * 768];
         rnd.nextBytes(rgb);
@@ -208,17 +221,61 @@ final class Bench implements Callable<Integer> {
                     if (base == 0) {
                         base = perSecond;
                     }
-                    report.row().put("batch", b).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
+                    BenchReport.Row row = report.row().put("batch", b).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
                             .put("img tok", tiles.count() * c.imageTokens()).put("cache", cache ? "kv" : "recompute")
                             .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
                             .put("latency ms", latency).put("images/s", perSecond)
                             .put("peak MB", ProcessMemory.peakRssMb()).put("x first", perSecond / base);
+                    putFloor(row, floor, flops, b, tiles.count(), tilePromptLength(c, tiles.count()), latency);
                     progress(b, tiles.count(), cache ? "kv" : "recompute", latency);
                 }
             }
         }
         report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
+        int globalOnly = 1;
+        noteFloor(report, floor, flops, globalOnly, tilePromptLength(c, globalOnly));
         write(report, "splitting", "cache");
+    }
+
+    /** The expanded prompt's length: per tile a marker pair and its image tokens, plus 16 tokens of the chat turn's text. */
+    private static int tilePromptLength(ModelConfig c, int tiles) {
+        return 16 + tiles * (c.imageTokens() + 2);
+    }
+
+    /**
+     * The row's work as a rate and as a fraction of the floor: FLOPs of the {@code rows} captions
+     * (with a KV cache: a recompute row does more work than it is credited with) over its latency,
+     * against the matmul rate; and the least time this machine could take ({@link MachineFloor#captionFloorMs}).
+     */
+    private void putFloor(BenchReport.Row row, MachineFloor floor, ModelFlops flops, int rows, int imagesPerRow,
+            int prefill, double latencyMs) {
+        double gflops = (double) rows * flops.caption(imagesPerRow, prefill, tokens) / latencyMs / 1e6;
+        double floorMs = floor.captionFloorMs(flops, rows, imagesPerRow, prefill, tokens);
+        row.put("GFLOP/s", gflops).put("% matmul", 100 * gflops / floor.matmulGflops())
+                .put("floor ms", floorMs).put("% floor", 100 * floorMs / latencyMs);
+    }
+
+    /** The floor and the FLOPs and bytes of one caption (one view), under the table. */
+    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill) {
+        double vision = imagesPerRow * f.vision() / 1e9;
+        double prefillFlops = f.prefill(prefill) / 1e9;
+        double decode = f.decode(prefill, tokens) / 1e9;
+        report.note(floor.toString());
+        report.note(String.format(Locale.ROOT, "FLOPs of one caption (matrix products, KV cache%s): vision %.4f GFLOP"
+                        + " (patch embedding, encoder, projector), prefill of %d tokens %.4f, %d decode steps %.4f;"
+                        + " total %.4f GFLOP", imagesPerRow > 1 ? ", " + imagesPerRow + " tiles" : "", vision, prefill,
+                prefillFlops, tokens - 1, decode, vision + prefillFlops + decode));
+        int lastKeys = prefill + tokens - 1;
+        double weightsMb = f.decodeWeightBytes() / 1e6;
+        double kvMb = f.kvBytes(lastKeys) / 1e6;
+        double memoryMs = floor.memoryMs(f.decodeWeightBytes());
+        double computeMs = floor.computeMs(f.decodeStep(lastKeys));
+        report.note(String.format(Locale.ROOT, "a decode step reads %.1f MB of decoder weights once and %.2f MB of"
+                        + " keys and values per row (last step): at %.1f GB/s at least %.3f ms a step at any batch size;"
+                        + " its FLOPs take %.4f ms a row at the matmul rate: memory-bound below %d rows a step",
+                weightsMb, kvMb, floor.bandwidthGbs(), memoryMs, computeMs, (long) Math.ceil(memoryMs / computeMs)));
+        report.note("GFLOP/s: those FLOPs of the row's captions over its latency; floor ms: vision and prefill at the"
+                + " matmul rate, each decode step at the slower of its FLOPs and its bytes; % floor: floor ms / latency ms");
     }
 
     /** A line per finished row on stderr: a row at the 222M shape takes minutes, the table comes at the end. */
@@ -246,9 +303,8 @@ final class Bench implements Callable<Integer> {
         for (int i = 0; i < batch; i++) {
             System.arraycopy(tiles.pixels(), 0, pixels, i * tiles.pixels().length, tiles.pixels().length);
         }
-        // The expanded prompt's length: per tile a marker pair and its image tokens, plus the chat turn's text.
         int perTile = c.imageTokens();
-        long[] ids = new long[16 + tiles.count() * (perTile + 2)];
+        long[] ids = new long[tilePromptLength(c, tiles.count())];
         for (int j = 0; j < ids.length; j++) {
             ids[j] = 1 + j % 100;
         }

@@ -1,0 +1,107 @@
+package dev.glimpse.model;
+
+/**
+ * The arithmetic a caption needs, counted from the model's shape: the floor that measured speed is
+ * compared against. FLOPs are those of the matrix products (a multiply-add is 2 FLOPs): every linear
+ * layer, the patch embedding, and attention's {@code q·kᵀ} and {@code scores·v}, causal attention
+ * counting only the keys a query may see. Norms, activations, softmax and rotary embeddings are left
+ * out (a few FLOPs per element, memory-bound, well under 1 % at these widths). Bytes are those a
+ * decode step must read from memory: the decoder's matrices and head once per step (F32), and each
+ * row's keys and values so far.
+ *
+ * <p>A caption of {@code n} new tokens is one prefill over {@code [image tokens ; prompt]}, which
+ * yields the first token from the last position's logits, then {@code n - 1} decode steps of one
+ * token each ({@link DecodingBatch}).
+ */
+public final class ModelFlops {
+    private final ModelConfig c;
+
+    public ModelFlops(ModelConfig c) {
+        this.c = c;
+    }
+
+    /** Patches of one image (or tile) through the patch embedding's projection. */
+    public long patchEmbedding() {
+        return 2L * c.numPatches() * c.patchDim() * c.vitHiddenDim;
+    }
+
+    /** The vision transformer's blocks over one image's patches (full attention). */
+    public long visionEncoder() {
+        long n = c.numPatches();
+        long d = c.vitHiddenDim;
+        long linearWeights = 3 * d * d + d * d + 2 * d * c.vitInterDim; // qkv, out, fc1, fc2
+        long perBlock = 2 * n * linearWeights + 4 * n * n * d; // + q·kᵀ and scores·v over all pairs
+        return c.vitNBlocks * perBlock;
+    }
+
+    /** Pixel shuffle (no arithmetic) and the projector, for one image's tokens. */
+    public long projector() {
+        long shuffled = (long) c.vitHiddenDim * c.mpPixelShuffleFactor * c.mpPixelShuffleFactor;
+        long weights = c.mpHiddenDim == 0 ? shuffled * c.lmHiddenDim
+                : shuffled * c.mpHiddenDim + (long) c.mpHiddenDim * c.lmHiddenDim;
+        return 2L * c.imageTokens() * weights;
+    }
+
+    /** Everything before the decoder for one image (or tile). */
+    public long vision() {
+        return patchEmbedding() + visionEncoder() + projector();
+    }
+
+    /** Weights of one decoder block's matrices: q, k, v, out, gate, up, down. */
+    private long decoderBlockWeights() {
+        long d = c.lmHiddenDim;
+        long kv = (long) c.lmNKvHeads * c.lmHeadDim();
+        return d * d + 2 * d * kv + d * d + 3 * d * c.lmInterDim;
+    }
+
+    private long headWeights() {
+        return (long) c.lmHiddenDim * c.lmVocabSize;
+    }
+
+    /** Attention of one query over {@code keys} keys in one block: {@code q·kᵀ} and {@code scores·v} for every head. */
+    private long attention(long keys) {
+        return 4L * keys * c.lmNHeads * c.lmHeadDim();
+    }
+
+    /**
+     * The decoder over a prefill of {@code length} tokens ({@code [image tokens ; prompt]}), causal,
+     * then the head at the last position only.
+     */
+    public long prefill(int length) {
+        long pairs = (long) length * (length + 1) / 2;
+        long perBlock = 2L * length * decoderBlockWeights() + attention(pairs);
+        return c.lmNBlocks * perBlock + 2 * headWeights();
+    }
+
+    /** One decode step of one row: a token that attends to {@code keys} keys (itself included), then the head. */
+    public long decodeStep(int keys) {
+        return c.lmNBlocks * (2 * decoderBlockWeights() + attention(keys)) + 2 * headWeights();
+    }
+
+    /** The {@code newTokens - 1} decode steps after a prefill of {@code prefillLength} tokens. */
+    public long decode(int prefillLength, int newTokens) {
+        long total = 0;
+        for (int t = 1; t < newTokens; t++) {
+            total += decodeStep(prefillLength + t);
+        }
+        return total;
+    }
+
+    /**
+     * One caption: {@code images} images or tiles through the vision side, a prefill of
+     * {@code prefillLength} tokens (their image tokens included), and {@code newTokens} new tokens.
+     */
+    public long caption(int images, int prefillLength, int newTokens) {
+        return images * vision() + prefill(prefillLength) + decode(prefillLength, newTokens);
+    }
+
+    /** F32 bytes of the decoder's matrices and head: what every decode step reads, whatever the batch size. */
+    public long decodeWeightBytes() {
+        return Float.BYTES * (c.lmNBlocks * decoderBlockWeights() + headWeights());
+    }
+
+    /** F32 bytes of the keys and values one row reads at a step attending to {@code keys} keys. */
+    public long kvBytes(int keys) {
+        return (long) Float.BYTES * c.lmNBlocks * 2 * c.lmNKvHeads * c.lmHeadDim() * keys;
+    }
+}
