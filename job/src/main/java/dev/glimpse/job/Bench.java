@@ -67,7 +67,8 @@ final class Bench implements Callable<Integer> {
                     c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
                     "batch", "views", "cache", "embed ms", "vision ms", "generate ms", "latency ms", "images/s",
                     "peak MB", "KV MB", "copies/step", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
-            report.format("KV MB", "%.1f").format("copies/step", "%.2f").format("x first", "x%.2f");
+            report.format("KV MB", "%.1f").format("copies/step", "%.2f").format("x first", "x%.2f")
+                    .format("GFLOP/s", "%.3f").format("% matmul", "%.2f").format("floor ms", "%.1f").format("% floor", "%.2f");
             ModelFlops flops = new ModelFlops(c);
             int prefill = c.imageTokens() + PROMPT.length;
             // One view, then the model's shifted test-time views (view_shifts) decoded together. With
@@ -199,7 +200,8 @@ final class Bench implements Callable<Integer> {
                 c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
                 "batch", "splitting", "tiles", "img tok", "cache", "embed ms", "vision ms", "generate ms", "latency ms",
                 "images/s", "peak MB", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
-        report.format("images/s", "%.3f").format("x first", "x%.2f");
+        report.format("images/s", "%.3f").format("x first", "x%.2f")
+                    .format("GFLOP/s", "%.3f").format("% matmul", "%.2f").format("floor ms", "%.1f").format("% floor", "%.2f");
         ModelFlops flops = new ModelFlops(c);
         Random rnd = new Random(1);
         byte[] rgb = new byte[3 * 1024 * 768];
@@ -274,6 +276,11 @@ final class Bench implements Callable<Integer> {
                         + " keys and values per row (last step): at %.1f GB/s at least %.3f ms a step at any batch size;"
                         + " its FLOPs take %.4f ms a row at the matmul rate: memory-bound below %d rows a step",
                 weightsMb, kvMb, floor.bandwidthGbs(), memoryMs, computeMs, (long) Math.ceil(memoryMs / computeMs)));
+        if (f.decodeWeightBytes() < floor.addBytes()) {
+            report.note(String.format(Locale.ROOT, "  (%.1f MB of weights may stay in a CPU's caches, where they read faster"
+                    + " than the %d MiB the bandwidth was measured on: a step can beat that bound)", weightsMb,
+                    floor.addBytes() >> 20));
+        }
         report.note("GFLOP/s: those FLOPs of the row's captions over its latency; floor ms: vision and prefill at the"
                 + " matmul rate, each decode step at the slower of its FLOPs and its bytes; % floor: floor ms / latency ms");
     }
