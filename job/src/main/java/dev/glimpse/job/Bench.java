@@ -50,6 +50,9 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "target/bench",
             description = "Folder for the table as CSV and its plot (PNG), named after the model; default: ${DEFAULT-VALUE}.")
     Path out;
+    @Option(names = "--image-splitting", defaultValue = "on,off", split = ",",
+            description = "SmolVLM: time with image splitting (on), without (off), or both (default: ${DEFAULT-VALUE}).")
+    List<String> imageSplitting;
 
     @Override
     public Integer call() throws Exception {
@@ -208,7 +211,11 @@ final class Bench implements Callable<Integer> {
         rnd.nextBytes(rgb);
         RgbImage photo = new RgbImage(1024, 768, rgb);
         double base = 0;
-        for (boolean split : new boolean[] {true, false}) {
+        for (String mode : imageSplitting) {
+            if (!mode.equals("on") && !mode.equals("off")) {
+                throw new IllegalArgumentException("--image-splitting takes on, off or on,off; got " + mode);
+            }
+            boolean split = mode.equals("on");
             Idefics3ImageProcessor processor = new Idefics3ImageProcessor(c.idefics3.withImageSplitting(split));
             Idefics3ImageProcessor.Tiles tiles = processor.process(photo);
             for (int b : batchSizes) {
@@ -333,6 +340,7 @@ final class Bench implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 NDArray x = m.manager().create(pixels, new Shape((long) batch * tiles.count(), 3, s, s));
                 NDArray patches = m.patchEmbedding().embed(x);
+                x.close(); // the captioner gets patch embeddings, not pixels (PatchEmbedder makes them)
                 patches.toFloatArray();
                 long t1 = System.nanoTime();
                 m.imageTokensInChunks(patches).toFloatArray();

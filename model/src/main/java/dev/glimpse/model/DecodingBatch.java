@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -29,6 +30,9 @@ import java.util.List;
  * @param <T> what the caller attaches to an image, returned with its result
  */
 public final class DecodingBatch<T> implements AutoCloseable {
+    /** The most bytes of attention scores one prefill forward makes per block; larger joins run in groups of images. */
+    static final long PREFILL_SCORE_BYTES = 128L << 20;
+
     /** An image's outcome with the caller's tag. */
     public record Done<T>(T tag, CaptionGenerator.Result result) {}
 
@@ -41,6 +45,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
     private final NDManager manager;
     private final int rowCapacity;
     private final int columnCapacity;
+    private final long prefillScoreBytes;
     private final KvCache cache;
     /** {@code [R, 1, 1, T]}: 0 where a row may attend, {@link TextDecoder#MASKED} elsewhere. */
     private final NDArray keyMask;
@@ -120,8 +125,14 @@ public final class DecodingBatch<T> implements AutoCloseable {
      * @param rowCapacity row slots (images times their views) the batch can hold at once
      * @param columnCapacity positions per slot: image tokens + the longest prompt + the largest cap
      */
-    @SuppressWarnings("unchecked")
     public DecodingBatch(VisionLanguageModel model, int rowCapacity, int columnCapacity, CaptionGenerator.Options opt) {
+        this(model, rowCapacity, columnCapacity, opt, PREFILL_SCORE_BYTES);
+    }
+
+    /** As the public constructor, with a prefill forward's score bytes per block bounded by {@code prefillScoreBytes}. */
+    @SuppressWarnings("unchecked")
+    DecodingBatch(VisionLanguageModel model, int rowCapacity, int columnCapacity, CaptionGenerator.Options opt,
+                  long prefillScoreBytes) {
         if (rowCapacity < 1 || columnCapacity < 1) {
             throw new IllegalArgumentException("a decoding batch needs at least one row and one column, got "
                     + rowCapacity + " x " + columnCapacity);
@@ -131,6 +142,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
         this.opt = opt;
         this.rowCapacity = rowCapacity;
         this.columnCapacity = columnCapacity;
+        this.prefillScoreBytes = prefillScoreBytes;
         this.manager = model.manager().newSubManager();
         this.cache = new KvCache(manager, cfg, rowCapacity, columnCapacity);
         this.keyMask = manager.full(new Shape(rowCapacity, 1, 1, columnCapacity), TextDecoder.MASKED);
@@ -297,8 +309,6 @@ public final class DecodingBatch<T> implements AutoCloseable {
                     + rowCapacity + ", " + columnCapacity + " columns");
         }
         long[] slots = new long[rows];
-        float[] positions = new float[rows * prefill];
-        float[] causal = new float[rows * prefill * prefill];
         float[] slotMask = new float[rows * columnCapacity];
         long[] columns = new long[rows];
         float[] firstPositions = new float[rows];
@@ -322,16 +332,6 @@ public final class DecodingBatch<T> implements AutoCloseable {
                 slots[q] = own[v];
                 columns[q] = s.column;
                 firstPositions[q] = s.position;
-                for (int t = 0; t < prefill; t++) {
-                    boolean padding = t >= img && t < img + pad[j];
-                    positions[q * prefill + t] = t < img ? t : padding ? 0 : t - pad[j];
-                    for (int key = 0; key < prefill; key++) {
-                        boolean padKey = key >= img && key < img + pad[j];
-                        if (key > t || padKey) {
-                            causal[(q * prefill + t) * prefill + key] = TextDecoder.MASKED;
-                        }
-                    }
-                }
                 for (int key = 0; key < columnCapacity; key++) {
                     boolean filled = key < prefill && !(key >= img && key < img + pad[j]);
                     slotMask[q * columnCapacity + key] = filled ? 0 : TextDecoder.MASKED;
@@ -340,13 +340,17 @@ public final class DecodingBatch<T> implements AutoCloseable {
             joined.add(s);
         }
         step.tempAttachAll(logits, keyMask, columnOfRow, positionOfRow, activeLong, activeFloat);
-        TextDecoder decoder = model.decoder();
+        // The prefill runs over a few images at a time: its attention scores are rows x heads x P x P
+        // floats per block (880 MB for 32 SmolVLM rows of 874 tokens), a group's at most prefillScoreBytes.
+        long scoreBytesPerImage = (long) views * cfg.lmNHeads * prefill * prefill * Float.BYTES;
+        int groupImages = (int) Math.max(1, Math.min(joining.size(), prefillScoreBytes / scoreBytesPerImage));
+        for (int from = 0; from < joining.size(); from += groupImages) {
+            int to = Math.min(joining.size(), from + groupImages);
+            try (NDScope group = new NDScope()) {
+                prefillGroup(step, seq, img, pad, views, from, to, Arrays.copyOfRange(slots, from * views, to * views));
+            }
+        }
         NDArray slotIndex = upload(step, slots);
-        NDArray[] cosSin = decoder.rotary(upload(step, positions).reshape(rows, prefill), prefill - 1);
-        cache.prefill(slotIndex, prefill);
-        NDArray hidden = decoder.forward(seq, cosSin, upload(step, causal).reshape(rows, 1, prefill, prefill),
-                cache); // [r, P, D_lm]
-        logits.set(new NDIndex("{}", slotIndex), decoder.logits(hidden.get(new NDIndex(":, -1, :")))); // [r, V]
         keyMask.set(new NDIndex("{}", slotIndex), upload(step, slotMask).reshape(rows, 1, 1, columnCapacity));
         columnOfRow.set(new NDIndex("{}", slotIndex), upload(step, columns));
         positionOfRow.set(new NDIndex("{}", slotIndex), upload(step, firstPositions));
@@ -354,6 +358,41 @@ public final class DecodingBatch<T> implements AutoCloseable {
         activeFloat.set(new NDIndex("{}", slotIndex), 1f);
         decoding.addAll(joined);
         closeLayout();
+    }
+
+    /**
+     * The prefill forward of the joining images {@code [from, to)} ({@code seq}'s rows {@code
+     * [from·views, to·views)}) into their {@code slots}: keys and values into the cache, the last
+     * position's logits into {@link #logits}.
+     */
+    private void prefillGroup(NDManager step, NDArray seq, int img, int[] pad, int views, int from, int to,
+                              long[] slots) {
+        int prefill = Math.toIntExact(seq.getShape().get(1));
+        int rows = (to - from) * views;
+        float[] positions = new float[rows * prefill];
+        float[] causal = new float[rows * prefill * prefill];
+        for (int q = 0; q < rows; q++) {
+            int p = pad[from + q / views];
+            for (int t = 0; t < prefill; t++) {
+                boolean padding = t >= img && t < img + p;
+                positions[q * prefill + t] = t < img ? t : padding ? 0 : t - p;
+                for (int key = 0; key < prefill; key++) {
+                    boolean padKey = key >= img && key < img + p;
+                    if (key > t || padKey) {
+                        causal[(q * prefill + t) * prefill + key] = TextDecoder.MASKED;
+                    }
+                }
+            }
+        }
+        TextDecoder decoder = model.decoder();
+        NDArray slotIndex = upload(step, slots);
+        NDArray groupSeq = rows == seq.getShape().get(0) ? seq
+                : seq.get(new NDIndex("{}:{}", (long) from * views, (long) to * views)); // [rows, P, D_lm]
+        NDArray[] cosSin = decoder.rotary(upload(step, positions).reshape(rows, prefill), prefill - 1);
+        cache.prefill(slotIndex, prefill);
+        NDArray hidden = decoder.forward(groupSeq, cosSin, upload(step, causal).reshape(rows, 1, prefill, prefill),
+                cache); // [rows, P, D_lm]
+        logits.set(new NDIndex("{}", slotIndex), decoder.logits(hidden.get(new NDIndex(":, -1, :")))); // [rows, V]
     }
 
     /**

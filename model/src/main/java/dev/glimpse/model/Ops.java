@@ -66,10 +66,41 @@ public final class Ops {
         return x.div(inverseRms).mul(weight);
     }
 
-    /** GELU with the tanh approximation (SigLIP's and nanoVLM's {@code gelu(approximate='tanh')}). */
+    /**
+     * GELU with the tanh approximation (SigLIP's and nanoVLM's {@code gelu(approximate='tanh')}).
+     * Outside a {@code GradientCollector} the same operations run in place on one temporary instead
+     * of making nine activation-sized arrays (450 MB for four SmolVLM tiles), two at a time at most.
+     */
     public static NDArray geluTanh(NDArray x) {
-        NDArray inner = scale(x.add(scale(x.mul(x).mul(x), 0.044715)), SQRT_2_OVER_PI);
-        return scale(x.mul(inner.tanh().add(1)), 0.5);
+        if (JniUtils.isGradMode()) {
+            NDArray inner = scale(x.add(scale(x.mul(x).mul(x), 0.044715)), SQRT_2_OVER_PI);
+            return scale(x.mul(inner.tanh().add(1)), 0.5);
+        }
+        NDArray y = x.mul(x); // x^2
+        y.muli(x).muli((float) 0.044715).addi(x).muli((float) SQRT_2_OVER_PI); // sqrt(2/pi)(x + 0.044715 x^3)
+        NDArray t = y.tanh();
+        y.close();
+        return t.addi(1f).muli(x).muli(0.5f);
+    }
+
+    /**
+     * Attention weights {@code softmax(scores * s + mask)} over the last axis ({@code mask} may be
+     * null). Outside a {@code GradientCollector} the scale and the mask are applied in place and
+     * {@code scores} is freed once the softmax is made: two score-sized arrays at a time instead of
+     * four ({@code B x H x T x T_kv} floats each, the largest temporaries of a forward).
+     */
+    public static NDArray attentionWeights(NDArray scores, double s, NDArray mask) {
+        if (JniUtils.isGradMode()) {
+            NDArray scaled = scale(scores, s);
+            return (mask == null ? scaled : scaled.add(mask)).softmax(-1);
+        }
+        scores.muli((float) s);
+        if (mask != null) {
+            scores.addi(mask);
+        }
+        NDArray weights = scores.softmax(-1);
+        scores.close();
+        return weights;
     }
 
     public static NDArray silu(NDArray x) {

@@ -74,10 +74,12 @@ public final class TextDecoder {
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             int block = i;
+            // The attention's and the MLP's temporaries are freed as each returns: a block holds one of them at a time.
             x = Ops.freeingTemporaries(x, i > 0, in -> {
-                NDArray normed = Ops.rmsNorm(in, w.get(b + "norm1.weight"), cfg.lmRmsEps);
-                NDArray h = in.add(attention(normed, b + "attn.", block, cosSin, mask, cache));
-                return h.add(mlp(Ops.rmsNorm(h, w.get(b + "norm2.weight"), cfg.lmRmsEps), b + "mlp."));
+                NDArray h = in.add(Ops.freeingTemporaries(in, false, a -> attention(
+                        Ops.rmsNorm(a, w.get(b + "norm1.weight"), cfg.lmRmsEps), b + "attn.", block, cosSin, mask, cache)));
+                return h.add(Ops.freeingTemporaries(h, false,
+                        a -> mlp(Ops.rmsNorm(a, w.get(b + "norm2.weight"), cfg.lmRmsEps), b + "mlp.")));
             });
         }
         return Ops.rmsNorm(x, w.get("decoder.norm.weight"), cfg.lmRmsEps);
@@ -135,11 +137,8 @@ public final class TextDecoder {
             k = k.repeat(1, h / hkv); // [B, H, T_kv, hd], each kv head serves a group of query heads
             v = v.repeat(1, h / hkv);
         }
-        NDArray scores = Ops.scale(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)); // [B, H, T, T_kv]
-        if (mask != null) {
-            scores = scores.add(mask);
-        }
-        NDArray y = scores.softmax(-1).matMul(v) // [B, H, T, hd]
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, H, T, T_kv]
+        NDArray y = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), mask).matMul(v) // [B, H, T, hd]
                 .transpose(0, 2, 1, 3)
                 .reshape(bsz, t, (long) h * hd);
         return Ops.linear(y, w.get(p + "out_proj.weight"), null);

@@ -17,9 +17,10 @@ public final class VisionEncoder {
     public NDArray forward(NDArray x) {
         for (int i = 0; i < cfg.vitNBlocks; i++) {
             String b = "vision_encoder.blocks." + i + ".";
+            // The attention's and the MLP's temporaries are freed as each returns: a block holds one of them at a time.
             x = Ops.freeingTemporaries(x, i > 0, in -> {
-                NDArray h = in.add(attention(layerNorm(in, b + "ln1"), b + "attn."));
-                return h.add(mlp(layerNorm(h, b + "ln2"), b + "mlp."));
+                NDArray h = in.add(Ops.freeingTemporaries(in, false, a -> attention(layerNorm(a, b + "ln1"), b + "attn.")));
+                return h.add(Ops.freeingTemporaries(h, false, a -> mlp(layerNorm(a, b + "ln2"), b + "mlp.")));
             });
         }
         return layerNorm(x, "vision_encoder.layer_norm");
@@ -38,7 +39,7 @@ public final class VisionEncoder {
         NDArray q = qkv.get(0).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray k = qkv.get(1).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray v = qkv.get(2).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
-        NDArray att = Ops.scale(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).softmax(-1); // [B, H, T, T]
+        NDArray att = Ops.attentionWeights(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd), null); // [B, H, T, T]
         NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * hd); // [B, T, D]
         return Ops.linear(y, w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"));
     }

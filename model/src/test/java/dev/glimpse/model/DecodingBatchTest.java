@@ -132,6 +132,60 @@ class DecodingBatchTest {
     }
 
     @Test
+    void shouldPrefillALargeJoinInGroupsExactlyAsInOneForward() {
+        Random rnd = new Random(17);
+        int n = 5;
+        List<float[]> images = new ArrayList<>();
+        List<long[]> prompts = new ArrayList<>();
+        int[] caps = new int[n];
+        for (int i = 0; i < n; i++) {
+            images.add(CaptionGeneratorTest.randomPixels(rnd, 3 * 32 * 32));
+            prompts.add(CaptionGeneratorTest.randomPrompt(rnd, 1 + rnd.nextInt(7)));
+            caps[i] = 2 + rnd.nextInt(5);
+        }
+        ModelConfig c = model.config();
+        int prefill = c.imageTokens() + 7;
+        long perImage = (long) c.lmNHeads * prefill * prefill * Float.BYTES;
+        List<Integer> tags = List.of(0, 1, 2, 3, 4);
+        // One image's scores per forward (five groups), two images' (three groups), all five at once.
+        CaptionGenerator.Options noStop = new CaptionGenerator.Options(true, false, true);
+        List<Map<Integer, CaptionGenerator.Result>> runs = new ArrayList<>();
+        List<Long> transfers = new ArrayList<>();
+        for (long budget : new long[] {perImage, 2 * perImage + 1, Long.MAX_VALUE}) {
+            Map<Integer, CaptionGenerator.Result> results = new HashMap<>();
+            try (NDManager m = model.manager().newSubManager();
+                 DecodingBatch<Integer> batch = new DecodingBatch<>(model, n, DecodingBatch.columnsFor(c, 7, 6),
+                         noStop, budget)) {
+                batch.join(tags, patches(m, images), 1, prompts, caps);
+                while (!batch.isEmpty()) {
+                    for (DecodingBatch.Done<Integer> d : batch.step()) {
+                        results.put(d.tag(), d.result());
+                    }
+                }
+                transfers.add(batch.counts().hostTransfers());
+            }
+            runs.add(results);
+        }
+        // Each group sends its slots, positions and causal mask: 4 and 2 groups more than one forward.
+        assertThat(transfers.get(0) - transfers.get(2)).isEqualTo(12);
+        assertThat(transfers.get(1) - transfers.get(2)).isEqualTo(6);
+        for (int i = 0; i < n; i++) {
+            CaptionGenerator.Result whole = runs.get(2).get(i);
+            assertThat(whole.tokens()).hasSize(caps[i]);
+            for (Map<Integer, CaptionGenerator.Result> grouped : runs.subList(0, 2)) {
+                assertThat(grouped.get(i).tokens()).as("image %d", i).containsExactly(whole.tokens());
+                for (int t = 0; t < whole.stepLogits().size(); t++) {
+                    float[] x = whole.stepLogits().get(t);
+                    float[] y = grouped.get(i).stepLogits().get(t);
+                    for (int k = 0; k < x.length; k++) {
+                        assertThat(y[k]).isCloseTo(x[k], org.assertj.core.api.Assertions.within(1e-4f));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseImagesThatDoNotFitTheFreeSlots() {
         Random rnd = new Random(5);
         try (NDManager m = model.manager().newSubManager();
