@@ -24,6 +24,8 @@ public final class Idefics3Config {
     public static final String DEFAULT_PROMPT = "Can you describe this image?";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** {@code Idefics3ImageProcessor}'s {@code size} when a preprocessor_config.json has none: 4 x 364. */
+    static final int DEFAULT_LONGEST_EDGE = 4 * 364;
 
     private Idefics3Config() {}
 
@@ -96,7 +98,7 @@ public final class Idefics3Config {
                 intOf(root, "image_token_id", where),
                 seqLen,
                 pre.path("do_resize").asBoolean(true),
-                pre.path("size").path("longest_edge").asInt(4 * tile),
+                pre.path("size").path("longest_edge").asInt(DEFAULT_LONGEST_EDGE),
                 tile,
                 pre.path("do_image_splitting").asBoolean(true),
                 pre.path("resample").asInt(PillowResampler.LANCZOS),

@@ -144,22 +144,42 @@ public final class ImagePreprocessor {
         return false;
     }
 
-    /** Decodes and converts to RGB: alpha is dropped, grey is replicated (not gamma-mapped). */
+    /**
+     * Decodes and converts to RGB, grey replicated (not gamma-mapped); an alpha channel is kept
+     * beside the RGB, unapplied ({@link RgbImage#alpha}), and grey or palette sources are marked
+     * {@link RgbImage#singleBand}. The transparent colour of a PNG without an alpha channel (its
+     * tRNS chunk) is not alpha here: Java's decoder turns it into an alpha channel, Pillow keeps it
+     * as a separate note that transformers' processors never read.
+     */
     public static RgbImage decodeRgb(byte[] bytes, Limits limits, int targetSize) throws ImageDecodeException {
-        return toRgb(decode(bytes, limits, targetSize));
+        RgbImage image = toRgb(decode(bytes, limits, targetSize));
+        int colourType = ImageFormat.detect(bytes) == ImageFormat.PNG && bytes.length > 25 ? bytes[25] : -1;
+        boolean greyPng = colourType == 0;
+        if (image.alpha() != null && (greyPng || colourType == 2)) {
+            return new RgbImage(image.width(), image.height(), image.rgb(), null, greyPng);
+        }
+        return image;
     }
 
-    /** Any decoded image as 8-bit RGB; alpha is dropped, grey is replicated, not gamma-mapped. */
+    /**
+     * Any decoded image as 8-bit RGB, grey replicated (not gamma-mapped), an alpha channel kept
+     * beside it (palette transparency is not kept: transformers' Idefics3 processor reads a palette
+     * image's colours alone), grey and palette images marked {@link RgbImage#singleBand}.
+     */
     public static RgbImage toRgb(BufferedImage image) {
         int w = image.getWidth();
         int h = image.getHeight();
         byte[] out = new byte[3 * w * h];
         Raster raster = image.getRaster();
-        boolean grey = raster.getNumBands() <= 2 && !(image.getColorModel() instanceof IndexColorModel);
+        boolean indexed = image.getColorModel() instanceof IndexColorModel;
+        boolean grey = raster.getNumBands() <= 2 && !indexed;
         if (grey) {
             // Java treats grey as linear light and would brighten it through getRGB; read the samples.
             int bits = image.getColorModel().getComponentSize(0);
             int shift = Math.max(0, bits - 8);
+            boolean hasAlpha = raster.getNumBands() == 2;
+            int alphaShift = hasAlpha ? Math.max(0, image.getColorModel().getComponentSize(1) - 8) : 0;
+            byte[] alpha = hasAlpha ? new byte[w * h] : null;
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
                     byte v = (byte) (raster.getSample(x, y, 0) >> shift);
@@ -167,10 +187,14 @@ public final class ImagePreprocessor {
                     out[i] = v;
                     out[i + 1] = v;
                     out[i + 2] = v;
+                    if (alpha != null) {
+                        alpha[y * w + x] = (byte) (raster.getSample(x, y, 1) >> alphaShift);
+                    }
                 }
             }
-            return new RgbImage(w, h, out);
+            return new RgbImage(w, h, out, alpha, !hasAlpha);
         }
+        byte[] alpha = !indexed && image.getColorModel().hasAlpha() ? new byte[w * h] : null;
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             image.getRGB(0, y, w, 1, row, 0, w);
@@ -180,9 +204,12 @@ public final class ImagePreprocessor {
                 out[i] = (byte) (argb >> 16);
                 out[i + 1] = (byte) (argb >> 8);
                 out[i + 2] = (byte) argb;
+                if (alpha != null) {
+                    alpha[y * w + x] = (byte) (argb >>> 24);
+                }
             }
         }
-        return new RgbImage(w, h, out);
+        return new RgbImage(w, h, out, alpha, indexed);
     }
 
     public float[] toPixels(BufferedImage image) {

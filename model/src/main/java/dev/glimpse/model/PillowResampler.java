@@ -1,7 +1,7 @@
 package dev.glimpse.model;
 
 /**
- * Pillow's {@code Image.resize} for 8-bit RGB, byte for byte (libImaging/Resample.c, as in Pillow
+ * Pillow's {@code Image.resize} for 8-bit RGB and RGBA, byte for byte (libImaging/Resample.c, as in Pillow
  * 9.4): a separable convolution, the horizontal pass first, then the vertical one on the 8-bit
  * result of the first; each output sample's filter is centred on its source position, its support
  * widened by the downscale factor, its weights normalised to sum 1 and then rounded to 22-bit fixed
@@ -130,6 +130,47 @@ public final class PillowResampler {
 
     /** {@code image} resized to {@code width x height} with {@code filter}, as Pillow resizes an RGB image. */
     public static RgbImage resize(RgbImage image, int width, int height, Filter filter) {
+        if (width == image.width() && height == image.height()) {
+            return image;
+        }
+        return new RgbImage(width, height, resample(image.rgb(), 3, image.width(), image.height(), width, height, filter));
+    }
+
+    /**
+     * Interleaved RGBA {@code inW x inH} resized as Pillow resizes an RGBA image with a filter: to
+     * premultiplied RGBa, resampled band by band, and back ({@code Image.resize}; the conversions
+     * are Convert.c's, each rounding to 8 bits). The same size is a copy, as in Pillow.
+     */
+    public static byte[] resizeRgba(byte[] rgba, int inW, int inH, int width, int height, Filter filter) {
+        if (width == inW && height == inH) {
+            return rgba.clone();
+        }
+        byte[] premultiplied = new byte[rgba.length];
+        for (int i = 0; i < rgba.length; i += 4) {
+            int alpha = rgba[i + 3] & 0xFF;
+            for (int c = 0; c < 3; c++) {
+                premultiplied[i + c] = (byte) mulDiv255(rgba[i + c] & 0xFF, alpha);
+            }
+            premultiplied[i + 3] = rgba[i + 3];
+        }
+        byte[] out = resample(premultiplied, 4, inW, inH, width, height, filter);
+        for (int i = 0; i < out.length; i += 4) {
+            int alpha = out[i + 3] & 0xFF;
+            if (alpha != 255 && alpha != 0) {
+                for (int c = 0; c < 3; c++) {
+                    out[i + c] = (byte) Math.min(255, 255 * (out[i + c] & 0xFF) / alpha);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code image} resized as Pillow resizes with NEAREST (as it does every palette image):
+     * output pixel x reads input pixel {@code (int) (x0 + x * scale)}, the position accumulated in
+     * double precision from {@code x0 = scale / 2} as libImaging's {@code ImagingScaleAffine} does.
+     */
+    public static RgbImage resizeNearest(RgbImage image, int width, int height) {
         int inW = image.width();
         int inH = image.height();
         if (width <= 0 || height <= 0) {
@@ -138,57 +179,88 @@ public final class PillowResampler {
         if (width == inW && height == inH) {
             return image;
         }
-        Coefficients vertical = coefficients(inH, height, filter);
+        int[] column = nearestPositions(inW, width);
+        int[] row = nearestPositions(inH, height);
         byte[] src = image.rgb();
+        byte[] dst = new byte[3 * width * height];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                System.arraycopy(src, 3 * (row[y] * inW + column[x]), dst, 3 * (y * width + x), 3);
+            }
+        }
+        return new RgbImage(width, height, dst);
+    }
+
+    private static int[] nearestPositions(int inSize, int outSize) {
+        double scale = (double) inSize / outSize;
+        double at = scale * 0.5;
+        int[] positions = new int[outSize];
+        for (int i = 0; i < outSize; i++) {
+            positions[i] = Math.min(inSize - 1, (int) at); // at stays below inSize; the bound is for rounding
+            at += scale;
+        }
+        return positions;
+    }
+
+    /** Pillow's {@code MULDIV255}: {@code a * b / 255} rounded, in integers. */
+    static int mulDiv255(int a, int b) {
+        int t = a * b + 128;
+        return ((t >> 8) + t) >> 8;
+    }
+
+    /** Interleaved 8-bit pixels of {@code bands} bands resampled with {@code filter}; every band alike. */
+    private static byte[] resample(byte[] src, int bands, int inW, int inH, int width, int height, Filter filter) {
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException("cannot resize to " + width + "x" + height);
+        }
+        Coefficients vertical = coefficients(inH, height, filter);
         int rowsFrom = 0;
-        int rows = inH;
         int srcW = inW;
         if (width != inW) {
             // Only the source rows the vertical pass reads are resampled horizontally.
             rowsFrom = vertical.first()[0];
             int rowsTo = vertical.first()[height - 1] + vertical.count()[height - 1];
-            rows = rowsTo - rowsFrom;
+            int rows = rowsTo - rowsFrom;
             Coefficients horizontal = coefficients(inW, width, filter);
-            byte[] tmp = new byte[3 * width * rows];
+            byte[] tmp = new byte[bands * width * rows];
+            int[] sums = new int[bands];
             for (int y = 0; y < rows; y++) {
-                int in = 3 * (y + rowsFrom) * inW;
-                int out = 3 * y * width;
+                int in = bands * (y + rowsFrom) * inW;
+                int out = bands * y * width;
                 for (int xx = 0; xx < width; xx++) {
                     int[] k = horizontal.weights()[xx];
                     int xmin = horizontal.first()[xx];
-                    int s0 = 1 << (PRECISION_BITS - 1);
-                    int s1 = s0;
-                    int s2 = s0;
+                    java.util.Arrays.fill(sums, 1 << (PRECISION_BITS - 1));
                     for (int x = 0; x < k.length; x++) {
-                        int p = in + 3 * (x + xmin);
-                        s0 += (src[p] & 0xFF) * k[x];
-                        s1 += (src[p + 1] & 0xFF) * k[x];
-                        s2 += (src[p + 2] & 0xFF) * k[x];
+                        int p = in + bands * (x + xmin);
+                        for (int b = 0; b < bands; b++) {
+                            sums[b] += (src[p + b] & 0xFF) * k[x];
+                        }
                     }
-                    tmp[out + 3 * xx] = (byte) clip8(s0);
-                    tmp[out + 3 * xx + 1] = (byte) clip8(s1);
-                    tmp[out + 3 * xx + 2] = (byte) clip8(s2);
+                    for (int b = 0; b < bands; b++) {
+                        tmp[out + bands * xx + b] = (byte) clip8(sums[b]);
+                    }
                 }
             }
             src = tmp;
             srcW = width;
         }
         if (height == inH) {
-            return new RgbImage(width, height, src);
+            return src; // the horizontal pass's output (callers never ask for the same size)
         }
-        byte[] dst = new byte[3 * width * height];
+        byte[] dst = new byte[bands * width * height];
         for (int yy = 0; yy < height; yy++) {
             int[] k = vertical.weights()[yy];
             int ymin = vertical.first()[yy] - rowsFrom;
-            int out = 3 * yy * width;
-            for (int xx = 0; xx < 3 * width; xx++) {
+            int out = bands * yy * width;
+            for (int xx = 0; xx < bands * width; xx++) {
                 int s = 1 << (PRECISION_BITS - 1);
                 for (int y = 0; y < k.length; y++) {
-                    s += (src[3 * (y + ymin) * srcW + xx] & 0xFF) * k[y];
+                    s += (src[bands * (y + ymin) * srcW + xx] & 0xFF) * k[y];
                 }
                 dst[out + xx] = (byte) clip8(s);
             }
         }
-        return new RgbImage(width, height, dst);
+        return dst;
     }
 }

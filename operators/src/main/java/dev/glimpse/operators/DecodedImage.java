@@ -1,5 +1,7 @@
 package dev.glimpse.operators;
 
+import dev.glimpse.model.RgbImage;
+
 /** An image decoded to 8-bit RGB (subsampled while decoding when far larger than the model's input). */
 public class DecodedImage {
     public ImageRequest request;
@@ -7,6 +9,10 @@ public class DecodedImage {
     public int height;
     /** Interleaved RGB, row-major. */
     public byte[] rgb;
+    /** The source's alpha channel, one byte per pixel, unapplied; null when it has none ({@link RgbImage#alpha}). */
+    public byte[] alpha;
+    /** The source was grey or a palette ({@link RgbImage#singleBand}). */
+    public boolean singleBand;
 
     public DecodedImage() {}
 
@@ -15,5 +21,15 @@ public class DecodedImage {
         this.width = width;
         this.height = height;
         this.rgb = rgb;
+    }
+
+    public DecodedImage(ImageRequest request, RgbImage image) {
+        this(request, image.width(), image.height(), image.rgb());
+        this.alpha = image.alpha();
+        this.singleBand = image.singleBand();
+    }
+
+    public RgbImage image() {
+        return new RgbImage(width, height, rgb, alpha, singleBand);
     }
 }

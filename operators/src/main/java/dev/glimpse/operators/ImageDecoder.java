@@ -120,7 +120,7 @@ public class ImageDecoder extends ProcessFunction<ImageEvent, DecodedImage> impl
         }
         r.decodeMs = System.currentTimeMillis() - start;
         metrics.recordOut(r.decodeMs);
-        out.collect(new DecodedImage(r, rgb.width(), rgb.height(), rgb.rgb()));
+        out.collect(new DecodedImage(r, rgb));
     }
 
     private UriFetcher fetcher() {

@@ -79,7 +79,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
         float[] patches;
         Idefics3ImageProcessor.Tiles tiles = null;
         try {
-            RgbImage rgb = new RgbImage(image.width, image.height, image.rgb);
+            RgbImage rgb = image.image();
             if (tiler != null) {
                 tiles = tiler.process(rgb);
                 patches = captioner.patchEmbed(tiles.pixels());
