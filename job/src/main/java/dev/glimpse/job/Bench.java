@@ -53,6 +53,9 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--image-splitting", defaultValue = "on,off", split = ",",
             description = "SmolVLM: time with image splitting (on), without (off), or both (default: ${DEFAULT-VALUE}).")
     List<String> imageSplitting;
+    @Option(names = "--vision-column", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Time the vision tower on its own too (generation runs it again); --no-vision-column halves a slow run.")
+    boolean visionColumn;
 
     @Override
     public Integer call() throws Exception {
@@ -139,7 +142,9 @@ final class Bench implements Callable<Integer> {
                 NDArray patches = m.patchEmbedding().embed(x);
                 patches.toFloatArray();
                 long t1 = System.nanoTime();
-                m.imageTokensInChunks(patches).toFloatArray();
+                if (visionColumn) {
+                    m.imageTokensInChunks(patches).toFloatArray();
+                }
                 long t2 = System.nanoTime();
                 generator.generate(patches, views, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();
@@ -343,7 +348,9 @@ final class Bench implements Callable<Integer> {
                 x.close(); // the captioner gets patch embeddings, not pixels (PatchEmbedder makes them)
                 patches.toFloatArray();
                 long t1 = System.nanoTime();
-                m.imageTokensInChunks(patches).toFloatArray();
+                if (visionColumn) {
+                    m.imageTokensInChunks(patches).toFloatArray();
+                }
                 long t2 = System.nanoTime();
                 generator.generateMerged(patches, counts, prompts, caps, new CaptionGenerator.Options(cache, false, false));
                 long t3 = System.nanoTime();
