@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "glimpse", mixinStandardHelpOptions = true, version = "glimpse 0.1.0",
         description = "Streaming image captioning on Apache Flink with a vision-language model.",
         subcommands = {Demo.class, Cli.Run.class, Reprocess.class, CaptionFiles.class, Cli.Scenes.class, Cli.Train.class,
-                Cli.Eval.class, Cli.VerifyReference.class, Bench.class, ReprocessBench.class, Stop.class, Broker.class, Produce.class, Tail.class, Soak.class, ClusterTest.class,
+                Cli.Eval.class, Cli.VerifyReference.class, Bench.class, ReprocessBench.class, BatchingBench.class, Stop.class, Broker.class, Produce.class, Tail.class, Soak.class, ClusterTest.class,
                 Gallery.class})
 public final class Cli {
     public static void main(String[] args) {
