@@ -17,10 +17,13 @@ import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -56,10 +59,23 @@ final class Bench implements Callable<Integer> {
     @Option(names = "--vision-column", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Time the vision tower on its own too (generation runs it again); --no-vision-column halves a slow run.")
     boolean visionColumn;
+    @Option(names = "--pipeline", description = "The streaming job end to end (Kafka in process, local Flink, the "
+            + "shipped configuration) against the model alone, at each batch size; writes pipeline.csv and pipeline.png.")
+    boolean pipeline;
+    @Option(names = "--images", defaultValue = "600", description = "--pipeline: images per batch size; default: ${DEFAULT-VALUE}.")
+    int images;
+    @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
+    Map<String, String> set = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
         Engines.configureThreads(threads);
+        if (pipeline) {
+            Cli.JobOptions job = new Cli.JobOptions();
+            job.model = model;
+            job.set.putAll(set);
+            return new PipelineBench(job, images, Math.min(images, 200), batchSizes, out, Duration.ofMinutes(30)).run();
+        }
         try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
             ModelConfig c = m.config();
             // Measured first, before the model's rows fill the allocator's caches.

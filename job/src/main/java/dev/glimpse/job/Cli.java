@@ -132,7 +132,7 @@ public final class Cli {
             putIf(flags, GlimpseOptions.DEAD_LETTER_TOPIC.key(), deadLetterTopic);
             putIf(flags, GlimpseOptions.CHECKPOINT_DIR.key(), checkpointDir);
             GlimpseConfig c = job.load(flags);
-            Configuration flink = GlimpseJob.checkpointing(c);
+            Configuration flink = GlimpseJob.localCluster(c);
             String restoreFrom = fromSavepoint;
             if (resume && restoreFrom == null) {
                 restoreFrom = Checkpoints.latest(Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)))

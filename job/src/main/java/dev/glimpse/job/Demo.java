@@ -78,7 +78,7 @@ final class Demo implements Callable<Integer> {
 
             LocalCluster local = new LocalCluster(restPort, prometheusPort);
             banner(c, local, untrained);
-            StreamExecutionEnvironment env = local.environment(GlimpseJob.checkpointing(c));
+            StreamExecutionEnvironment env = local.environment(GlimpseJob.localCluster(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-demo");
             try {

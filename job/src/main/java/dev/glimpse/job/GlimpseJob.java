@@ -14,6 +14,8 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -46,6 +48,43 @@ public final class GlimpseJob {
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, toUri(c.get(GlimpseOptions.CHECKPOINT_DIR)));
         conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, toUri(c.get(GlimpseOptions.CHECKPOINT_DIR)) + "/savepoints");
         return conf;
+    }
+
+    /**
+     * The configuration of a job run on a local Flink cluster (demo, run, soak, reprocess, bench):
+     * {@link #checkpointing} and network buffers that can hold two batches of patch-embedded images
+     * between the CPU stages and the captioner ({@link #networkSegmentSize}).
+     */
+    public static Configuration localCluster(GlimpseConfig c) {
+        Configuration conf = checkpointing(c);
+        MemorySize segment = networkSegmentSize(c);
+        conf.set(TaskManagerOptions.MEMORY_SEGMENT_SIZE, segment);
+        // Flink 2 gives each gate and subpartition a fixed number of buffers; the pool must hold them all.
+        MemorySize network = new MemorySize(Math.max(64L << 20, segment.getBytes() * NETWORK_BUFFERS));
+        conf.set(TaskManagerOptions.NETWORK_MEMORY_MIN, network);
+        conf.set(TaskManagerOptions.NETWORK_MEMORY_MAX, network);
+        return conf;
+    }
+
+    /** Network buffers the local cluster's pool holds: every gate and subpartition of the job, with room. */
+    static final int NETWORK_BUFFERS = 256;
+
+    /**
+     * The size of a network buffer: the power of two that holds one patch-embedded image (at least
+     * Flink's default 32 KB). Flink 2 gives a channel between two tasks a fixed number of buffers
+     * (about 10 on the sending side and 12 on the receiving side of the rebalance); with 32 KB buffers
+     * and the built-in model's 221 KB records (3 views × 144 patches × 128 floats) only four records
+     * fit in flight, so the captioner, finding four records waiting after each forward, ran batches of
+     * four whatever {@code batching.max-batch-size} said. With buffers of one record, about 35 fit.
+     * Images split into tiles (SmolVLM) are counted as their global image: their records are tens of
+     * MB and span buffers whatever their size.
+     */
+    static MemorySize networkSegmentSize(GlimpseConfig c) {
+        ModelConfig model = c.modelConfig();
+        int rows = model.idefics3 == null && c.get(GlimpseOptions.TEST_TIME_VIEWS) ? model.views().length : 1;
+        long record = (long) rows * model.numPatches() * model.vitHiddenDim * Float.BYTES;
+        long segment = Math.max(32 << 10, Long.highestOneBit(Math.max(1, record - 1)) << 1);
+        return new MemorySize(Math.min(segment, 16L << 20));
     }
 
     /** A local path becomes an absolute file URI; a URI with a scheme is kept. */

@@ -176,7 +176,7 @@ public class Reprocess implements Callable<Integer> {
      * {@code --skip-existing}.
      */
     static Configuration flinkConfiguration(GlimpseConfig c) {
-        Configuration flink = GlimpseJob.checkpointing(c);
+        Configuration flink = GlimpseJob.localCluster(c);
         flink.set(ExecutionOptions.RUNTIME_MODE, RuntimeExecutionMode.STREAMING);
         flink.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.DELETE_ON_CANCELLATION);
         return flink;

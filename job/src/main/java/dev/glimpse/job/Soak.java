@@ -69,7 +69,7 @@ final class Soak implements Callable<Integer> {
             kafka.createTopic(c.get(GlimpseOptions.IMAGES_TOPIC), 2);
             kafka.createTopic(c.get(GlimpseOptions.CAPTIONS_TOPIC), 1);
             kafka.createTopic(c.get(GlimpseOptions.DEAD_LETTER_TOPIC), 1);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.localCluster(c));
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse-soak");
             Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), c, encoded),

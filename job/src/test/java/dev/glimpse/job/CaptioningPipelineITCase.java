@@ -72,7 +72,7 @@ class CaptioningPipelineITCase {
                 Map.of("decoder.allowed-uris", folder.toUri() + ";" + httpBase, "decoder.allow-private-addresses", "true"));
         String images = c.get(GlimpseOptions.IMAGES_TOPIC);
         kafka.createTopic(images, 2);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.localCluster(c));
         GlimpseJob.addTo(env, c);
         JobClient job = env.executeAsync("it-pipeline");
 

@@ -85,7 +85,7 @@ class ExactlyOnceRecoveryITCase {
     }
 
     static JobClient submit(GlimpseConfig c, BatchedCaptioner captioner, String restoreFrom) throws Exception {
-        Configuration conf = GlimpseJob.checkpointing(c);
+        Configuration conf = GlimpseJob.localCluster(c);
         if (restoreFrom != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
         }

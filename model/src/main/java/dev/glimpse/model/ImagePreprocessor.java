@@ -2,7 +2,11 @@ package dev.glimpse.model;
 
 import dev.glimpse.model.ImageDecodeException.Code;
 import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -195,6 +199,9 @@ public final class ImagePreprocessor {
             return new RgbImage(w, h, out, alpha, !hasAlpha);
         }
         byte[] alpha = !indexed && image.getColorModel().hasAlpha() ? new byte[w * h] : null;
+        if (copyInterleavedSrgb(image, out, alpha)) {
+            return new RgbImage(w, h, out, alpha, false);
+        }
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             image.getRGB(0, y, w, 1, row, 0, w);
@@ -210,6 +217,51 @@ public final class ImagePreprocessor {
             }
         }
         return new RgbImage(w, h, out, alpha, indexed);
+    }
+
+    /**
+     * Copies the samples of an 8-bit sRGB image stored as interleaved bytes (what the JPEG and PNG
+     * decoders return for colour images) straight into {@code out}, and its alpha channel into
+     * {@code alpha} when there is one: the same bytes {@code getRGB} gives for them, without its
+     * per-pixel colour-model calls. False, copying nothing, for any other layout.
+     */
+    private static boolean copyInterleavedSrgb(BufferedImage image, byte[] out, byte[] alpha) {
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        if (!(cm instanceof ComponentColorModel) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()
+                || raster.getNumBands() < (alpha != null ? 4 : 3) || raster.getSampleModelTranslateX() != 0 || raster.getSampleModelTranslateY() != 0
+                || !(raster.getDataBuffer() instanceof DataBufferByte buffer) || buffer.getNumBanks() != 1
+                || !(raster.getSampleModel() instanceof PixelInterleavedSampleModel layout)) {
+            return false;
+        }
+        for (int c = 0; c < cm.getNumComponents(); c++) {
+            if (cm.getComponentSize(c) != 8) {
+                return false;
+            }
+        }
+        int w = image.getWidth();
+        int h = image.getHeight();
+        byte[] data = buffer.getData();
+        int[] band = layout.getBandOffsets();
+        int pixelStride = layout.getPixelStride();
+        int lineStride = layout.getScanlineStride();
+        int r = band[0];
+        int g = band[1];
+        int b = band[2];
+        int a = alpha != null ? band[3] : 0;
+        for (int y = 0; y < h; y++) {
+            int in = buffer.getOffset() + y * lineStride;
+            int at = 3 * y * w;
+            for (int x = 0; x < w; x++, in += pixelStride, at += 3) {
+                out[at] = data[in + r];
+                out[at + 1] = data[in + g];
+                out[at + 2] = data[in + b];
+                if (alpha != null) {
+                    alpha[y * w + x] = data[in + a];
+                }
+            }
+        }
+        return true;
     }
 
     public float[] toPixels(BufferedImage image) {
@@ -265,31 +317,46 @@ public final class ImagePreprocessor {
      * One separable pass of a triangle (bilinear) filter whose support widens with the downscale
      * factor, so downscaling averages rather than aliases. Resamples {@code inLen} samples along one
      * axis to {@code outLen}, for {@code lines} lines, the content moved by {@code shift} output
-     * samples; strides describe the layout of each buffer.
+     * samples; strides describe the layout of each buffer. The taps are computed once per output
+     * sample, then each line is read once (a line-by-line sweep, not one sweep of every line per
+     * output sample: that thrashed the cache on large images).
      */
     private static void resample(float[] in, int inOff, int inLen, int lines, int inStride, int inLineStride,
                                  float[] out, int outOff, int outLen, int outStride, int outLineStride,
                                  double shift) {
         double scale = (double) inLen / outLen;
         double support = Math.max(scale, 1.0);
+        int[] first = new int[outLen];
+        int[] last = new int[outLen];
+        double[][] weights = new double[outLen][];
+        double[] totals = new double[outLen];
         for (int o = 0; o < outLen; o++) {
             double centre = Math.min(inLen, Math.max(0, (o + 0.5 - shift) * scale));
             int lo = Math.max(0, (int) Math.floor(centre - support));
             int hi = Math.min(inLen, (int) Math.ceil(centre + support));
-            double[] weights = new double[hi - lo];
+            double[] w = new double[hi - lo];
             double total = 0;
             for (int i = lo; i < hi; i++) {
                 double wgt = Math.max(0, 1 - Math.abs((i + 0.5 - centre) / support));
-                weights[i - lo] = wgt;
+                w[i - lo] = wgt;
                 total += wgt;
             }
-            for (int line = 0; line < lines; line++) {
+            first[o] = lo;
+            last[o] = hi;
+            weights[o] = w;
+            totals[o] = total;
+        }
+        for (int line = 0; line < lines; line++) {
+            int base = inOff + line * inLineStride;
+            int outBase = outOff + line * outLineStride;
+            for (int o = 0; o < outLen; o++) {
+                double[] w = weights[o];
+                int lo = first[o];
                 double acc = 0;
-                int base = inOff + line * inLineStride;
-                for (int i = lo; i < hi; i++) {
-                    acc += weights[i - lo] * in[base + i * inStride];
+                for (int i = lo; i < last[o]; i++) {
+                    acc += w[i - lo] * in[base + i * inStride];
                 }
-                out[outOff + line * outLineStride + o * outStride] = (float) (acc / total);
+                out[outBase + o * outStride] = (float) (acc / totals[o]);
             }
         }
     }

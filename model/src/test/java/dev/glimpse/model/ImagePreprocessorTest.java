@@ -55,6 +55,53 @@ class ImagePreprocessorTest {
         }
     }
 
+    /** Random pixels in an image of {@code type} (alpha, where there is one, random too). */
+    static BufferedImage noise(int type, int w, int h, long seed) {
+        BufferedImage img = new BufferedImage(w, h, type);
+        Random rnd = new Random(seed);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, rnd.nextInt());
+            }
+        }
+        return img;
+    }
+
+    @Test
+    void shouldReadColourImagesOfEveryLayoutAsGetRgbDoes() throws Exception {
+        // Decoded PNGs and JPEGs (interleaved bytes in their own band order), and in-memory layouts.
+        BufferedImage[] images = {
+                ImageIO.read(new java.io.ByteArrayInputStream(encode(noise(BufferedImage.TYPE_INT_RGB, 37, 23, 1), "png"))),
+                ImageIO.read(new java.io.ByteArrayInputStream(encode(noise(BufferedImage.TYPE_INT_ARGB, 19, 31, 2), "png"))),
+                ImageIO.read(new java.io.ByteArrayInputStream(encode(noise(BufferedImage.TYPE_INT_RGB, 40, 30, 3), "jpeg"))),
+                noise(BufferedImage.TYPE_3BYTE_BGR, 17, 9, 4),
+                noise(BufferedImage.TYPE_4BYTE_ABGR, 9, 17, 5),
+                noise(BufferedImage.TYPE_4BYTE_ABGR_PRE, 12, 12, 6),
+                noise(BufferedImage.TYPE_INT_RGB, 11, 7, 7),
+                noise(BufferedImage.TYPE_3BYTE_BGR, 30, 20, 8).getSubimage(3, 5, 20, 10),
+        };
+        for (BufferedImage img : images) {
+            byte[] expected = new byte[3 * img.getWidth() * img.getHeight()];
+            byte[] expectedAlpha = img.getColorModel().hasAlpha() ? new byte[img.getWidth() * img.getHeight()] : null;
+            for (int y = 0; y < img.getHeight(); y++) {
+                for (int x = 0; x < img.getWidth(); x++) {
+                    int argb = img.getRGB(x, y);
+                    int i = 3 * (y * img.getWidth() + x);
+                    expected[i] = (byte) (argb >> 16);
+                    expected[i + 1] = (byte) (argb >> 8);
+                    expected[i + 2] = (byte) argb;
+                    if (expectedAlpha != null) {
+                        expectedAlpha[y * img.getWidth() + x] = (byte) (argb >>> 24);
+                    }
+                }
+            }
+            RgbImage rgb = ImagePreprocessor.toRgb(img);
+            String what = "image of type " + img.getType() + ", " + img.getColorModel();
+            assertThat(rgb.rgb()).as(what).isEqualTo(expected);
+            assertThat(rgb.alpha()).as(what).isEqualTo(expectedAlpha);
+        }
+    }
+
     @Test
     void shouldKeepGreyLevelsOfGreyscaleImages() throws Exception {
         BufferedImage grey = filled(BufferedImage.TYPE_BYTE_GRAY, new Color(90, 90, 90), 8, 8);

@@ -1,0 +1,34 @@
+package dev.glimpse.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.junit.jupiter.api.Test;
+
+class LocalClusterConfigurationTest {
+    private static GlimpseConfig shipped(Map<String, String> overrides) {
+        return GlimpseConfig.load(GlimpseConfigTest.SHIPPED, overrides);
+    }
+
+    @Test
+    void shouldSizeNetworkBuffersToHoldOnePatchEmbeddedImage() {
+        // The built-in model: 3 views x 144 patches x 128 floats = 221,184 bytes per record.
+        Configuration views = GlimpseJob.localCluster(shipped(Map.of()));
+        assertThat(views.get(TaskManagerOptions.MEMORY_SEGMENT_SIZE)).isEqualTo(MemorySize.parse("256kb"));
+        // One view: 73,728 bytes.
+        Configuration single = GlimpseJob.localCluster(shipped(Map.of("generation.test-time-views", "false")));
+        assertThat(single.get(TaskManagerOptions.MEMORY_SEGMENT_SIZE)).isEqualTo(MemorySize.parse("128kb"));
+    }
+
+    @Test
+    void shouldGiveTheBufferPoolRoomForEveryGateOfTheJob() {
+        Configuration conf = GlimpseJob.localCluster(shipped(Map.of()));
+        MemorySize network = conf.get(TaskManagerOptions.NETWORK_MEMORY_MAX);
+        assertThat(network).isEqualTo(conf.get(TaskManagerOptions.NETWORK_MEMORY_MIN));
+        assertThat(network.getBytes() / conf.get(TaskManagerOptions.MEMORY_SEGMENT_SIZE).getBytes())
+                .isGreaterThanOrEqualTo(GlimpseJob.NETWORK_BUFFERS);
+    }
+}
