@@ -2,6 +2,8 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
@@ -10,7 +12,9 @@ import org.junit.jupiter.api.Test;
 
 class LocalClusterConfigurationTest {
     private static GlimpseConfig shipped(Map<String, String> overrides) {
-        return GlimpseConfig.load(GlimpseConfigTest.SHIPPED, overrides);
+        Map<String, String> withModel = new HashMap<>(overrides);
+        withModel.put("model.dir", Path.of("..", "models", "glimpse-scenes").toAbsolutePath().toString());
+        return GlimpseConfig.load(GlimpseConfigTest.SHIPPED, withModel);
     }
 
     @Test
