@@ -136,4 +136,42 @@ class ReprocessS3ITCase {
                 .doesNotContain(S3MockServer.SECRET_KEY);
         assertThat(Files.exists(work.resolve("none.jsonl"))).isFalse();
     }
+
+    @Test
+    void shouldCommitPartFilesToAnS3PrefixAndSkipWhatIsThereOnARerun() throws Exception {
+        String[] args = {"--from", "s3://" + BUCKET + "/archive/2026-12/", "--to", "jsonl:s3://" + BUCKET + "/out/run-1/",
+                "--skip-existing"};
+        Map<String, String> expected = new LinkedHashMap<>();
+        truth.forEach((id, caption) -> {
+            if (id.startsWith("2026-12/")) {
+                expected.put(id.substring("2026-12/".length()), caption);
+            }
+        });
+
+        ReprocessRuns.Result r = reprocess(args);
+
+        assertThat(r.exitCode()).as(r.stdout()).isZero();
+        List<String> ids = new ArrayList<>();
+        try (S3Client client = s3.client()) {
+            List<String> keys = client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix("out/run-1/")).contents().stream()
+                    .map(software.amazon.awssdk.services.s3.model.S3Object::key).toList();
+            assertThat(keys).as("committed part files only").isNotEmpty()
+                    .allSatisfy(k -> assertThat(k).matches("out/run-1/captions/part-.*\\.jsonl"));
+            for (String key : keys) {
+                String text = client.getObjectAsBytes(b -> b.bucket(BUCKET).key(key)).asUtf8String();
+                for (String line : text.split("\n")) {
+                    if (!line.isEmpty()) {
+                        JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                        ids.add(n.path("id").asText());
+                    }
+                }
+            }
+        }
+        assertThat(ids).as("one caption per image").containsExactlyInAnyOrderElementsOf(expected.keySet());
+        assertThat(r.stdout()).contains("images        " + expected.size()).contains("captions      " + expected.size());
+
+        ReprocessRuns.Result again = reprocess(args);
+        assertThat(again.exitCode()).as(again.stdout()).isZero();
+        assertThat(again.stdout()).contains("images        0").contains("skipped       " + expected.size());
+    }
 }
