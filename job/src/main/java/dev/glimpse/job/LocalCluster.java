@@ -4,6 +4,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -20,6 +25,7 @@ public final class LocalCluster {
     static final String REPORTER = "prom";
     static final String PROMETHEUS_FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory";
 
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final int restPort;
     private final int prometheusPort;
 
@@ -52,6 +58,24 @@ public final class LocalCluster {
 
     public String webUi() {
         return "http://localhost:" + restPort;
+    }
+
+    /**
+     * Asks the cluster's REST API for a checkpoint of {@code job} now (Flink's manual trigger, {@code
+     * POST /jobs/:jobid/checkpoints}) and returns without waiting for it; false when the request failed.
+     */
+    public boolean triggerCheckpoint(String jobId) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(webUi() + "/jobs/" + jobId + "/checkpoints"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build();
+        try {
+            return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() / 100 == 2;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** The metrics address, or null without Prometheus. */

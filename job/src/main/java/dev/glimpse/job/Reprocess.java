@@ -105,8 +105,13 @@ public class Reprocess implements Callable<Integer> {
 
     @Mixin Cli.JobOptions job;
 
+    private static final long FIRST_TRIGGER_SPACING_NANOS = Duration.ofSeconds(1).toNanos();
+
     /** batching.max-batch-delay of reprocess runs unless --set gives one. */
     static final String REPROCESS_BATCH_DELAY = "2s";
+
+    /** checkpoint.interval of reprocess runs unless --set gives one. */
+    static final String REPROCESS_CHECKPOINT_INTERVAL = "30s";
 
     @Override
     public Integer call() throws Exception {
@@ -127,6 +132,13 @@ public class Reprocess implements Callable<Integer> {
             // the CPU stages, held back by the captioner's backpressure while it runs a forward, fed it
             // batches of 1-5 images where `caption` runs 16 (measured, README "Speed").
             flags.put(GlimpseOptions.MAX_BATCH_DELAY.key(), REPROCESS_BATCH_DELAY);
+        }
+        if (!job.set.containsKey(GlimpseOptions.CHECKPOINT_INTERVAL.key())) {
+            // The captioner runs what it holds before each barrier: at the streaming job's 5 s, one batch
+            // in two or three was cut short (a mean of 13 images a batch where `caption` runs 16, README
+            // "Speed"). An archive's run trades that for at most 30 s of work to redo after a kill -9;
+            // the end of the input asks for its final checkpoint at once (see watch).
+            flags.put(GlimpseOptions.CHECKPOINT_INTERVAL.key(), REPROCESS_CHECKPOINT_INTERVAL);
         }
         GlimpseConfig c = job.load(flags);
         // On a cluster the client's file systems are the installation's (plugins/, config.yaml).
@@ -161,7 +173,7 @@ public class Reprocess implements Callable<Integer> {
             return 0;
         }
         try {
-            return watch(client, c, plan, started);
+            return watch(client, cluster, c, plan, started);
         } finally {
             Tallies.forget(runId);
             if (checkpoints != null) {
@@ -182,7 +194,8 @@ public class Reprocess implements Callable<Integer> {
         return flink;
     }
 
-    private int watch(JobClient client, GlimpseConfig c, ReprocessJob.Plan plan, long started) throws Exception {
+    private int watch(JobClient client, LocalCluster cluster, GlimpseConfig c, ReprocessJob.Plan plan, long started)
+            throws Exception {
         AtomicLong total = new AtomicLong(-1);
         boolean countSkipped = plan.from().totalIncludesSkipped();
         Thread counter = new Thread(() -> {
@@ -197,6 +210,9 @@ public class Reprocess implements Callable<Integer> {
         counter.start();
         var result = client.getJobExecutionResult();
         long deadline = System.nanoTime() + timeout.toNanos();
+        Summary first = null;
+        long nextTrigger = 0;
+        long triggerSpacing = FIRST_TRIGGER_SPACING_NANOS;
         try (Progress progress = new Progress("reprocess", Progress.Mode.detect(quiet), System.err, Duration.ofSeconds(5))) {
             while (!result.isDone()) {
                 if (System.nanoTime() > deadline) {
@@ -205,7 +221,20 @@ public class Reprocess implements Callable<Integer> {
                             + "rerun with --skip-existing to finish");
                     return 3;
                 }
-                report(progress, Summary.of(plan.runId(), started), total.get(), countSkipped);
+                Summary now = Summary.of(plan.runId(), started);
+                if (first == null && now.outcomes() > 0) {
+                    first = now;
+                }
+                long done = report(progress, now, total.get(), countSkipped);
+                if (total.get() >= 0 && done >= total.get() && System.nanoTime() >= nextTrigger) {
+                    // Every image has its outcome: the job ends with a checkpoint taken after its tasks
+                    // finished, and would wait for the next periodic one (up to checkpoint.interval). Ask for
+                    // one now, and again after 1, 2, 4... s in case some task had not finished yet: few, as
+                    // each also cuts the captioner's batch short should more images come than were counted.
+                    cluster.triggerCheckpoint(client.getJobID().toHexString());
+                    nextTrigger = System.nanoTime() + triggerSpacing;
+                    triggerSpacing *= 2;
+                }
                 Thread.sleep(200);
             }
             report(progress, Summary.of(plan.runId(), started), total.get(), countSkipped);
@@ -222,7 +251,7 @@ public class Reprocess implements Callable<Integer> {
             return 1;
         }
         Summary s = Summary.of(plan.runId(), started);
-        System.out.print(s.table());
+        System.out.print(s.table(first));
         if (gallery != null) {
             writeGallery(plan, c, s);
         }
@@ -233,10 +262,11 @@ public class Reprocess implements Callable<Integer> {
         return 0;
     }
 
-    /** Done: the outcomes, and the skipped images when the total counts them (a topic's range). */
-    private static void report(Progress progress, Summary s, long total, boolean countSkipped) {
-        progress.update(s.outcomes() + (countSkipped ? s.skipped() : 0), total,
-                s.deadLetters() + " dead letters" + (s.skipped() > 0 ? ", " + s.skipped() + " skipped" : ""));
+    /** Done: the outcomes, and the skipped images when the total counts them (a topic's range); returns it. */
+    private static long report(Progress progress, Summary s, long total, boolean countSkipped) {
+        long done = s.outcomes() + (countSkipped ? s.skipped() : 0);
+        progress.update(done, total, s.deadLetters() + " dead letters" + (s.skipped() > 0 ? ", " + s.skipped() + " skipped" : ""));
+        return done;
     }
 
     /** The gallery of everything the sink holds, thumbnails from a local source folder. */
@@ -288,7 +318,8 @@ public class Reprocess implements Callable<Integer> {
             return captions + deadLetters();
         }
 
-        String table() {
+        /** {@code first}: the tallies when the run's first outcomes were seen (null: none seen). */
+        String table(Summary first) {
             String codes = deadLettersByCode.isEmpty() ? ""
                     : "  (" + deadLettersByCode.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                             .collect(Collectors.joining(", ")) + ")";
@@ -300,6 +331,10 @@ public class Reprocess implements Callable<Integer> {
                 b.append(String.format(Locale.ROOT, "skipped       %d  (already in the sink)%n", skipped));
             }
             b.append(String.format(Locale.ROOT, "wall time     %.1f s%n", seconds));
+            if (first != null) {
+                // What the run paid before its first batch was done: tasks' start, the model's load, a first forward.
+                b.append(String.format(Locale.ROOT, "first outcome %.1f s  (%d by then)%n", first.seconds(), first.outcomes()));
+            }
             b.append(String.format(Locale.ROOT, "images/s      %.1f%n", images / Math.max(seconds, 1e-3)));
             return b.toString();
         }

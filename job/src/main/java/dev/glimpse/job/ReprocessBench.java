@@ -29,13 +29,23 @@ import picocli.CommandLine.Option;
  * enumerator lives, shares this JVM's heap: a listing held in memory would show as heap growing with
  * N), and the client's counting walk. The job is cancelled after {@code --outcomes}; it is a bench,
  * not a run to completion.
+ *
+ * <p>With {@code --vs-caption} it measures speed instead: {@code caption} against {@code reprocess}
+ * over the same scenes at the same batch size, back to back ({@link CaptionVsReprocess}).
  */
 @Command(name = "bench-reprocess", mixinStandardHelpOptions = true,
-        description = "Time to first caption and heap of reprocess over folders of many small files; prints a table.")
+        description = "Time to first caption and heap of reprocess over folders of many small files; with --vs-caption, "
+                + "images/s of caption and reprocess over the same scenes, back to back; prints a table.")
 final class ReprocessBench implements Callable<Integer> {
     @Option(names = "--files", defaultValue = "2000,200000", split = ",", description = "Folder sizes.") int[] files;
     @Option(names = "--outcomes", defaultValue = "500", description = "Outcomes to wait for after the first.") int outcomes;
     @Option(names = "--work", description = "Folder for the generated files (default: a temporary one).") Path work;
+    @Option(names = "--vs-caption", description = "Run caption, reprocess (to jsonl:FILE), reprocess, caption over the "
+            + "same --images scenes at --batch-size, each in a JVM with this one's flags; print images/s and the ratio.")
+    boolean vsCaption;
+    @Option(names = "--images", defaultValue = "300", description = "With --vs-caption: scenes to caption.") int images;
+    @Option(names = "--batch-size", defaultValue = "16", description = "With --vs-caption: both commands' batch size.") int batchSize;
+    @Option(names = "--profile", description = "With --vs-caption: a JFR recording of each run into this folder.") Path profile;
     @Mixin Cli.JobOptions job;
 
     private static final int LINKS_PER_FILE = 50_000;
@@ -43,6 +53,10 @@ final class ReprocessBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path root = work != null ? work : Files.createTempDirectory("glimpse-bench-reprocess");
+        if (vsCaption) {
+            System.out.print(new CaptionVsReprocess(root, images, batchSize, job.model, profile).run().table());
+            return 0;
+        }
         byte[] image = new SceneGenerator(9).sample(0).encoded();
         System.out.printf("%9s %8s %12s %14s %14s %15s %15s%n", "files", "layout", "count walk s", "first caption s",
                 "first commit s", "heap MB (first)", "heap MB (+" + outcomes + ")");

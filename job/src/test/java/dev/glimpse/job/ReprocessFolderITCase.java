@@ -47,6 +47,23 @@ class ReprocessFolderITCase {
     }
 
     @Test
+    void shouldEndAsSoonAsEveryImageHasItsOutcomeRatherThanAtTheNextPeriodicCheckpoint(@TempDir Path work) throws Exception {
+        Path in = work.resolve("in");
+        Map<String, String> truth = ReprocessRuns.scenes(in, 107, 0, 12);
+        Path out = work.resolve("captions.jsonl");
+
+        // A bounded job ends with a checkpoint taken after its tasks finished: with an hour between
+        // periodic ones, only the command's own request for it ends the run before --timeout (exit 3).
+        ReprocessRuns.Result r = ReprocessRuns.reprocess("--from", in.toString(), "--to", "jsonl:" + out,
+                "--set", "checkpoint.interval=1h", "--timeout", "PT4M");
+
+        assertThat(r.exitCode()).as(r.stdout()).isZero();
+        assertThat(r.stdout()).contains("captions      12").containsPattern("first outcome \\d+\\.\\d s  \\(\\d+ by then\\)");
+        assertThat(ReprocessRuns.lines(out)).extracting(n -> n.path("id").asText())
+                .containsExactlyInAnyOrderElementsOf(truth.keySet());
+    }
+
+    @Test
     void shouldWriteCorruptAndEmptyFilesAsDeadLettersWithTheirCodes(@TempDir Path work) throws Exception {
         Path in = work.resolve("in");
         Map<String, String> truth = ReprocessRuns.scenes(in, 103, 0, 20);
