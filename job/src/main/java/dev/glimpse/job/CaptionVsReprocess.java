@@ -198,6 +198,8 @@ final class CaptionVsReprocess {
         }
         if (profiles != null) {
             Files.createDirectories(profiles);
+            // JFR announces itself on standard output, where caption's lines are counted.
+            cmd.add("-Xlog:jfr+startup=error");
             cmd.add("-XX:StartFlightRecording=settings=profile,filename="
                     + profiles.resolve((index + 1) + "-" + command + ".jfr").toAbsolutePath());
         }
