@@ -134,10 +134,11 @@ public class Reprocess implements Callable<Integer> {
             flags.put(GlimpseOptions.MAX_BATCH_DELAY.key(), REPROCESS_BATCH_DELAY);
         }
         if (!job.set.containsKey(GlimpseOptions.CHECKPOINT_INTERVAL.key())) {
-            // The captioner runs what it holds before each barrier: at the streaming job's 5 s, one batch
-            // in two or three was cut short (a mean of 13 images a batch where `caption` runs 16, README
-            // "Speed"). An archive's run trades that for at most 30 s of work to redo after a kill -9;
-            // the end of the input asks for its final checkpoint at once (see watch).
+            // The captioner finishes what it holds before each barrier (a static batch cut short, a
+            // continuous one drained without refills): at the streaming job's 5 s, static batches held
+            // 13 images on average where `caption` runs 16 (README "Speed"). An archive's run trades that
+            // for at most 30 s of work to redo after a kill -9; the end of the input asks for its final
+            // checkpoint at once (see watch).
             flags.put(GlimpseOptions.CHECKPOINT_INTERVAL.key(), REPROCESS_CHECKPOINT_INTERVAL);
         }
         GlimpseConfig c = job.load(flags);
