@@ -154,14 +154,6 @@ final class ContinuousBatch implements AutoCloseable {
         return look.slots() <= batch.rowCapacity() && look.columns <= columns;
     }
 
-    int columns() {
-        return columns;
-    }
-
-    int rowCapacity() {
-        return batch.rowCapacity();
-    }
-
     /** Runs the prefill of {@code looks} (one per kind of look) and adds them to the batch. */
     void join(List<Look> looks, long processingTimeMs) {
         Map<List<Object>, List<Look>> byKind = new LinkedHashMap<>();

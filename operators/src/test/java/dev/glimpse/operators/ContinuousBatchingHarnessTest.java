@@ -215,4 +215,57 @@ class ContinuousBatchingHarnessTest {
             assertThat(out.get("c").batchSize).isGreaterThan(1);
         }
     }
+
+    @Test
+    void shouldCaptionTheBatchMatesOfARowThatFailsMidBatchAndDeadLetterIt() throws Exception {
+        Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
+        int[] caps = {24, 12, 24, 6};
+        for (int i = 0; i < caps.length; i++) {
+            in.put("m" + i, image("m" + i, caps[i]));
+        }
+        int[] poisonSteps = {0};
+        BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(4, Duration.ofHours(1))) {
+            @Override
+            protected List<ContinuousBatch.Finished> step(ContinuousBatch batch, List<ContinuousBatch.Look> joining) {
+                // The poisonous record fails the batch at its third step, with its batch-mates decoding beside it.
+                if (batch.inFlight().stream().anyMatch(p -> p.image().request.id.equals("poison")) && ++poisonSteps[0] == 2) {
+                    throw new IllegalStateException("simulated native failure");
+                }
+                return super.step(batch, joining);
+            }
+
+            @Override
+            protected List<CaptionRecord> caption(List<Pending> batch) {
+                if (batch.stream().anyMatch(p -> p.image().request.id.equals("poison"))) {
+                    throw new IllegalStateException("simulated native failure");
+                }
+                return super.caption(batch);
+            }
+        };
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            List<EmbeddedImage> records = new ArrayList<>(in.values());
+            h.processElement(new StreamRecord<>(records.get(0)));
+            h.processElement(new StreamRecord<>(image("poison", 24)));
+            h.processElement(new StreamRecord<>(records.get(1)));
+            h.processElement(new StreamRecord<>(records.get(2)));
+            HarnessMailbox.runOne(h);
+            HarnessMailbox.runOne(h);
+            HarnessMailbox.runOne(h);
+            assertThat(poisonSteps[0]).as("the batch failed mid-decoding").isEqualTo(2);
+            // After the failure a new continuous batch takes the next record.
+            h.processElement(new StreamRecord<>(records.get(3)));
+            h.endInput();
+
+            assertThat(h.getSideOutput(DeadLetters.TAG)).singleElement().satisfies(d -> {
+                assertThat(d.getValue().id).isEqualTo("poison");
+                assertThat(d.getValue().code).isEqualTo(ErrorCode.INFERENCE_FAILED);
+                assertThat(d.getValue().message).contains("simulated native failure");
+            });
+            assertThat(h.extractOutputValues()).hasSize(in.size());
+            assertThat(byId(h).keySet()).isEqualTo(in.keySet());
+            assertEachAsAlone(byId(h), in);
+            assertThat(op.buffered()).isZero();
+        }
+    }
 }
