@@ -281,9 +281,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     /**
      * Takes in the records waiting that fit (unsure images first, each queue in order; a record
-     * that does not fit stops the others behind it, so none is overtaken for ever), then decodes one
-     * step and emits the captions of the images that finished. A failing step fails the whole batch:
-     * its records are captioned again in static batches, split on failure.
+     * that does not fit holds back those behind it, so that smaller ones cannot keep it out), then
+     * decodes one step and emits the captions of the images that finished. A failing step fails the
+     * whole batch: its records are captioned again in static batches, split on failure.
      */
     private void decodeStep() {
         List<ContinuousBatch.Look> joining = new ArrayList<>();
