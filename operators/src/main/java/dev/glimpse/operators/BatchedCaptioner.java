@@ -76,6 +76,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Continuous batching: whether the waiting records join the batch at the next step. */
     private transient boolean admitting;
     private transient boolean stepQueued;
+    /** Continuous batching: decoding everything held, before a barrier or at the end of input. */
+    private transient boolean draining;
 
     /**
      * A record waiting for its batch, with the processing time it arrived; after a first look that
@@ -271,9 +273,11 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Continuous batching: decodes until nothing waits and nothing decodes. */
     private void drain() {
         admitting = true;
+        draining = true;
         while (waiting() > 0 || (running != null && !running.isEmpty())) {
             decodeStep();
         }
+        draining = false;
         admitting = false;
         timerDeadline = -1;
         unsureDeadline = -1;
@@ -337,6 +341,9 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         if (!admitting) {
             return;
         }
+        if (running != null && !running.isEmpty() && !draining && !enoughToShareAPrefill()) {
+            return;
+        }
         while (waiting() > 0) {
             List<Pending> queue = unsure.isEmpty() ? buffer : unsure;
             Pending next = queue.get(0);
@@ -365,6 +372,21 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
                 running = new ContinuousBatch(model.model(), batching.maxBatchSize(), slots, look.columns);
             }
         }
+    }
+
+    /**
+     * While the batch decodes, records join it together, in one prefill: once they would fill its
+     * free rows, or once the oldest of them has waited {@code max-batch-delay}. Taken in one by one,
+     * each would run the vision tower and prefill alone, and under a steady stream the task hands the
+     * operator one record between two steps.
+     */
+    private boolean enoughToShareAPrefill() {
+        if (waiting() >= batching.maxBatchSize() - running.images()) {
+            return true;
+        }
+        long oldest = Math.min(buffer.isEmpty() ? Long.MAX_VALUE : buffer.get(0).arrivedAtMs(),
+                unsure.isEmpty() ? Long.MAX_VALUE : unsure.get(0).arrivedAtMs());
+        return oldest + batching.maxBatchDelay().toMillis() <= getProcessingTimeService().getCurrentProcessingTime();
     }
 
     /**

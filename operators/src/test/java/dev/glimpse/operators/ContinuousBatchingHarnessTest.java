@@ -108,7 +108,8 @@ class ContinuousBatchingHarnessTest {
             in.put("r" + i, image("r" + i, caps[i]));
         }
         List<EmbeddedImage> records = new ArrayList<>(in.values());
-        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(3, Duration.ofHours(1)));
+        // No delay: each record joins at the first step after it arrived that has a free row for it.
+        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(3, Duration.ZERO));
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.open();
             // Three fill the batch; the others arrive while it decodes, between its steps.
@@ -190,8 +191,8 @@ class ContinuousBatchingHarnessTest {
     }
 
     @Test
-    void shouldStartAnIdleBatchOnlyWhenFullOrWhenTheFirstRecordsDelayRunsOut() throws Exception {
-        BatchedCaptioner op = new BatchedCaptioner(modelDir.toString(), new BatchingSettings(4, Duration.ofMillis(30)));
+    void shouldStartAnIdleBatchWhenFullOrLateAndLetArrivalsJoinARunningOneTogether() throws Exception {
+        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(4, Duration.ofMillis(30)));
         try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
             h.open();
             h.setProcessingTime(100);
@@ -201,18 +202,20 @@ class ContinuousBatchingHarnessTest {
             assertThat(HarnessMailbox.runAll(h)).as("no step before the delay").isZero();
             h.setProcessingTime(130);
             assertThat(HarnessMailbox.runOne(h)).as("the first step when a's delay ran out").isTrue();
-            // While the batch decodes, a record joins at the next step instead of waiting its own delay.
+            // While the batch decodes, c waits to share its prefill: with d, which fills the free rows
+            // with it, or until its own delay runs out, whichever comes first.
             h.processElement(new StreamRecord<>(image("c", 2)));
             assertThat(HarnessMailbox.runOne(h)).isTrue();
-            h.setProcessingTime(140);
+            h.processElement(new StreamRecord<>(image("d", 3)));
             HarnessMailbox.runAll(h);
             Map<String, CaptionRecord> out = byId(h);
-            assertThat(out.keySet()).containsExactlyInAnyOrder("a", "b", "c");
+            assertThat(out.keySet()).containsExactlyInAnyOrder("a", "b", "c", "d");
             assertThat(out.get("a").queueMs).isEqualTo(30);
             assertThat(out.get("b").queueMs).isEqualTo(10);
-            assertThat(out.get("a").tokens).as("a still decoded when c arrived").isGreaterThan(1);
-            assertThat(out.get("c").queueMs).as("joined at the next step, beside a").isZero();
-            assertThat(out.get("c").batchSize).isGreaterThan(1);
+            assertThat(out.get("a").tokens).as("a still decoded at the second step").isGreaterThan(1);
+            assertThat(op.joined.get(0)).containsExactlyInAnyOrder("a", "b");
+            assertThat(op.joined.get(1)).as("c alone does not join").isEmpty();
+            assertThat(op.joined).as("c and d join in one prefill").contains(Set.of("c", "d"));
         }
     }
 
