@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * one token per step, each step a mail of the task's mailbox, so that records arriving between two
  * steps are taken in; an image leaves the batch the step it finishes (stop token or its own cap) and
  * its caption is emitted at once, and the records waiting join in the rows it freed, their prefill
- * run at the start of the next step, up to {@code max-batch-size} images at once. While nothing
+ * run at the start of a step, up to {@code max-batch-size} images at once: together, once they
+ * would fill the free rows or the oldest has waited {@code max-batch-delay}. While nothing
  * decodes, the first records wait for {@code max-batch-size} of them or {@code max-batch-delay}, as
  * a static batch does, so a burst shares one prefill. Before a barrier the batch decodes to its end
  * (drain) rather than storing its rows in state: a row's state is its KV cache, which a restart

@@ -10,10 +10,11 @@ import java.time.Duration;
  * second look until {@code maxBatchSize} of them wait, the next checkpoint barrier or the end of
  * input, and at most {@code maxUnsureDelay}.
  *
- * <p>{@link Mode#CONTINUOUS}: once the batch decodes, every record that arrives (and every unsure
- * image) joins it at the next decoding step in a row that a finished image freed, up to {@code
- * maxBatchSize} images at once. {@link Mode#STATIC}: a batch decodes to its last row before the
- * next one starts.
+ * <p>{@link Mode#CONTINUOUS}: once the batch decodes, the records that arrive (and the unsure
+ * images) join it in rows that finished images freed, up to {@code maxBatchSize} images at once,
+ * together in one prefill: at the first step when they would fill its free rows, or when the oldest
+ * of them has waited {@code maxBatchDelay}. {@link Mode#STATIC}: a batch decodes to its last row
+ * before the next one starts.
  */
 public record BatchingSettings(int maxBatchSize, Duration maxBatchDelay, Duration maxUnsureDelay, Mode mode)
         implements Serializable {
