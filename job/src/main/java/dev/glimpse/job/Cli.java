@@ -65,7 +65,7 @@ public final class Cli {
             }
             overrides.putAll(flags);
             GlimpseConfig c = GlimpseConfig.load(config != null ? config : Installation.defaultConfigFile(), overrides);
-            Engines.configureThreads(c.get(GlimpseOptions.ENGINE_THREADS));
+            Engines.configureThreads(c);
             return c;
         }
     }

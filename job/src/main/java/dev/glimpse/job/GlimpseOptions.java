@@ -42,7 +42,7 @@ public final class GlimpseOptions {
             .stringType().noDefaultValue()
             .withDescription("Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in models/glimpse-scenes.");
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
-            .intType().defaultValue(0).withDescription("PyTorch intra-op threads of the local JVM; 0 lets PyTorch choose (all cores). TaskManagers of a cluster take env.java.opts.taskmanager.");
+            .intType().defaultValue(0).withDescription("PyTorch intra-op threads of the local JVM; 0: the cores beside parallelism.decode, at least 1. TaskManagers of a cluster take env.java.opts.taskmanager.");
 
     public static final ConfigOption<MemorySize> MAX_PAYLOAD = ConfigOptions.key("decoder.max-payload-bytes")
             .memoryType().defaultValue(MemorySize.parse("20mb")).withDescription("Largest image payload or fetched URI body accepted.");

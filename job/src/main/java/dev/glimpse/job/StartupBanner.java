@@ -70,8 +70,8 @@ final class StartupBanner {
     /** What the captioner of a local cluster takes: the engine's first GPU, else the CPU. */
     private static String localDevice(GlimpseConfig c) {
         Engine engine = Engine.getInstance();
-        int threads = c.get(GlimpseOptions.ENGINE_THREADS);
-        String cpu = "CPU, " + (threads > 0 ? threads + " PyTorch threads" : "PyTorch threads: all cores");
+        String cpu = "CPU, " + Engines.threads(c) + " PyTorch threads"
+                + (c.get(GlimpseOptions.ENGINE_THREADS) > 0 ? "" : " (cores beside the decode subtasks)");
         return engine.getGpuCount() > 0 ? "GPU 0 of " + engine.getGpuCount() + " (" + engine.getEngineName() + " "
                 + engine.getVersion() + ")" : cpu + " (" + engine.getEngineName() + " " + engine.getVersion() + ")";
     }
