@@ -109,6 +109,13 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
         }
     }
 
+    /** A part-file sink's folder, made beforehand where it is local; object stores have no folders to make. */
+    private static void createLocalFolder(String dirUri) throws IOException {
+        if (dirUri.startsWith("file:")) {
+            Files.createDirectories(Path.of(java.net.URI.create(dirUri)));
+        }
+    }
+
     /**
      * Part files for runs on a cluster: Flink's {@code FileSink} under {@code DIR/captions/} and
      * {@code DIR/dead-letters/}, a part file per writer and checkpoint, committed when the checkpoint
@@ -120,9 +127,7 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
 
         @Override
         public void prepare() throws IOException {
-            if (dirUri.startsWith("file:")) {
-                Files.createDirectories(Path.of(java.net.URI.create(dirUri)));
-            }
+            createLocalFolder(dirUri);
         }
 
         @Override
@@ -164,9 +169,7 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
     record ParquetDir(String dirUri) implements ReprocessSink {
         @Override
         public void prepare() throws IOException {
-            if (dirUri.startsWith("file:")) {
-                Files.createDirectories(Path.of(java.net.URI.create(dirUri)));
-            }
+            createLocalFolder(dirUri);
         }
 
         @Override
