@@ -252,7 +252,7 @@ public class Reprocess implements Callable<Integer> {
             return 1;
         }
         Summary s = Summary.of(plan.runId(), started);
-        System.out.print(s.table(first));
+        System.out.print(s.table(firstOutcome(plan.runId(), started, first != null ? first : s)));
         if (gallery != null) {
             writeGallery(plan, c, s);
         }
@@ -300,6 +300,22 @@ public class Reprocess implements Callable<Integer> {
                 (g.bytes() + 1023) / 1024, g.captions(), g.deadLetters());
     }
 
+    /**
+     * When the run's first outcome came, exactly (the tallies note it), and how many there were at the
+     * command's first look after it: {@code seen}, or the final tallies when the job ended in between.
+     * Null when there was no outcome at all.
+     */
+    static FirstOutcome firstOutcome(String runId, long startedNanos, Summary seen) {
+        if (seen.outcomes() == 0) {
+            return null;
+        }
+        double seconds = Tallies.firstCounted(runId, "outcomes").stream()
+                .mapToDouble(t -> (t - startedNanos) / 1e9).findFirst().orElse(seen.seconds());
+        return new FirstOutcome(Math.max(0, seconds), seen.outcomes());
+    }
+
+    record FirstOutcome(double seconds, long outcomes) {}
+
     /** What a run did, from its tallies. */
     record Summary(long images, long skipped, long captions, Map<String, Long> deadLettersByCode, double seconds) {
         static Summary of(String runId, long startedNanos) {
@@ -319,8 +335,8 @@ public class Reprocess implements Callable<Integer> {
             return captions + deadLetters();
         }
 
-        /** {@code first}: the tallies when the run's first outcomes were seen (null: none seen). */
-        String table(Summary first) {
+        /** {@code first}: when the run's first outcomes came (null: none came). */
+        String table(FirstOutcome first) {
             String codes = deadLettersByCode.isEmpty() ? ""
                     : "  (" + deadLettersByCode.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                             .collect(Collectors.joining(", ")) + ")";

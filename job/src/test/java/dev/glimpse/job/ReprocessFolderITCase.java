@@ -52,13 +52,15 @@ class ReprocessFolderITCase {
         Map<String, String> truth = ReprocessRuns.scenes(in, 107, 0, 12);
         Path out = work.resolve("captions.jsonl");
 
-        // A bounded job ends with a checkpoint taken after its tasks finished: with an hour between
-        // periodic ones, only the command's own request for it ends the run before --timeout (exit 3).
+        // A bounded job commits its last captions with a checkpoint taken after its tasks finished. With
+        // an hour between periodic ones the run must still end, every caption committed, long before
+        // --timeout (exit 3); the command asks for that checkpoint as soon as every image has its outcome.
         ReprocessRuns.Result r = ReprocessRuns.reprocess("--from", in.toString(), "--to", "jsonl:" + out,
                 "--set", "checkpoint.interval=1h", "--timeout", "PT4M");
 
         assertThat(r.exitCode()).as(r.stdout()).isZero();
         assertThat(r.stdout()).contains("captions      12").containsPattern("first outcome \\d+\\.\\d s  \\(\\d+ by then\\)");
+        assertThat(ReprocessRuns.lines(out)).as("committed captions").hasSize(12);
         assertThat(ReprocessRuns.lines(out)).extracting(n -> n.path("id").asText())
                 .containsExactlyInAnyOrderElementsOf(truth.keySet());
     }

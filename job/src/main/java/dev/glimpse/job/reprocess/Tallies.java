@@ -1,6 +1,7 @@
 package dev.glimpse.job.reprocess;
 
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,6 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Tallies {
     private static final Map<String, Map<String, Map<String, AtomicLong>>> RUNS = new ConcurrentHashMap<>();
+    /** Per run and tally, {@link System#nanoTime()} when any of its instances first counted anything. */
+    private static final Map<String, Long> FIRST_COUNTED = new ConcurrentHashMap<>();
 
     private Tallies() {}
 
@@ -34,7 +37,21 @@ public final class Tallies {
         return sum;
     }
 
+    public static void counted(String runId, String tally) {
+        FIRST_COUNTED.putIfAbsent(runId + "#" + tally, System.nanoTime());
+    }
+
+    /**
+     * When {@code tally} first counted anything in this run, as {@link System#nanoTime()}: exact even
+     * when a short run's outcomes all came and the job ended between two looks at {@link #read}.
+     */
+    public static OptionalLong firstCounted(String runId, String tally) {
+        Long t = FIRST_COUNTED.get(runId + "#" + tally);
+        return t == null ? OptionalLong.empty() : OptionalLong.of(t);
+    }
+
     public static void forget(String runId) {
         RUNS.remove(runId);
+        FIRST_COUNTED.keySet().removeIf(k -> k.startsWith(runId + "#"));
     }
 }

@@ -22,6 +22,7 @@ abstract class Tally<IN, OUT> extends RichFlatMapFunction<IN, OUT> implements Ch
     private transient ListState<Tuple2<String, Long>> state;
     private transient Map<String, Long> restored;
     private transient Map<String, AtomicLong> counts;
+    private transient boolean counted;
 
     Tally(String runId, String name) {
         this.runId = runId;
@@ -30,6 +31,10 @@ abstract class Tally<IN, OUT> extends RichFlatMapFunction<IN, OUT> implements Ch
 
     protected final void count(String key) {
         counts.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
+        if (!counted) {
+            counted = true;
+            Tallies.counted(runId, name);
+        }
     }
 
     @Override
