@@ -95,13 +95,23 @@ public final class CaptionGenerator {
      */
     public List<Result> generateMerged(NDArray patchEmbeddings, int[] tiles, List<long[]> prompts, int[] maxNewTokens,
                                        Options opt) {
+        try (NDScope ignored = new NDScope()) {
+            return generateFromImageTokens(model.imageTokensInChunks(patchEmbeddings), tiles, prompts, maxNewTokens, opt);
+        }
+    }
+
+    /**
+     * {@link #generateMerged} from the tiles' image tokens {@code [sum(tiles), I, D_lm]} (the vision
+     * tower and connector's output, e.g. {@link VisionLanguageModel#imageTokensOfTiles}).
+     */
+    public List<Result> generateFromImageTokens(NDArray imageTokens, int[] tiles, List<long[]> prompts,
+                                                int[] maxNewTokens, Options opt) {
         int batch = prompts.size();
         if (tiles.length != batch || maxNewTokens.length != batch) {
             throw new IllegalArgumentException("batch sizes differ: " + tiles.length + " tile counts, " + batch
                     + " prompts, " + maxNewTokens.length + " token caps");
         }
         try (NDScope ignored = new NDScope()) {
-            NDArray imageTokens = model.imageTokensInChunks(patchEmbeddings); // [sum(tiles), I, D_lm]
             MergedPrompts merged = mergePrompts(imageTokens, tiles, prompts);
             return decode(merged.embeddings(), 0, merged.pad(), 1, maxNewTokens, opt);
         }

@@ -3,6 +3,7 @@ package dev.glimpse.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -156,24 +157,18 @@ public final class Captioner {
 
     /**
      * Idefics3 (SmolVLM): captions images given as their tiles (each {@code [tiles, 3, S, S]}, as
-     * {@link Idefics3ImageProcessor} makes them), all tiles of the batch in one forward.
+     * {@link Idefics3ImageProcessor} makes them), in one batched decoding; the patch embedding and
+     * vision tower see one image, or a few tiles, at a time.
      */
     public List<Caption> captionTiles(List<Idefics3ImageProcessor.Tiles> images, List<String> prompts, int[] maxNewTokens) {
-        int s = model.config().vitImgSize;
-        int total = images.stream().mapToInt(Idefics3ImageProcessor.Tiles::count).sum();
-        float[] flat = new float[total * 3 * s * s];
         int[][] grids = new int[images.size()][];
-        int at = 0;
+        List<FloatBuffer> patches = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             Idefics3ImageProcessor.Tiles t = images.get(i);
-            System.arraycopy(t.pixels(), 0, flat, at, t.pixels().length);
-            at += t.pixels().length;
+            patches.add(FloatBuffer.wrap(patchEmbed(t.pixels()))); // one image's pixels on the device at a time
             grids[i] = new int[] {t.rows(), t.cols()};
         }
-        try (NDScope ignored = new NDScope()) {
-            NDArray x = model.manager().create(flat, new Shape(total, 3, s, s));
-            return captionTilePatches(model.patchEmbedding().embed(x), grids, prompts, maxNewTokens);
-        }
+        return captionTileBuffers(patches, grids, prompts, maxNewTokens);
     }
 
     /**
@@ -182,19 +177,44 @@ public final class Captioner {
      * each with its prompt (null or blank: SmolVLM's captioning prompt) and cap.
      */
     public List<Caption> captionTilePatches(NDArray patches, int[][] grids, List<String> prompts, int[] maxNewTokens) {
+        try (NDScope ignored = new NDScope()) {
+            return captionImageTokens(model.imageTokensInChunks(patches), grids, prompts, maxNewTokens);
+        }
+    }
+
+    /**
+     * {@link #captionTilePatches} with each image's tiles' patch embeddings in a host buffer: the vision
+     * tower sees a few tiles at a time ({@link VisionLanguageModel#imageTokensOfTiles}), never the
+     * whole batch's patches.
+     */
+    public List<Caption> captionTileBuffers(List<FloatBuffer> patchesPerImage, int[][] grids, List<String> prompts,
+                                      int[] maxNewTokens) {
+        try (NDScope ignored = new NDScope()) {
+            return captionImageTokens(model.imageTokensOfTiles(patchesPerImage), grids, prompts, maxNewTokens);
+        }
+    }
+
+    private List<Caption> captionImageTokens(NDArray imageTokens, int[][] grids, List<String> prompts, int[] maxNewTokens) {
+        int[] tiles = new int[grids.length];
+        List<long[]> ids = promptIds(grids, prompts, tiles);
+        return captions(generator.generateFromImageTokens(imageTokens, tiles, ids, maxNewTokens,
+                CaptionGenerator.Options.DEFAULT), 1);
+    }
+
+    /** Each image's prompt through the chat template, its grid's {@code <image>} expansion in place; fills {@code tiles}. */
+    private List<long[]> promptIds(int[][] grids, List<String> prompts, int[] tiles) {
         if (idefics3Prompt == null) {
             throw new IllegalStateException("model " + model.config().displayName() + " is not an Idefics3 model");
         }
         CaptionTokenizer tok = model.tokenizer();
         List<long[]> ids = new ArrayList<>(prompts.size());
-        int[] tiles = new int[grids.length];
         for (int i = 0; i < grids.length; i++) {
             String p = prompts.get(i);
             String text = p == null || p.isBlank() ? model.config().defaultPrompt : p;
             ids.add(tok.encodeAsProcessor(idefics3Prompt.text(new int[][] {grids[i]}, text)));
             tiles[i] = Idefics3ImageProcessor.tileCount(grids[i][0], grids[i][1]);
         }
-        return captions(generator.generateMerged(patches, tiles, ids, maxNewTokens, CaptionGenerator.Options.DEFAULT), 1);
+        return ids;
     }
 
     public VisionLanguageModel model() {

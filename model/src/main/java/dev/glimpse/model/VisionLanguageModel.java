@@ -7,8 +7,10 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -155,6 +157,54 @@ public final class VisionLanguageModel implements AutoCloseable {
                 }
             }
             return NDArrays.concat(parts, 0); // [T, I, D_lm]
+        } finally {
+            parts.close();
+        }
+    }
+
+    /**
+     * {@link #imageTokensInChunks} of tiles whose patch embeddings are in host memory, one buffer per
+     * image ({@code remaining()}: its tiles times {@code N x D_vit} floats, left unread), in order:
+     * only {@link #VISION_CHUNK} tiles' patches are on the device at a time. With image splitting a
+     * SmolVLM image has up to 17 tiles of 3 MB each, so a batch of 32 images would hold 1.3 GB of
+     * patch embeddings (and a host copy of them) at once; this holds 13 MB, and the image tokens it
+     * returns are 12x smaller than the patches.
+     *
+     * @return {@code [sum(tiles), I, D_lm]}
+     */
+    public NDArray imageTokensOfTiles(List<FloatBuffer> images) {
+        int perTile = config.numPatches() * config.vitHiddenDim;
+        long total = 0;
+        for (int i = 0; i < images.size(); i++) {
+            int n = images.get(i).remaining();
+            if (n == 0 || n % perTile != 0) {
+                throw new IllegalArgumentException("image " + i + " has " + n + " patch values, not a whole number of "
+                        + config.numPatches() + " x " + config.vitHiddenDim + " tiles");
+            }
+            total += n / perTile;
+        }
+        float[] chunk = new float[Math.toIntExact(Math.min(total, VISION_CHUNK) * perTile)];
+        NDList parts = new NDList();
+        try {
+            int image = 0;
+            FloatBuffer current = images.isEmpty() ? null : images.get(0).duplicate();
+            for (long from = 0; from < total; from += VISION_CHUNK) {
+                int tiles = (int) Math.min(VISION_CHUNK, total - from);
+                for (int t = 0; t < tiles; t++) {
+                    while (!current.hasRemaining()) {
+                        current = images.get(++image).duplicate();
+                    }
+                    current.get(chunk, t * perTile, perTile);
+                }
+                try (NDScope scope = new NDScope()) {
+                    NDArray patches = manager.create(FloatBuffer.wrap(chunk, 0, tiles * perTile),
+                            new Shape(tiles, config.numPatches(), config.vitHiddenDim));
+                    NDArray part = imageTokens(patches);
+                    NDScope.unregister(part);
+                    parts.add(part);
+                }
+            }
+            return parts.size() == 1 ? parts.remove(0) : NDArrays.concat(parts, 0);
         } finally {
             parts.close();
         }

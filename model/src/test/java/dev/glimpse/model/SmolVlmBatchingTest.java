@@ -1,6 +1,7 @@
 package dev.glimpse.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
@@ -109,6 +110,52 @@ class SmolVlmBatchingTest {
                 assertThat(recomputed.get(r).tokens()).as("row %d without cache", r).containsExactly(alone.tokens());
                 assertSameLogits(recomputed.get(r).stepLogits(), batched.get(r).stepLogits());
             }
+        }
+    }
+
+    @Test
+    void shouldTakeImageTokensFromEachImagesOwnArrayAFewTilesAtATimeAsFromAllTilesAtOnce() throws Exception {
+        try (VisionLanguageModel model = VisionLanguageModel.load(SmolVlmReferenceParityTest.golden())) {
+            ModelConfig c = model.config();
+            int perTile = c.numPatches() * c.vitHiddenDim;
+            List<RgbImage> images = List.of(drawn(64, 40, 1), drawn(40, 40, 2), drawn(30, 90, 3));
+            List<Row> rows = rows(model, images, List.of("a", "b", "c"));
+            Captioner captioner = new Captioner(model);
+            List<float[]> patches = rows.stream().map(r -> captioner.patchEmbed(r.tiles().pixels())).toList();
+            float[] flat = new float[patches.stream().mapToInt(p -> p.length).sum()];
+            List<java.nio.FloatBuffer> buffers = new ArrayList<>();
+            int at = 0;
+            for (float[] p : patches) {
+                System.arraycopy(p, 0, flat, at, p.length);
+                // Each image read in place from an array holding more than it (one tile of another before it).
+                float[] record = new float[perTile + p.length];
+                System.arraycopy(p, 0, record, perTile, p.length);
+                buffers.add(java.nio.FloatBuffer.wrap(record, perTile, p.length));
+                at += p.length;
+            }
+            try (NDScope ignored = new NDScope()) {
+                // 7 + 10 + 4 tiles: chunks of 4 cross the images' boundaries.
+                float[] want = model.imageTokensInChunks(model.manager().create(flat,
+                        new Shape(21, c.numPatches(), c.vitHiddenDim))).toFloatArray();
+                NDArray got = model.imageTokensOfTiles(buffers);
+                assertThat(got.getShape()).isEqualTo(new Shape(21, c.imageTokens(), c.lmHiddenDim));
+                float[] g = got.toFloatArray();
+                for (int i = 0; i < want.length; i++) {
+                    assertThat(g[i]).as("value %d", i).isCloseTo(want[i], within(1e-5f));
+                }
+            }
+            assertThat(buffers).as("the buffers are left unread").allSatisfy(b -> assertThat(b.position()).isEqualTo(perTile));
+            int[][] grids = rows.stream().map(r -> new int[] {r.tiles().rows(), r.tiles().cols()}).toArray(int[][]::new);
+            int[] caps = {STEPS, STEPS, STEPS};
+            List<String> prompts = List.of("Describe it.", "What is it?", "Which shape is the widest?");
+            try (NDScope ignored = new NDScope()) {
+                List<Captioner.Caption> fromBuffers = captioner.captionTileBuffers(buffers, grids, prompts, caps);
+                List<Captioner.Caption> fromPatches = captioner.captionTilePatches(model.manager().create(flat,
+                        new Shape(21, c.numPatches(), c.vitHiddenDim)), grids, prompts, caps);
+                assertThat(fromBuffers).isEqualTo(fromPatches);
+            }
+            assertThatThrownBy(() -> model.imageTokensOfTiles(List.of(java.nio.FloatBuffer.wrap(new float[perTile + 1]))))
+                    .hasMessageContaining("not a whole number of");
         }
     }
 

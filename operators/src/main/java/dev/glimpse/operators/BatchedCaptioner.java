@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ViewPlan;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -502,7 +503,10 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             rows += tiled ? img.tiles() : views;
             grids[i] = new int[] {img.tileRows, img.tileCols};
         }
-        float[] flat = new float[Math.toIntExact(rows * perView)];
+        // SmolVLM's tiles go to the vision tower a few at a time, from each record's own array; the
+        // others' views are stacked into one array for one forward.
+        float[] flat = tiled ? null : new float[Math.toIntExact(rows * perView)];
+        List<FloatBuffer> tilePatches = new ArrayList<>(tiled ? n : 0);
         List<String> prompts = new ArrayList<>(n);
         int[] caps = new int[n];
         int at = 0;
@@ -518,7 +522,11 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
                         + " patch values, the model expects " + perImage + " ("
                         + (tiled ? img.tiles() + " tile(s))" : views + " view(s))"));
             }
-            System.arraycopy(img.patches, 0, flat, at, perImage);
+            if (tiled) {
+                tilePatches.add(FloatBuffer.wrap(img.patches));
+            } else {
+                System.arraycopy(img.patches, 0, flat, at, perImage);
+            }
             at += perImage;
             prompts.add(img.request.prompt);
             caps[i] = img.request.maxNewTokens;
@@ -529,10 +537,10 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         model.lock().lock();
         try (NDScope ignored = new NDScope()) {
             rowsActive = n;
-            NDArray patches = model.model().manager().create(flat,
+            NDArray patches = tiled ? null : model.model().manager().create(flat,
                     new Shape(rows, cfg.numPatches(), cfg.vitHiddenDim));
             if (tiled) {
-                captions = captioner.captionTilePatches(patches, grids, prompts, caps);
+                captions = captioner.captionTileBuffers(tilePatches, grids, prompts, caps);
             } else if (!plan.adaptive()) {
                 captions = captioner.captionPatches(patches, plan, prompts, caps);
             } else if (second) {

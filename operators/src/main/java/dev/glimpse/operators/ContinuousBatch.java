@@ -11,6 +11,7 @@ import dev.glimpse.model.Idefics3Prompt;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -169,18 +170,29 @@ final class ContinuousBatch implements AutoCloseable {
             int[] caps = group.stream().mapToInt(l -> l.pending.image().request.maxNewTokens).toArray();
             List<long[]> prompts = group.stream().map(l -> l.promptIds).toList();
             try (NDScope ignored = new NDScope()) {
-                NDArray patches = patches(group);
                 if (group.get(0).tiled) {
+                    // A few tiles at a time from each record's array: a join of 32 split images would
+                    // otherwise put 1.3 GB of patch embeddings on the device, and as much on the heap.
                     int[] tiles = group.stream().mapToInt(l -> l.rows).toArray();
                     CaptionGenerator.MergedPrompts merged = generator.mergePrompts(
-                            model.imageTokensInChunks(patches), tiles, prompts); // [n, P, D_lm]
+                            model.imageTokensOfTiles(tileBuffers(group)), tiles, prompts); // [n, P, D_lm]
                     batch.joinPrefilled(rows, merged.embeddings(), 0, merged.pad(), 1, caps);
                 } else {
-                    batch.join(rows, patches, group.get(0).rows, prompts, caps);
+                    batch.join(rows, patches(group), group.get(0).rows, prompts, caps);
                 }
             }
             inFlight.addAll(rows);
         }
+    }
+
+    /** Each look's rows of its patch embeddings, read in place. */
+    private List<FloatBuffer> tileBuffers(List<Look> group) {
+        int perView = cfg.numPatches() * cfg.vitHiddenDim;
+        List<FloatBuffer> out = new ArrayList<>(group.size());
+        for (Look l : group) {
+            out.add(FloatBuffer.wrap(l.pending.image().patches, l.firstRow * perView, l.rows * perView));
+        }
+        return out;
     }
 
     /** {@code [sum of rows, N, D_vit]}: each look's rows of its patch embeddings, in order. */
