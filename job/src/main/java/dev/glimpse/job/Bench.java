@@ -115,7 +115,7 @@ final class Bench implements Callable<Integer> {
                             base = perSecond;
                         }
                         BenchReport.Row row = report.row().put("batch", b).put("views", views).put("cache", cache ? "kv" : "recompute")
-                                .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
+                                .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
                                 .put("latency ms", latency).put("images/s", perSecond)
                                 .put("peak MB", ProcessMemory.peakRssMb())
                                 .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
@@ -233,6 +233,7 @@ final class Bench implements Callable<Integer> {
         rnd.nextBytes(rgb);
         RgbImage photo = new RgbImage(1024, 768, rgb);
         double base = 0;
+        List<Integer> tileCounts = new ArrayList<>();
         for (String mode : imageSplitting) {
             if (!mode.equals("on") && !mode.equals("off")) {
                 throw new IllegalArgumentException("--image-splitting takes on, off or on,off; got " + mode);
@@ -240,6 +241,7 @@ final class Bench implements Callable<Integer> {
             boolean split = mode.equals("on");
             Idefics3ImageProcessor processor = new Idefics3ImageProcessor(c.idefics3.withImageSplitting(split));
             Idefics3ImageProcessor.Tiles tiles = processor.process(photo);
+            tileCounts.add(tiles.count());
             for (int b : batchSizes) {
                 for (boolean cache : new boolean[] {true, false}) {
                     if (!cache && (!recompute || b != batchSizes[0])) {
@@ -254,7 +256,7 @@ final class Bench implements Callable<Integer> {
                     }
                     BenchReport.Row row = report.row().put("batch", b).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
                             .put("img tok", tiles.count() * c.imageTokens()).put("cache", cache ? "kv" : "recompute")
-                            .put("embed ms", t[0]).put("vision ms", t[1]).put("generate ms", t[2])
+                            .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
                             .put("latency ms", latency).put("images/s", perSecond)
                             .put("peak MB", ProcessMemory.peakRssMb()).put("x first", perSecond / base);
                     putFloor(row, floor, flops, b, tiles.count(), tilePromptLength(c, tiles.count()), latency);
@@ -263,8 +265,10 @@ final class Bench implements Callable<Integer> {
             }
         }
         report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
-        int globalOnly = 1;
-        noteFloor(report, floor, flops, globalOnly, tilePromptLength(c, globalOnly));
+        noteFloor(report, floor, flops, tileCounts.get(0), tilePromptLength(c, tileCounts.get(0)));
+        for (int n : tileCounts.subList(1, tileCounts.size())) {
+            noteCaptionFlops(report, flops, n, tilePromptLength(c, n));
+        }
         write(report, "splitting", "cache");
     }
 
@@ -286,16 +290,21 @@ final class Bench implements Callable<Integer> {
                 .put("floor ms", floorMs).put("% floor", 100 * floorMs / latencyMs);
     }
 
-    /** The floor and the FLOPs and bytes of one caption (one view), under the table. */
-    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill) {
+    /** The FLOPs of one caption whose row has {@code imagesPerRow} tiles (or views) and a {@code prefill}-token prompt. */
+    private void noteCaptionFlops(BenchReport report, ModelFlops f, int imagesPerRow, int prefill) {
         double vision = imagesPerRow * f.vision() / 1e9;
         double prefillFlops = f.prefill(prefill) / 1e9;
         double decode = f.decode(prefill, tokens) / 1e9;
-        report.note(floor.toString());
         report.note(String.format(Locale.ROOT, "FLOPs of one caption (matrix products, KV cache%s): vision %.4f GFLOP"
                         + " (patch embedding, encoder, projector), prefill of %d tokens %.4f, %d decode steps %.4f;"
                         + " total %.4f GFLOP", imagesPerRow > 1 ? ", " + imagesPerRow + " tiles" : "", vision, prefill,
                 prefillFlops, tokens - 1, decode, vision + prefillFlops + decode));
+    }
+
+    /** The floor and the FLOPs and bytes of one caption (one view), under the table. */
+    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill) {
+        report.note(floor.toString());
+        noteCaptionFlops(report, f, imagesPerRow, prefill);
         int lastKeys = prefill + tokens - 1;
         double weightsMb = f.decodeWeightBytes() / 1e6;
         double kvMb = f.kvBytes(lastKeys) / 1e6;
@@ -360,10 +369,10 @@ final class Bench implements Callable<Integer> {
         for (int r = 0; r <= repeats; r++) {
             long t0 = System.nanoTime();
             float[] patches = null;
-            for (int i = 0; i < batch; i++) {
-                try (NDScope ignored = new NDScope()) {
-                    NDArray x = m.manager().create(tiles.pixels(), new Shape(tiles.count(), 3, s, s));
-                    float[] row = m.patchEmbedding().embed(x).toFloatArray();
+            try (NDScope ignored = new NDScope()) {
+                NDArray x = m.manager().create(tiles.pixels(), new Shape(tiles.count(), 3, s, s));
+                for (int i = 0; i < batch; i++) {
+                    float[] row = m.patchEmbedding().embed(x).toFloatArray(); // as PatchEmbedder, once per image
                     patches = patches == null ? row : patches; // the rows are copies: the batch shares one array
                 }
             }

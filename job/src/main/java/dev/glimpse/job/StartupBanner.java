@@ -70,7 +70,8 @@ final class StartupBanner {
     /** What the captioner of a local cluster takes: the engine's first GPU, else the CPU. */
     private static String localDevice(GlimpseConfig c) {
         Engine engine = Engine.getInstance();
-        String cpu = "CPU, " + Engines.threads(c) + " PyTorch threads"
+        int threads = Engines.threads(c);
+        String cpu = "CPU, " + threads + " PyTorch thread" + (threads == 1 ? "" : "s")
                 + (c.get(GlimpseOptions.ENGINE_THREADS) > 0 ? "" : " (cores beside the decode subtasks)");
         return engine.getGpuCount() > 0 ? "GPU 0 of " + engine.getGpuCount() + " (" + engine.getEngineName() + " "
                 + engine.getVersion() + ")" : cpu + " (" + engine.getEngineName() + " " + engine.getVersion() + ")";

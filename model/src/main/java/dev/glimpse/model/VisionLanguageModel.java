@@ -7,9 +7,12 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,6 +177,9 @@ public final class VisionLanguageModel implements AutoCloseable {
      */
     public NDArray imageTokensOfTiles(List<FloatBuffer> images) {
         int perTile = config.numPatches() * config.vitHiddenDim;
+        if (images.isEmpty()) {
+            throw new IllegalArgumentException("no images");
+        }
         long total = 0;
         for (int i = 0; i < images.size(); i++) {
             int n = images.get(i).remaining();
@@ -183,22 +189,31 @@ public final class VisionLanguageModel implements AutoCloseable {
             }
             total += n / perTile;
         }
-        float[] chunk = new float[Math.toIntExact(Math.min(total, VISION_CHUNK) * perTile)];
+        // One direct buffer for every chunk: on the CPU a tensor made from host data is that buffer (no
+        // copy), and a fresh one per chunk (as create(float[]) makes) lives until the next garbage
+        // collection, which a run that allocates little on the heap may not see for a thousand tiles.
+        // Each chunk's tensor is closed before the buffer is refilled.
+        ByteBuffer chunk = ByteBuffer.allocateDirect(Math.toIntExact(Math.min(total, VISION_CHUNK) * perTile * Float.BYTES))
+                .order(ByteOrder.nativeOrder());
         NDList parts = new NDList();
         try {
             int image = 0;
-            FloatBuffer current = images.isEmpty() ? null : images.get(0).duplicate();
+            FloatBuffer current = images.get(0).duplicate();
             for (long from = 0; from < total; from += VISION_CHUNK) {
                 int tiles = (int) Math.min(VISION_CHUNK, total - from);
+                FloatBuffer into = chunk.clear().asFloatBuffer();
                 for (int t = 0; t < tiles; t++) {
                     while (!current.hasRemaining()) {
                         current = images.get(++image).duplicate();
                     }
-                    current.get(chunk, t * perTile, perTile);
+                    FloatBuffer tile = current.slice();
+                    tile.limit(perTile);
+                    into.put(tile);
+                    current.position(current.position() + perTile);
                 }
                 try (NDScope scope = new NDScope()) {
-                    NDArray patches = manager.create(FloatBuffer.wrap(chunk, 0, tiles * perTile),
-                            new Shape(tiles, config.numPatches(), config.vitHiddenDim));
+                    NDArray patches = manager.create(chunk.clear(), new Shape(tiles, config.numPatches(), config.vitHiddenDim),
+                            DataType.FLOAT32);
                     NDArray part = imageTokens(patches);
                     NDScope.unregister(part);
                     parts.add(part);

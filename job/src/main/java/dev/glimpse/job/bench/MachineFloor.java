@@ -97,9 +97,9 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "floor measured in this run on %s, %d intra-op threads: "
+        return String.format(Locale.ROOT, "floor measured in this run on %s, %d intra-op thread%s: "
                         + "matmul %dx%d F32 %.1f GFLOP/s; memory %.1f GB/s (in-place add of two %d MiB F32 tensors, "
                         + "3 x %d MiB moved); best of %d each",
-                device, threads, matmulSize, matmulSize, matmulGflops, bandwidthGbs, addBytes >> 20, addBytes >> 20, repeats);
+                device, threads, threads == 1 ? "" : "s", matmulSize, matmulSize, matmulGflops, bandwidthGbs, addBytes >> 20, addBytes >> 20, repeats);
     }
 }
