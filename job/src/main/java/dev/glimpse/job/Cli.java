@@ -152,6 +152,10 @@ public final class Cli {
                 env = local.environment(flink);
             }
             StartupBanner.print(System.err, "Glimpse run", c, local);
+            if (local != null && FlinkFileSystems.neededFor(c)) {
+                // envelopes' s3:// URIs are read through the plugins, as on a cluster (which sets them up itself)
+                System.err.println("file systems " + FlinkFileSystems.initialize(c).describe());
+            }
             GlimpseJob.addTo(env, c);
             JobClient client = env.executeAsync("glimpse");
             if (!(env instanceof LocalStreamEnvironment)) {

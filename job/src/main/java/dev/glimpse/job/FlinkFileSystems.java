@@ -7,8 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.fs.FileSystem;
@@ -26,6 +29,8 @@ import org.apache.flink.core.plugin.PluginManager;
  * there must not.
  */
 public final class FlinkFileSystems {
+    private static final Pattern SCHEME = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*):");
+
     private FlinkFileSystems() {}
 
     /** What was set up, fit to print: the plugins and the options, secrets masked. */
@@ -36,6 +41,24 @@ public final class FlinkFileSystems {
             return optionsMasked.isEmpty() ? where : where + "; " + optionsMasked.entrySet().stream()
                     .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(", "));
         }
+    }
+
+    /**
+     * Whether a local streaming run needs {@link #initialize}: an allowed URI prefix of a scheme
+     * served only by a plugin ({@code s3://}, ...), or file-system options given. Loading the plugins
+     * takes seconds (the S3 plugin's Hadoop classes), so a run of local files and http(s) skips it.
+     */
+    public static boolean neededFor(GlimpseConfig c) {
+        if (!c.fileSystemOptions().isEmpty()) {
+            return true;
+        }
+        for (String prefix : c.get(GlimpseOptions.ALLOWED_URIS)) {
+            Matcher scheme = SCHEME.matcher(prefix.trim());
+            if (scheme.lookingAt() && !List.of("file", "http", "https").contains(scheme.group(1).toLowerCase(Locale.ROOT))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Initialises Flink's file systems of this JVM with {@code c}'s file-system options and the installed plugins. */

@@ -30,6 +30,16 @@ class FlinkFileSystemsTest {
     }
 
     @Test
+    void shouldSetUpThePluginsForARunOnlyWhenAnAllowedPrefixOrAnOptionNeedsThem() {
+        assertThat(FlinkFileSystems.neededFor(GlimpseConfig.load(null, Map.of()))).isFalse();
+        assertThat(FlinkFileSystems.neededFor(GlimpseConfig.load(null,
+                Map.of("decoder.allowed-uris", "file:///srv/images/;https://images.example.com/a/")))).isFalse();
+        assertThat(FlinkFileSystems.neededFor(GlimpseConfig.load(null,
+                Map.of("decoder.allowed-uris", "file:///srv/images/;S3://bucket/photos/")))).isTrue();
+        assertThat(FlinkFileSystems.neededFor(GlimpseConfig.load(null, Map.of("s3.endpoint", "http://127.0.0.1:9")))).isTrue();
+    }
+
+    @Test
     void shouldTakeFileSystemOptionsButStillRefuseUnknownOnes() {
         assertThat(GlimpseConfig.load(null, Map.of("fs.s3a.connection.maximum", "8")).fileSystemOptions())
                 .containsEntry("fs.s3a.connection.maximum", "8");
