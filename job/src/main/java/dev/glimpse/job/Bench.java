@@ -372,8 +372,10 @@ final class Bench implements Callable<Integer> {
             try (NDScope ignored = new NDScope()) {
                 NDArray x = m.manager().create(tiles.pixels(), new Shape(tiles.count(), 3, s, s));
                 for (int i = 0; i < batch; i++) {
-                    float[] row = m.patchEmbedding().embed(x).toFloatArray(); // as PatchEmbedder, once per image
-                    patches = patches == null ? row : patches; // the rows are copies: the batch shares one array
+                    try (NDScope image = new NDScope()) { // as PatchEmbedder: once per image, freed at once
+                        float[] row = m.patchEmbedding().embed(x).toFloatArray();
+                        patches = patches == null ? row : patches; // the rows are copies: the batch shares one array
+                    }
                 }
             }
             List<FloatBuffer> rows = new ArrayList<>(batch);

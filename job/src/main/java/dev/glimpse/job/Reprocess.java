@@ -34,6 +34,8 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.JobException;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -244,8 +246,9 @@ public class Reprocess implements Callable<Integer> {
             result.get();
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            while (cause.getCause() != null && cause.getMessage() != null && cause.getMessage().startsWith("Job execution failed")) {
-                cause = cause.getCause();
+            while (cause.getCause() != null && (cause instanceof JobException || cause instanceof SuppressRestartsException
+                    || cause.getMessage() != null && cause.getMessage().startsWith("Job execution failed"))) {
+                cause = cause.getCause(); // Flink's wrappers ("not recoverable"), down to what failed
             }
             System.out.println("reprocess FAILED: " + cause);
             System.out.println("what was committed stays; rerun with --skip-existing to finish");

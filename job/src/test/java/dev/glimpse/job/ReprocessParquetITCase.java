@@ -115,6 +115,25 @@ class ReprocessParquetITCase {
         return rows;
     }
 
+    @Test
+    void shouldFailAtOnceWhenSkipExistingCannotReadTheSinkRatherThanRestartUntilTheTimeout(@TempDir Path work)
+            throws Exception {
+        Path in = work.resolve("in");
+        ReprocessRuns.scenes(in, 203, 0, 4);
+        Path out = work.resolve("out");
+        // A "committed" part file that is no Parquet file (copied in by hand, cut by a full disk).
+        Files.createDirectories(out.resolve("captions"));
+        Files.writeString(out.resolve("captions").resolve("part-0-0.parquet"), "not a parquet file");
+
+        ReprocessRuns.Result r = ReprocessRuns.reprocess("--from", in.toString(), "--to", "parquet:" + out + "/",
+                "--skip-existing", "--timeout", "PT3M");
+
+        // Each restart would read the same file again: exit 3 would be the timeout of a run restarting over and over.
+        assertThat(r.exitCode()).as(r.stdout()).isEqualTo(1);
+        assertThat(r.stdout()).contains("reprocess FAILED").contains("--skip-existing: cannot read the ids")
+                .contains("part-0-0.parquet");
+    }
+
     private static org.apache.hadoop.fs.Path hadoopPath(Path p) {
         return new org.apache.hadoop.fs.Path(p.toUri());
     }

@@ -36,7 +36,11 @@ record ParquetIds(List<String> uris) implements ExistingIds.Loader {
 
     private static void addAll(FileSystem fs, FileStatus status, ExistingIds.Builder ids) throws IOException {
         if (!status.isDir()) {
-            addIds(new ParquetInputFile(fs.open(status.getPath()), status.getLen()), ids);
+            try {
+                addIds(new ParquetInputFile(fs.open(status.getPath()), status.getLen()), ids);
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(status.getPath() + ": " + e.getMessage(), e);
+            }
             return;
         }
         for (FileStatus child : fs.listStatus(status.getPath())) {

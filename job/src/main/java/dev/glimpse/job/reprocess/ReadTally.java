@@ -2,6 +2,8 @@ package dev.glimpse.job.reprocess;
 
 import dev.glimpse.operators.ImageEvent;
 import dev.glimpse.operators.ImageIds;
+import java.io.IOException;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.util.Collector;
 
 /**
@@ -26,7 +28,15 @@ final class ReadTally extends Tally<ImageEvent, ImageEvent> {
     @Override
     public void open(org.apache.flink.api.common.functions.OpenContext openContext) throws Exception {
         super.open(openContext);
-        ids = existing == null ? ExistingIds.NONE : existing.load();
+        try {
+            ids = existing == null ? ExistingIds.NONE : existing.load();
+        } catch (IOException | RuntimeException e) {
+            // A restart would read the same sink and fail the same way: end the run (exit 1) rather
+            // than restart it until --timeout.
+            throw new SuppressRestartsException(new IOException(
+                    "--skip-existing: cannot read the ids of the outcomes already in the sink: "
+                    + (e.getMessage() != null ? e.getMessage() : e.toString()), e));
+        }
     }
 
     @Override
