@@ -143,6 +143,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         buffer.add(new Pending(element.getValue(), now));
         if (continuous()) {
             offerToBatch();
+            holdBackInput();
         } else if (buffer.size() >= batching.maxBatchSize()) {
             flushFirstLooks();
         } else if (timerDeadline < 0) {
@@ -217,6 +218,24 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             startAdmitting();
         } else {
             armTimers();
+        }
+    }
+
+    /**
+     * Continuous batching's backpressure: beside the running batch fewer than {@code max-batch-size}
+     * records wait (at most one batch's refill). Beyond that the record just taken in decodes steps here
+     * until some join, so the task takes no more input than it decodes: under a sustained stream whose
+     * images need more steps than the task has records between two steps, the queue would otherwise
+     * grow without bound (a split SmolVLM record holds 41 MB of patch embeddings).
+     */
+    private void holdBackInput() {
+        while (waiting() >= batching.maxBatchSize()) {
+            int before = waiting();
+            boolean decoding = running != null && !running.isEmpty();
+            decodeStep();
+            if (!decoding && waiting() >= before) {
+                return; // nothing could join (a failed batch went to static ones): the mailbox's step goes on
+            }
         }
     }
 
