@@ -34,6 +34,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
     /** Most tiles the vision tower runs on at once in {@link #imageTokensInChunks}. */
     public static final int VISION_CHUNK = 4;
+    /** {@link #imageTokensOfTiles}'s host buffer of one chunk's patches, made once. */
+    private ByteBuffer chunkBuffer;
     public static final String TOKENIZER = "tokenizer.json";
 
     private final ModelConfig config;
@@ -175,7 +177,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      *
      * @return {@code [sum(tiles), I, D_lm]}
      */
-    public NDArray imageTokensOfTiles(List<FloatBuffer> images) {
+    public synchronized NDArray imageTokensOfTiles(List<FloatBuffer> images) {
         int perTile = config.numPatches() * config.vitHiddenDim;
         if (images.isEmpty()) {
             throw new IllegalArgumentException("no images");
@@ -189,12 +191,15 @@ public final class VisionLanguageModel implements AutoCloseable {
             }
             total += n / perTile;
         }
-        // One direct buffer for every chunk: on the CPU a tensor made from host data is that buffer (no
-        // copy), and a fresh one per chunk (as create(float[]) makes) lives until the next garbage
-        // collection, which a run that allocates little on the heap may not see for a thousand tiles.
-        // Each chunk's tensor is closed before the buffer is refilled.
-        ByteBuffer chunk = ByteBuffer.allocateDirect(Math.toIntExact(Math.min(total, VISION_CHUNK) * perTile * Float.BYTES))
-                .order(ByteOrder.nativeOrder());
+        // One direct buffer for every chunk of every call: on the CPU a tensor made from host data is
+        // that buffer (no copy), and a fresh one (as create(float[]) makes) lives until the next garbage
+        // collection, which a run that allocates little on the heap may not see for many batches. Each
+        // chunk's tensor is closed before the buffer is refilled; the method is synchronized for it.
+        int chunkBytes = VISION_CHUNK * perTile * Float.BYTES;
+        if (chunkBuffer == null || chunkBuffer.capacity() != chunkBytes) {
+            chunkBuffer = ByteBuffer.allocateDirect(chunkBytes).order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer chunk = chunkBuffer;
         NDList parts = new NDList();
         try {
             int image = 0;
