@@ -217,7 +217,7 @@ public final class VisionLanguageModel implements AutoCloseable {
                     current.position(current.position() + perTile);
                 }
                 try (NDScope scope = new NDScope()) {
-                    NDArray patches = manager.create(chunk.clear(), new Shape(tiles, config.numPatches(), config.vitHiddenDim),
+                    NDArray patches = manager.create(chunk.clear().limit(tiles * perTile * Float.BYTES), new Shape(tiles, config.numPatches(), config.vitHiddenDim),
                             DataType.FLOAT32);
                     NDArray part = imageTokens(patches);
                     NDScope.unregister(part);
