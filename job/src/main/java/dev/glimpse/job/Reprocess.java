@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -312,8 +313,8 @@ public class Reprocess implements Callable<Integer> {
         if (seen.outcomes() == 0) {
             return null;
         }
-        double seconds = Tallies.firstCounted(runId, "outcomes").stream()
-                .mapToDouble(t -> (t - startedNanos) / 1e9).findFirst().orElse(seen.seconds());
+        OptionalLong at = Tallies.firstCounted(runId, "outcomes");
+        double seconds = at.isPresent() ? (at.getAsLong() - startedNanos) / 1e9 : seen.seconds();
         return new FirstOutcome(Math.max(0, seconds), seen.outcomes());
     }
 

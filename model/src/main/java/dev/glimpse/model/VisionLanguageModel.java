@@ -34,8 +34,6 @@ public final class VisionLanguageModel implements AutoCloseable {
     public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
     /** Most tiles the vision tower runs on at once in {@link #imageTokensInChunks}. */
     public static final int VISION_CHUNK = 4;
-    /** {@link #imageTokensOfTiles}'s host buffer of one chunk's patches, made once. */
-    private ByteBuffer chunkBuffer;
     public static final String TOKENIZER = "tokenizer.json";
 
     private final ModelConfig config;
@@ -46,6 +44,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private final VisionEncoder visionEncoder;
     private final Projector projector;
     private final TextDecoder decoder;
+    /** {@link #imageTokensOfTiles}'s host buffer of one chunk's patches, made at its first call. */
+    private ByteBuffer chunkBuffer;
 
     public VisionLanguageModel(ModelConfig config, Weights weights, CaptionTokenizer tokenizer, NDManager manager) {
         this.config = config;
@@ -195,9 +195,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         // that buffer (no copy), and a fresh one (as create(float[]) makes) lives until the next garbage
         // collection, which a run that allocates little on the heap may not see for many batches. Each
         // chunk's tensor is closed before the buffer is refilled; the method is synchronized for it.
-        int chunkBytes = VISION_CHUNK * perTile * Float.BYTES;
-        if (chunkBuffer == null || chunkBuffer.capacity() != chunkBytes) {
-            chunkBuffer = ByteBuffer.allocateDirect(chunkBytes).order(ByteOrder.nativeOrder());
+        if (chunkBuffer == null) {
+            chunkBuffer = ByteBuffer.allocateDirect(VISION_CHUNK * perTile * Float.BYTES).order(ByteOrder.nativeOrder());
         }
         ByteBuffer chunk = chunkBuffer;
         NDList parts = new NDList();
