@@ -78,7 +78,15 @@ class PrometheusMetricsITCase {
                     KafkaPipelineHarness.send(p, images, "bad-4", Arrays.copyOf(jpeg, jpeg.length / 3));
                     sentBad.put(ErrorCode.IMAGE_DECODE_FAILED, 1);
                 }
-                assertThat(find(scrape(prometheusPort), "rowsActive", Map.of())).as("scraped mid-stream").isNotEmpty();
+                // The operators register their metrics when their tasks open, which may be after the last send
+                // on a fast machine (or long after on a slow one): look until they are there, while the job runs.
+                List<Sample> midStream = scrape(prometheusPort);
+                long opened = System.currentTimeMillis() + 120_000;
+                while (find(midStream, "rowsActive", Map.of()).isEmpty() && System.currentTimeMillis() < opened) {
+                    Thread.sleep(200);
+                    midStream = scrape(prometheusPort);
+                }
+                assertThat(find(midStream, "rowsActive", Map.of())).as("scraped while the job runs").isNotEmpty();
                 int total = valid + sentBad.values().stream().mapToInt(Integer::intValue).sum();
                 List<KafkaPipelineHarness.Output> out = KafkaPipelineHarness.readCommitted(kafka.bootstrapServers(),
                         List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)),
