@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
         description = "Write one self-contained HTML page of captions with their thumbnails, and the dead letters.")
 final class Gallery implements Callable<Integer> {
     @Option(names = "--from", required = true, description = "jsonl:FILE (caption and dead-letter JSON lines, as "
-            + "'tail' prints them) or kafka:TOPIC[,TOPIC]@HOST:PORT (committed records, from the beginning).")
+            + "'tail' prints them), parquet:DIR/ (a reprocess run's Parquet tables) or kafka:TOPIC[,TOPIC]@HOST:PORT "
+            + "(committed records, from the beginning).")
     String from;
     @Option(names = "--images", description = "Folder of the images: each is found by its id as a relative path, "
             + "a file name, or a file name without extension.") Path images;

@@ -289,8 +289,10 @@ public class Reprocess implements Callable<Integer> {
                     records.addAll(GallerySource.readJsonLines(part));
                 }
             }
+        } else if (plan.to() instanceof ReprocessSink.ParquetDir d) {
+            records.addAll(d.committed());
         } else if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
-            records.addAll(new GallerySource(to, null, List.of(k.topic(), k.deadLetterTopic()), k.bootstrap())
+            records.addAll(new GallerySource(to, null, null, List.of(k.topic(), k.deadLetterTopic()), k.bootstrap())
                     .read(c.kafkaProperties(), Duration.ofMinutes(2)));
         } else {
             System.out.println("gallery       not written: the gallery reads no " + plan.to() + " (use bin/glimpse gallery)");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.glimpse.model.scenes.SceneGenerator;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,7 +37,8 @@ class ReprocessParquetITCase {
         byte[] jpeg = new SceneGenerator(202).sample(0).encoded();
         Files.write(in.resolve("truncated.jpg"), Arrays.copyOf(jpeg, jpeg.length / 2));
         Path out = work.resolve("out");
-        String[] args = {"--from", in.toString(), "--to", "parquet:" + out + "/", "--skip-existing"};
+        Path page = work.resolve("page.html");
+        String[] args = {"--from", in.toString(), "--to", "parquet:" + out + "/", "--skip-existing", "--gallery", page.toString()};
 
         ReprocessRuns.Result r = ReprocessRuns.reprocess(args);
 
@@ -70,11 +72,19 @@ class ReprocessParquetITCase {
         assertThat(dead.get(0).getGroup("error", 0).getString("code", 0)).isEqualTo("IMAGE_DECODE_FAILED");
         assertThat(dead.get(0).getGroup("source", 0).getString("uri", 0)).startsWith("file:/").endsWith("/truncated.jpg");
 
+        // The gallery reads the tables back: every caption with its thumbnail from the folder, and the dead letter.
+        assertThat(r.stdout()).contains("gallery       " + page).contains("40 captions, 1 dead letters");
+        String html = Files.readString(page, StandardCharsets.UTF_8);
+        assertThat(html.split("<img src=\"data:image/jpeg;base64,", -1)).as("thumbnails").hasSize(40 + 1);
+        assertThat(html).contains("IMAGE_DECODE_FAILED").contains("truncated.jpg");
+        assertThat(truth.values().stream().filter(html::contains).count()).as("captions on the page").isGreaterThanOrEqualTo(38);
+
         List<Path> before = parts(out);
         ReprocessRuns.Result again = ReprocessRuns.reprocess(args);
 
         assertThat(again.exitCode()).as(again.stdout()).isZero();
-        assertThat(again.stdout()).contains("images        0").contains("skipped       41");
+        assertThat(again.stdout()).contains("images        0").contains("skipped       41")
+                .as("the page shows what the sink holds, not only this run").contains("40 captions, 1 dead letters");
         assertThat(parts(out)).as("a rerun adds no part file").isEqualTo(before);
         assertThat(rows(parts(out.resolve("captions")))).hasSize(40);
     }

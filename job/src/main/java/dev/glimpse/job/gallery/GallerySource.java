@@ -3,6 +3,7 @@ package dev.glimpse.job.gallery;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.job.KafkaClients;
+import dev.glimpse.job.reprocess.ReprocessSink;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,30 +21,39 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * Where the gallery's records come from: {@code jsonl:FILE} (one caption or dead-letter JSON per
- * line, as {@code bin/glimpse tail} prints them) or {@code kafka:TOPIC[,TOPIC...]@BOOTSTRAP} (the
- * committed records of those topics, from the beginning to their end when the read starts).
+ * line, as {@code bin/glimpse tail} prints them), {@code parquet:DIR/} (the committed part files of
+ * a {@code reprocess --to parquet:DIR/} run, both tables) or {@code kafka:TOPIC[,TOPIC...]@BOOTSTRAP}
+ * (the committed records of those topics, from the beginning to their end when the read starts).
  */
-public record GallerySource(String spec, Path file, List<String> topics, String bootstrap) {
+public record GallerySource(String spec, Path file, ReprocessSink.ParquetDir parquet, List<String> topics, String bootstrap) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static GallerySource parse(String spec) {
         if (spec.startsWith("jsonl:") && spec.length() > "jsonl:".length()) {
-            return new GallerySource(spec, Path.of(spec.substring("jsonl:".length())), null, null);
+            return new GallerySource(spec, Path.of(spec.substring("jsonl:".length())), null, null, null);
+        }
+        if (spec.startsWith("parquet:")) {
+            if (ReprocessSink.parse(spec.endsWith("/") ? spec : spec + "/", null) instanceof ReprocessSink.ParquetDir dir) {
+                return new GallerySource(spec, null, dir, null, null);
+            }
         }
         int at = spec.lastIndexOf('@');
         if (spec.startsWith("kafka:") && at > "kafka:".length() && at < spec.length() - 1) {
             List<String> topics = Arrays.stream(spec.substring("kafka:".length(), at).split(","))
                     .map(String::trim).filter(t -> !t.isEmpty()).toList();
             if (!topics.isEmpty()) {
-                return new GallerySource(spec, null, topics, spec.substring(at + 1));
+                return new GallerySource(spec, null, null, topics, spec.substring(at + 1));
             }
         }
-        throw new IllegalArgumentException("--from must be jsonl:FILE or kafka:TOPIC[,TOPIC]@HOST:PORT, got " + spec);
+        throw new IllegalArgumentException("--from must be jsonl:FILE, parquet:DIR/ or kafka:TOPIC[,TOPIC]@HOST:PORT, got " + spec);
     }
 
     /** Every record; {@code kafkaProperties} are added to the Kafka consumer (TLS, SASL). */
     public List<JsonNode> read(Map<String, String> kafkaProperties, Duration timeout) throws IOException {
-        return file != null ? readJsonLines(file) : readTopics(kafkaProperties, timeout);
+        if (file != null) {
+            return readJsonLines(file);
+        }
+        return parquet != null ? parquet.committed() : readTopics(kafkaProperties, timeout);
     }
 
     public static List<JsonNode> readJsonLines(Path file) throws IOException {

@@ -1,5 +1,6 @@
 package dev.glimpse.job.reprocess;
 
+import java.io.IOException;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.formats.parquet.ParquetBuilder;
@@ -24,14 +25,17 @@ final class ParquetOutcomeSinks {
     private ParquetOutcomeSinks() {}
 
     static FileSink<OutputLine> fileSink(String dirUri, ParquetOutcomeTable table) {
-        ParquetBuilder<OutputLine> writers = out -> new Writer(out, table)
-                .withCompressionCodec(CompressionCodecName.SNAPPY)
-                .build();
+        ParquetBuilder<OutputLine> writers = out -> writer(out, table);
         return FileSink.forBulkFormat(new Path(dirUri + table.folder()), new ParquetWriterFactory<>(writers))
                 .withBucketAssigner(new BasePathBucketAssigner<>())
                 .withRollingPolicy(OnCheckpointRollingPolicy.build())
                 .withOutputFileConfig(OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".parquet").build())
                 .build();
+    }
+
+    /** One part file's writer: the table's schema, Snappy. */
+    static ParquetWriter<OutputLine> writer(OutputFile out, ParquetOutcomeTable table) throws IOException {
+        return new Writer(out, table).withCompressionCodec(CompressionCodecName.SNAPPY).build();
     }
 
     /** parquet-hadoop's writer with the table's JSON-to-row support. */

@@ -43,7 +43,7 @@ public final class ParquetSupport {
         if (absent.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of("--to parquet:DIR/ needs Flink's Parquet format and Hadoop's client, which Glimpse keeps "
+        return Optional.of("parquet:DIR/ (reprocess --to, gallery --from) needs Flink's Parquet format and Hadoop's client, which Glimpse keeps "
                 + "off its default class path (about 50 MB). Missing: " + absent + ". Locally, run once "
                 + "`mvn -B -q -Pparquet -DskipTests package`: it copies them into job/target/parquet-lib/, which "
                 + "bin/glimpse adds to the class path when it exists. On a cluster, put those jars in Flink's lib/.");

@@ -1,5 +1,6 @@
 package dev.glimpse.job.reprocess;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseOptions;
 import dev.glimpse.job.KafkaClients;
@@ -186,8 +187,16 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
 
         @Override
         public ExistingIds.Loader existing(GlimpseConfig c) {
-            return new ParquetIds(List.of(dirUri + ParquetOutcomeTable.CAPTIONS.folder(),
-                    dirUri + ParquetOutcomeTable.DEAD_LETTERS.folder()));
+            return new ParquetIds(tables());
+        }
+
+        /** Every committed outcome, captions first, as the topics' JSON (for the gallery). */
+        public List<JsonNode> committed() throws IOException {
+            return ParquetRowJson.readAll(tables());
+        }
+
+        private List<String> tables() {
+            return List.of(dirUri + ParquetOutcomeTable.CAPTIONS.folder(), dirUri + ParquetOutcomeTable.DEAD_LETTERS.folder());
         }
 
         @Override

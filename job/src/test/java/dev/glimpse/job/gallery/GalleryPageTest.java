@@ -92,7 +92,7 @@ class GalleryPageTest {
 
     @Test
     void shouldRefuseAnUnknownSource() {
-        assertThatThrownBy(() -> GallerySource.parse("captions.jsonl")).hasMessageContaining("jsonl:FILE or kafka:");
+        assertThatThrownBy(() -> GallerySource.parse("captions.jsonl")).hasMessageContaining("jsonl:FILE, parquet:DIR/ or kafka:");
         assertThatThrownBy(() -> GallerySource.parse("kafka:captions")).hasMessageContaining("--from");
         assertThat(GallerySource.parse("kafka:captions,captions-dlq@localhost:9092").topics())
                 .containsExactly("captions", "captions-dlq");

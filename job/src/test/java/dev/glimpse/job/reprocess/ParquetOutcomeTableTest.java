@@ -10,14 +10,20 @@ import dev.glimpse.operators.ErrorCode;
 import dev.glimpse.operators.ImageRequest;
 import dev.glimpse.operators.OutputJson;
 import dev.glimpse.operators.SourceRef;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.util.HadoopOutputFile;
 import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.Type;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The Parquet tables against the topics' JSON contract they are made from. */
 class ParquetOutcomeTableTest {
@@ -46,6 +52,41 @@ class ParquetOutcomeTableTest {
         assertThat(ParquetOutcomeTable.of(new OutputLine("a", null, new byte[0]))).isEqualTo(ParquetOutcomeTable.CAPTIONS);
         assertThat(ParquetOutcomeTable.of(new OutputLine("a", "EMPTY_PAYLOAD", new byte[0])))
                 .isEqualTo(ParquetOutcomeTable.DEAD_LETTERS);
+    }
+
+    @Test
+    void shouldReadBackEachRowAsTheJsonItWasWrittenFrom(@TempDir Path dir) throws Exception {
+        DeadLetter d = new DeadLetter("a.jpg", ErrorCode.IMAGE_DECODE_FAILED, "truncated", "ImageDecoder",
+                SourceRef.ofUri("file:///archive/a.jpg", -1, 1_700_000_000_000L), 10, new byte[] {1, 2, 3});
+        List<JsonNode> written = new ArrayList<>();
+        for (ParquetOutcomeTable table : ParquetOutcomeTable.values()) {
+            Path folder = Files.createDirectories(dir.resolve(table.folder()));
+            try (ParquetWriter<OutputLine> w = ParquetOutcomeSinks.writer(HadoopOutputFile.fromPath(
+                    new org.apache.hadoop.fs.Path(folder.resolve("part-0-0.parquet").toUri()), new Configuration()), table)) {
+                List<byte[]> outcomes = table == ParquetOutcomeTable.CAPTIONS
+                        ? List.of(OutputJson.caption(caption(new SourceRef("images", 3, 42, 1_700_000_000_000L))),
+                                OutputJson.caption(caption(SourceRef.ofUri("file:///archive/b.jpg", 7, 0))))
+                        : List.of(OutputJson.deadLetter(d));
+                for (byte[] json : outcomes) {
+                    w.write(new OutputLine("id", table == ParquetOutcomeTable.CAPTIONS ? null : "IMAGE_DECODE_FAILED", json));
+                    written.add(JSON.readTree(json));
+                }
+            }
+            // The FileSink's in-progress files are never outcomes.
+            Files.writeString(folder.resolve(".part-1-0.parquet.inprogress"), "half a file");
+        }
+
+        List<JsonNode> read = ParquetRowJson.readAll(List.of(dir.resolve("captions").toUri().toString(),
+                dir.resolve("dead-letters").toUri().toString()));
+
+        assertThat(read).hasSameSizeAs(written);
+        for (int i = 0; i < written.size(); i++) {
+            // Numbers compare by value: a Parquet int64 reads back as a long where the JSON had a small int.
+            assertThat(read.get(i).equals((a, b) -> a.isNumber() && b.isNumber()
+                    ? Double.compare(a.doubleValue(), b.doubleValue()) : a.equals(b) ? 0 : 1, written.get(i)))
+                    .as("row %d: %s read back as %s", i, written.get(i), read.get(i)).isTrue();
+        }
+        assertThat(read.get(0).path("metadata").path("camera").asText()).as("JSON column parsed back").isEqualTo("x");
     }
 
     private static CaptionRecord caption(SourceRef source) {
