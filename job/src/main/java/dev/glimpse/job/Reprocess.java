@@ -283,20 +283,15 @@ public class Reprocess implements Callable<Integer> {
             if (Files.exists(dead)) {
                 records.addAll(GallerySource.readJsonLines(dead));
             }
-        } else if (plan.to() instanceof ReprocessSink.JsonLinesDir d && d.dirUri().startsWith("file:")) {
-            try (var files = Files.walk(Path.of(java.net.URI.create(d.dirUri())))) {
-                for (Path part : files.filter(p -> p.getFileName().toString().matches("part-.*\\.jsonl")).sorted().toList()) {
-                    records.addAll(GallerySource.readJsonLines(part));
-                }
-            }
+        } else if (plan.to() instanceof ReprocessSink.JsonLinesDir d) {
+            records.addAll(d.committed());
         } else if (plan.to() instanceof ReprocessSink.ParquetDir d) {
             records.addAll(d.committed());
         } else if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
             records.addAll(new GallerySource(to, null, null, List.of(k.topic(), k.deadLetterTopic()), k.bootstrap())
                     .read(c.kafkaProperties(), Duration.ofMinutes(2)));
         } else {
-            System.out.println("gallery       not written: the gallery reads no " + plan.to() + " (use bin/glimpse gallery)");
-            return;
+            throw new IllegalStateException("no gallery reader for " + plan.to());
         }
         Path images = plan.from() instanceof ReprocessSource.Folder f && f.listing().rootUri().startsWith("file:")
                 ? Path.of(java.net.URI.create(f.listing().rootUri())) : null;

@@ -139,8 +139,9 @@ class ReprocessS3ITCase {
 
     @Test
     void shouldCommitPartFilesToAnS3PrefixAndSkipWhatIsThereOnARerun() throws Exception {
+        Path page = work.resolve("page.html");
         String[] args = {"--from", "s3://" + BUCKET + "/archive/2026-12/", "--to", "jsonl:s3://" + BUCKET + "/out/run-1/",
-                "--skip-existing"};
+                "--skip-existing", "--gallery", page.toString()};
         Map<String, String> expected = new LinkedHashMap<>();
         truth.forEach((id, caption) -> {
             if (id.startsWith("2026-12/")) {
@@ -169,6 +170,11 @@ class ReprocessS3ITCase {
         }
         assertThat(ids).as("one caption per image").containsExactlyInAnyOrderElementsOf(expected.keySet());
         assertThat(r.stdout()).contains("images        " + expected.size()).contains("captions      " + expected.size());
+        // The page reads the part files back from the bucket (no thumbnails: the images are not on this disk).
+        assertThat(r.stdout()).contains("gallery       " + page).contains(expected.size() + " captions, 0 dead letters");
+        String html = Files.readString(page, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(html.split("<figure ", -1)).hasSize(expected.size() + 1);
+        assertThat(expected.values().stream().filter(html::contains).count()).isGreaterThanOrEqualTo(expected.size() - 1);
 
         ReprocessRuns.Result again = reprocess(args);
         assertThat(again.exitCode()).as(again.stdout()).isZero();

@@ -3,6 +3,7 @@ package dev.glimpse.job.gallery;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.job.KafkaClients;
+import dev.glimpse.job.reprocess.OutcomeLines;
 import dev.glimpse.job.reprocess.ReprocessSink;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -57,22 +58,9 @@ public record GallerySource(String spec, Path file, ReprocessSink.ParquetDir par
     }
 
     public static List<JsonNode> readJsonLines(Path file) throws IOException {
-        List<JsonNode> records = new ArrayList<>();
         try (BufferedReader lines = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int number = 0;
-            while ((line = lines.readLine()) != null) {
-                number++;
-                if (!line.isBlank()) {
-                    try {
-                        records.add(JSON.readTree(line));
-                    } catch (IOException e) {
-                        throw new IllegalArgumentException(file + " line " + number + " is not JSON: " + e.getMessage(), e);
-                    }
-                }
-            }
+            return OutcomeLines.read(lines, file.toString());
         }
-        return records;
     }
 
     private List<JsonNode> readTopics(Map<String, String> kafkaProperties, Duration timeout) throws IOException {

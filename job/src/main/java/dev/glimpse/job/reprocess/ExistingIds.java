@@ -13,9 +13,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.flink.core.fs.FileStatus;
-import org.apache.flink.core.fs.FileSystem;
-import org.apache.flink.core.fs.Path;
 
 /**
  * The ids that already have an outcome in a sink, for {@code --skip-existing}: each kept as the 128
@@ -137,29 +134,12 @@ public final class ExistingIds {
         @Override
         public ExistingIds load() throws IOException {
             Builder b = new Builder();
-            for (String uri : uris) {
-                Path p = new Path(uri);
-                FileSystem fs = p.getFileSystem();
-                if (fs.exists(p)) {
-                    addAll(fs, fs.getFileStatus(p), b);
-                }
-            }
-            return b.build();
-        }
-
-        private static void addAll(FileSystem fs, FileStatus status, Builder b) throws IOException {
-            if (!status.isDir()) {
-                try (var in = fs.open(status.getPath())) {
+            CommittedFiles.forEach(uris, (fs, file) -> {
+                try (var in = fs.open(file.getPath())) {
                     b.addJsonLines(in);
                 }
-                return;
-            }
-            for (FileStatus child : fs.listStatus(status.getPath())) {
-                String name = child.getPath().getName();
-                if (!name.startsWith(".") && !name.startsWith("_")) {
-                    addAll(fs, child, b);
-                }
-            }
+            });
+            return b.build();
         }
     }
 

@@ -1,14 +1,9 @@
 package dev.glimpse.job.reprocess;
 
 import java.io.IOException;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
-import org.apache.flink.core.fs.FileStatus;
-import org.apache.flink.core.fs.FileSystem;
-import org.apache.flink.core.fs.Path;
 import org.apache.flink.formats.parquet.ParquetInputFile;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
@@ -20,28 +15,16 @@ import org.apache.parquet.io.SeekableInputStream;
 import org.apache.parquet.schema.MessageType;
 
 /**
- * The rows of the committed part files under a {@code parquet:DIR/} sink's table folders, read
- * through Flink's file systems (so {@code s3://} works where Flink's does), files in path order.
- * Names starting with "." or "_" are skipped: they are the {@code FileSink}'s in-progress files,
- * never outcomes. A file that cannot be read fails with its path.
+ * The rows of the committed part files under a {@code parquet:DIR/} sink's table folders ({@link
+ * CommittedFiles}: any Flink file system, in path order, in-progress files skipped). A file that
+ * cannot be read fails with its path.
  */
 final class ParquetParts {
     private ParquetParts() {}
 
     /** Every row of every part file under {@code folderUris} (absent folders have none), with the columns {@code columns} keeps of each file's schema. */
     static void read(List<String> folderUris, UnaryOperator<MessageType> columns, Consumer<Group> rows) throws IOException {
-        for (String uri : folderUris) {
-            Path p = new Path(uri);
-            FileSystem fs = p.getFileSystem();
-            if (fs.exists(p)) {
-                readAll(fs, fs.getFileStatus(p), columns, rows);
-            }
-        }
-    }
-
-    private static void readAll(FileSystem fs, FileStatus status, UnaryOperator<MessageType> columns, Consumer<Group> rows)
-            throws IOException {
-        if (!status.isDir()) {
+        CommittedFiles.forEach(folderUris, (fs, status) -> {
             String path = status.getPath().toString();
             try {
                 readFile(named(new ParquetInputFile(fs.open(status.getPath()), status.getLen()), path), columns, rows);
@@ -49,16 +32,7 @@ final class ParquetParts {
                 String m = String.valueOf(e.getMessage());
                 throw new IOException(m.contains(path) ? m : path + ": " + m, e);
             }
-            return;
-        }
-        FileStatus[] children = fs.listStatus(status.getPath());
-        Arrays.sort(children, Comparator.comparing(c -> c.getPath().toString()));
-        for (FileStatus child : children) {
-            String name = child.getPath().getName();
-            if (!name.startsWith(".") && !name.startsWith("_")) {
-                readAll(fs, child, columns, rows);
-            }
-        }
+        });
     }
 
     /** Flink's input file, named by its path in parquet-hadoop's messages ("PATH is not a Parquet file"). */

@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseOptions;
 import dev.glimpse.job.KafkaClients;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.serialization.Encoder;
@@ -150,7 +153,23 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
 
         @Override
         public ExistingIds.Loader existing(GlimpseConfig c) {
-            return new ExistingIds.JsonLinesFiles(List.of(dirUri + CAPTIONS, dirUri + DEAD_LETTERS));
+            return new ExistingIds.JsonLinesFiles(folders());
+        }
+
+        /** Every committed outcome, captions first, as JSON (for the gallery): any Flink file system. */
+        public List<JsonNode> committed() throws IOException {
+            List<JsonNode> outcomes = new ArrayList<>();
+            CommittedFiles.forEach(folders(), (fs, file) -> {
+                try (BufferedReader lines = new BufferedReader(new InputStreamReader(fs.open(file.getPath()),
+                        StandardCharsets.UTF_8))) {
+                    outcomes.addAll(OutcomeLines.read(lines, file.getPath().toString()));
+                }
+            });
+            return outcomes;
+        }
+
+        private List<String> folders() {
+            return List.of(dirUri + CAPTIONS, dirUri + DEAD_LETTERS);
         }
 
         @Override
