@@ -106,7 +106,7 @@ final class Bench implements Callable<Integer> {
                         if (!cache && (!recompute || b != batchSizes[0] || views != 1)) {
                             continue;
                         }
-                        ProcessMemory.resetPeak();
+                        ProcessMemory.resetPeakAfterGc();
                         double[] t = time(m, b, views, cache);
                         // Generation runs the vision encoder itself: the vision column is a part of it.
                         double latency = t[0] + t[2];
@@ -247,7 +247,7 @@ final class Bench implements Callable<Integer> {
                     if (!cache && (!recompute || b != batchSizes[0])) {
                         continue;
                     }
-                    ProcessMemory.resetPeak();
+                    ProcessMemory.resetPeakAfterGc();
                     double[] t = timeTiles(m, tiles, b, cache);
                     double latency = t[0] + t[2];
                     double perSecond = b / latency * 1000;

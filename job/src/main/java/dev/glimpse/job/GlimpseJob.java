@@ -70,21 +70,34 @@ public final class GlimpseJob {
     static final int NETWORK_BUFFERS = 256;
 
     /**
+     * Largest network buffer of the local cluster. Flink allocates its whole buffer pool when the
+     * TaskManager starts ({@code NetworkBufferPool}, zeroed direct memory), and the pool holds {@link
+     * #NETWORK_BUFFERS} of them: buffers of one SmolVLM tile (4 MB) made a 1 GB pool, measured as
+     * +970 MB of RSS at start against +193 MB for the 64 MB pool.
+     */
+    static final MemorySize MAX_SEGMENT = MemorySize.parse("1mb");
+
+    /**
      * The size of a network buffer: the power of two that holds one patch-embedded image (at least
-     * Flink's default 32 KB). Flink 2 gives a channel between two tasks a fixed number of buffers
-     * (about 10 on the sending side and 12 on the receiving side of the rebalance); with 32 KB buffers
-     * and the built-in model's 221 KB records (3 views × 144 patches × 128 floats) only four records
-     * fit in flight, so the captioner, finding four records waiting after each forward, ran batches of
-     * four whatever {@code batching.max-batch-size} said. With buffers of one record, about 35 fit.
-     * Images split into tiles (SmolVLM) are counted as their global image: their records are tens of
-     * MB and span buffers whatever their size.
+     * Flink's default 32 KB, at most {@link #MAX_SEGMENT}). Flink 2 gives a channel between two tasks
+     * a fixed number of buffers (about 10 on the sending side and 12 on the receiving side of the
+     * rebalance); with 32 KB buffers and the built-in model's 221 KB records (3 views × 144 patches ×
+     * 128 floats) only four records fit in flight, so the captioner, finding four records waiting
+     * after each forward, ran batches of four whatever {@code batching.max-batch-size} said. With
+     * buffers of one record, about 35 fit. Images split into tiles (SmolVLM) are counted as their
+     * global image, and capped: their records are tens of MB, span buffers whatever their size, and
+     * Flink's receiver spills a record of over 5 MB to disk as it arrives; 22 MB in flight a channel
+     * is several seconds of the CPU's vision tower.
      */
     static MemorySize networkSegmentSize(GlimpseConfig c) {
-        ModelConfig model = c.modelConfig();
-        int rows = model.idefics3 == null && c.get(GlimpseOptions.TEST_TIME_VIEWS) ? model.views().length : 1;
+        return networkSegmentSize(c.modelConfig(), c.get(GlimpseOptions.TEST_TIME_VIEWS));
+    }
+
+    static MemorySize networkSegmentSize(ModelConfig model, boolean testTimeViews) {
+        int rows = model.idefics3 == null && testTimeViews ? model.views().length : 1;
         long record = (long) rows * model.numPatches() * model.vitHiddenDim * Float.BYTES;
         long segment = Math.max(32 << 10, Long.highestOneBit(Math.max(1, record - 1)) << 1);
-        return new MemorySize(Math.min(segment, 16L << 20));
+        return new MemorySize(Math.min(segment, MAX_SEGMENT.getBytes()));
     }
 
     /** A local path becomes an absolute file URI; a URI with a scheme is kept. */

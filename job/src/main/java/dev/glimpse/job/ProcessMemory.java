@@ -18,6 +18,16 @@ final class ProcessMemory {
         return status("VmHWM:");
     }
 
+    /**
+     * Starts a new peak from a collected heap: a full collection first, so that the heap the JVM
+     * gives back (G1 shrinks its committed heap after one) is not counted, and one row's peak does not
+     * carry the garbage of the set-up (random weights) or of the row before.
+     */
+    static void resetPeakAfterGc() {
+        System.gc();
+        resetPeak();
+    }
+
     /** Starts a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs. */
     static void resetPeak() {
         try {

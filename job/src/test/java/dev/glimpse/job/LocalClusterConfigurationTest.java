@@ -28,6 +28,16 @@ class LocalClusterConfigurationTest {
     }
 
     @Test
+    void shouldCapTheBuffersOfLargeRecordsBecauseFlinkAllocatesTheWholePoolAtStart() {
+        // nanoVLM-222M: 196 patches x 768 floats = 602 KB, one buffer each.
+        assertThat(GlimpseJob.networkSegmentSize(new dev.glimpse.model.ModelConfig(), true)).isEqualTo(MemorySize.parse("1mb"));
+        // A SmolVLM-256M tile: 1024 patches x 768 floats = 3 MB; 4 MB buffers would make a 1 GB pool.
+        MemorySize tile = GlimpseJob.networkSegmentSize(Bench.smolVlm256m(), true);
+        assertThat(tile).isEqualTo(GlimpseJob.MAX_SEGMENT);
+        assertThat(tile.getBytes() * GlimpseJob.NETWORK_BUFFERS).isLessThanOrEqualTo(256L << 20);
+    }
+
+    @Test
     void shouldGiveTheBufferPoolRoomForEveryGateOfTheJob() {
         Configuration conf = GlimpseJob.localCluster(shipped(Map.of()));
         MemorySize network = conf.get(TaskManagerOptions.NETWORK_MEMORY_MAX);
