@@ -56,6 +56,11 @@ final class ContinuousBatch implements AutoCloseable {
             return tiled ? 1 : rows;
         }
 
+        /** The tokens it may generate, as its columns count them (at least one). */
+        int cap() {
+            return Math.max(pending.image().request.maxNewTokens, 1);
+        }
+
         /** Looks that can share one prefill. */
         private List<Object> kind() {
             return List.of(tiled, firstRow, rows);
@@ -140,14 +145,25 @@ final class ContinuousBatch implements AutoCloseable {
         return look.tiled ? 1 : plan.adaptive() ? Math.max(1, plan.rows() - 1) : plan.rows();
     }
 
-    /** Whether {@code next} fits beside the images decoding and {@code joining}, which are about to join. */
+    /**
+     * Whether {@code next} fits beside the images decoding and {@code joining}, which are about to join.
+     * Looks of one kind share a prefill padded to their longest prompt, and each of their slots must
+     * hold that prefill and the largest cap among them: a look that fits alone may not fit beside a
+     * longer prompt or a larger cap.
+     */
     boolean fits(List<Look> joining, Look next) {
         int slots = next.slots();
+        int prefill = next.columns - next.cap();
+        int cap = next.cap();
         for (Look l : joining) {
             slots += l.slots();
+            if (l.kind().equals(next.kind())) {
+                prefill = Math.max(prefill, l.columns - l.cap());
+                cap = Math.max(cap, l.cap());
+            }
         }
         return inFlight.size() + joining.size() < maxImages && slots <= batch.freeRows()
-                && next.columns <= columns;
+                && prefill + cap <= columns;
     }
 
     /** Whether {@code look} would fit into this batch were it empty. */

@@ -250,6 +250,71 @@ class ContinuousBatchingHarnessTest {
     }
 
     @Test
+    void shouldRefillOneFreedRowOfAFullBatchOnlyAfterTheDelayNotByAPrefillOfOneAtTheNextStep() throws Exception {
+        // One prompt for all, so that any of them fit one prefill; a, the shortest, joins with b, c and d.
+        Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
+        for (String id : List.of("b", "c", "d", "a", "e", "f")) {
+            in.put(id, image(id, id.equals("a") ? 2 : 24));
+            in.get(id).request.prompt = null;
+        }
+        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(4, Duration.ofMillis(30)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.setProcessingTime(100);
+            for (EmbeddedImage e : in.values()) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            // b, c, d and a fill the batch; e and f wait. a ends after its 2 tokens, leaving 1 row of 4 free.
+            assertThat(op.joined.get(0)).containsExactlyInAnyOrder("a", "b", "c", "d");
+            while (op.finished.stream().noneMatch(f -> f.contains("a"))) {
+                assertThat(HarnessMailbox.runOne(h)).as("steps until a finishes").isTrue();
+            }
+            int freedAt = op.joined.size();
+            for (int i = 0; i < 3; i++) {
+                assertThat(HarnessMailbox.runOne(h)).isTrue();
+            }
+            assertThat(op.joined.subList(freedAt, op.joined.size())).as("no prefill of one while the clock stands")
+                    .allMatch(Set::isEmpty);
+            h.setProcessingTime(130);
+            assertThat(HarnessMailbox.runOne(h)).isTrue();
+            assertThat(op.joined.get(op.joined.size() - 1)).as("the delay since the row was freed ran out").containsExactly("e");
+            HarnessMailbox.runAll(h);
+            h.endInput();
+            Map<String, CaptionRecord> out = byId(h);
+            assertThat(out).containsOnlyKeys(in.keySet());
+            assertEachAsAlone(out, in);
+        }
+    }
+
+    @Test
+    void shouldNotJoinLooksWhoseSharedPrefillAndLargestCapOverflowTheBatchsColumns() throws Exception {
+        // The batch is made for a: its longest prompt and a cap of 2. b and c, short prompts and caps
+        // of 24, fit its columns each alone; beside a, padded to a's prompt, they would not.
+        Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
+        in.put("a", image("a", 2));
+        in.get("a").request.prompt = "what is in this picture ?";
+        for (String id : List.of("b", "c")) {
+            in.put(id, image(id, 24));
+            in.get(id).request.prompt = null;
+        }
+        RecordingCaptioner op = new RecordingCaptioner(new BatchingSettings(4, Duration.ZERO));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            for (EmbeddedImage e : in.values()) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            HarnessMailbox.runAll(h);
+            h.endInput();
+            Map<String, CaptionRecord> out = byId(h);
+            assertThat(out).containsOnlyKeys(in.keySet());
+            // A join that did not fit would fail its step: the batch's records then go to static batches.
+            assertThat(op.finished).as("every step that started ended").hasSameSizeAs(op.joined);
+            assertThat(op.joined).noneMatch(j -> j.contains("a") && j.size() > 1);
+            assertEachAsAlone(out, in);
+        }
+    }
+
+    @Test
     void shouldCaptionTheBatchMatesOfARowThatFailsMidBatchAndDeadLetterIt() throws Exception {
         Map<String, EmbeddedImage> in = new java.util.LinkedHashMap<>();
         int[] caps = {24, 12, 24, 6};
