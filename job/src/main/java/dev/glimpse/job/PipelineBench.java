@@ -74,7 +74,7 @@ final class PipelineBench {
 
     /** What the pipeline did with the timed images. */
     private record Pipeline(double rate, double wallSeconds, int captions, int deadLetters, double[] latencyMs,
-                            Map<String, Double> stageMs, double meanBatch) {}
+                            Map<String, Double> stageMs, double meanBatch, boolean wholeRun) {}
 
     int run() throws Exception {
         SceneGenerator scenes = new SceneGenerator(4242);
@@ -96,6 +96,7 @@ final class PipelineBench {
                 "batch", "alone img/s", "alone spread", "model img/s", "pipeline img/s", "ratio", "p50 ms", "p95 ms",
                 "p99 ms", "decode ms", "embed ms", "queue ms", "infer ms", "outside ms", "mean batch", "dead");
         report.format("ratio", "%.2f").format("mean batch", "%.1f");
+        List<Integer> wholeRun = new ArrayList<>();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
             for (int b : batchSizes) {
                 Measured m = measure(kafka, work, shipped, b, encoded);
@@ -113,6 +114,9 @@ final class PipelineBench {
                 System.out.printf("batch %d: model alone %.1f images/s, pipeline %.1f images/s (ratio %.2f), "
                                 + "%d captions in %.1f s%n", b, m.aloneRate(), p.rate(), p.rate() / m.aloneRate(),
                         p.captions(), p.wallSeconds());
+                if (p.wholeRun()) {
+                    wholeRun.add(b);
+                }
             }
         } finally {
             deleteQuietly(work);
@@ -124,6 +128,11 @@ final class PipelineBench {
                 + "latency from produce to committed caption under a burst of all the images; stage columns: mean "
                 + "ms per image from timings_ms (infer: the image's batch), outside: latency minus the time inside "
                 + "the job (waiting in the images topic, the wait for the checkpoint that commits)");
+        if (!wholeRun.isEmpty()) {
+            report.note("batch size(s) " + wholeRun + ": fewer than three checkpoints committed timed captions, so their "
+                    + "rate is all the images over the whole run, the wait for the last checkpoint included, and "
+                    + "understates the pipeline; run more --images (at least 10 checkpoint intervals of work)");
+        }
         report.print(System.out);
         Path csv = out.resolve("pipeline.csv");
         Path png = out.resolve("pipeline.png");
@@ -318,7 +327,8 @@ final class PipelineBench {
         double meanBatch = captions.stream().mapToDouble(o -> o.json().path("timings_ms").path("batch_size").asDouble())
                 .average().orElse(Double.NaN);
         return new Pipeline(rate, (last - firstSent) / 1000.0, captions.size(), outcomes.size() - captions.size(),
-                new double[] {percentile(latency, 50), percentile(latency, 95), percentile(latency, 99)}, stages, meanBatch);
+                new double[] {percentile(latency, 50), percentile(latency, 95), percentile(latency, 99)}, stages, meanBatch,
+                bursts.size() < 3);
     }
 
     /** The nearest-rank percentile of sorted values. */
