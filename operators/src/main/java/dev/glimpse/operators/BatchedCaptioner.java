@@ -400,8 +400,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             if (running == null) {
                 int slots = ContinuousBatch.slotsPerImage(look);
                 LOG.debug("new decoding batch: {} images of {} row(s), {} columns", batching.maxBatchSize(), slots,
-                        look.columns);
-                running = new ContinuousBatch(model.model(), batching.maxBatchSize(), slots, look.columns);
+                        look.columns());
+                running = new ContinuousBatch(model.model(), batching.maxBatchSize(), slots, look.columns());
             }
         }
     }

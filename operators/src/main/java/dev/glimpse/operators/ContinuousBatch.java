@@ -31,7 +31,7 @@ final class ContinuousBatch implements AutoCloseable {
     /**
      * One look of a record, ready to join: rows {@code firstRow .. firstRow + rows - 1} of its patch
      * embeddings decoded together (an Idefics3 image: all its tiles, merged into one row), its
-     * prompt's ids, and the columns of a slot it needs.
+     * prompt's ids, and the length of its prefill (image tokens and prompt): a slot needs that and its cap.
      */
     static final class Look {
         final BatchedCaptioner.Pending pending;
@@ -39,16 +39,21 @@ final class ContinuousBatch implements AutoCloseable {
         final int firstRow;
         final int rows;
         final long[] promptIds;
-        final int columns;
+        final int prefill;
 
         private Look(BatchedCaptioner.Pending pending, boolean tiled, int firstRow, int rows, long[] promptIds,
-                     int columns) {
+                     int prefill) {
             this.pending = pending;
             this.tiled = tiled;
             this.firstRow = firstRow;
             this.rows = rows;
             this.promptIds = promptIds;
-            this.columns = columns;
+            this.prefill = prefill;
+        }
+
+        /** The columns of a slot it needs: its prefill and its cap. */
+        int columns() {
+            return prefill + cap();
         }
 
         /** Rows of the decoding batch it takes. */
@@ -124,19 +129,18 @@ final class ContinuousBatch implements AutoCloseable {
                     + " patch values, the model expects " + rowsOfImage * perView + " ("
                     + (tiled ? img.tiles() + " tile(s))" : plan.rows() + " view(s))"));
         }
-        int cap = img.request.maxNewTokens;
         CaptionTokenizer tok = model.tokenizer();
         if (tiled) {
             String prompt = img.request.prompt;
             String text = prompt == null || prompt.isBlank() ? cfg.defaultPrompt : prompt;
             long[] ids = tok.encodeAsProcessor(new Idefics3Prompt(cfg.idefics3)
                     .text(new int[][] {{img.tileRows, img.tileCols}}, text));
-            return new Look(p, true, 0, rowsOfImage, ids, ids.length + Math.max(cap, 1));
+            return new Look(p, true, 0, rowsOfImage, ids, ids.length);
         }
         long[] ids = tok.encodePrompt(img.request.prompt);
         int first = plan.adaptive() && p.secondLook() ? 1 : 0;
         int rows = !plan.adaptive() ? plan.rows() : p.secondLook() ? plan.rows() - 1 : 1;
-        return new Look(p, false, first, rows, ids, DecodingBatch.columnsFor(cfg, ids.length, Math.max(cap, 1)));
+        return new Look(p, false, first, rows, ids, DecodingBatch.columnsFor(cfg, ids.length, 0));
     }
 
     /** Rows an image of this look's plan may take in a batch (an adaptive plan: its second look's). */
@@ -153,12 +157,12 @@ final class ContinuousBatch implements AutoCloseable {
      */
     boolean fits(List<Look> joining, Look next) {
         int slots = next.slots();
-        int prefill = next.columns - next.cap();
+        int prefill = next.prefill;
         int cap = next.cap();
         for (Look l : joining) {
             slots += l.slots();
             if (l.kind().equals(next.kind())) {
-                prefill = Math.max(prefill, l.columns - l.cap());
+                prefill = Math.max(prefill, l.prefill);
                 cap = Math.max(cap, l.cap());
             }
         }
@@ -168,7 +172,7 @@ final class ContinuousBatch implements AutoCloseable {
 
     /** Whether {@code look} would fit into this batch were it empty. */
     boolean couldHold(Look look) {
-        return look.slots() <= batch.rowCapacity() && look.columns <= columns;
+        return look.slots() <= batch.rowCapacity() && look.columns() <= columns;
     }
 
     /** Runs the prefill of {@code looks} (one per kind of look) and adds them to the batch. */

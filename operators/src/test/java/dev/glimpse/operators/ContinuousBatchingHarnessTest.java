@@ -78,6 +78,14 @@ class ContinuousBatchingHarnessTest {
         return h.extractOutputValues().stream().collect(Collectors.toMap(c -> c.request.id, c -> c));
     }
 
+    /** One caption for each record of {@code in} and no other, each its caption alone. */
+    static void assertEveryRecordCaptionedAsAlone(OneInputStreamOperatorTestHarness<EmbeddedImage, CaptionRecord> h,
+                                                  Map<String, EmbeddedImage> in) {
+        Map<String, CaptionRecord> out = byId(h);
+        assertThat(out).containsOnlyKeys(in.keySet());
+        assertEachAsAlone(out, in);
+    }
+
     /** Each record's caption alone, through the model's own API. */
     static void assertEachAsAlone(Map<String, CaptionRecord> out, Map<String, EmbeddedImage> in) {
         try (VisionLanguageModel m = VisionLanguageModel.load(modelDir)) {
@@ -121,9 +129,7 @@ class ContinuousBatchingHarnessTest {
             assertThat(most).as("the bound was reached, so it was tested").isEqualTo(3 + 2);
             assertThat(op.decoding).as("steps decoded while records were taken in").isNotEmpty();
             h.endInput();
-            Map<String, CaptionRecord> out = byId(h);
-            assertThat(out).containsOnlyKeys(in.keySet());
-            assertEachAsAlone(out, in);
+            assertEveryRecordCaptionedAsAlone(h, in);
         }
     }
 
@@ -280,9 +286,7 @@ class ContinuousBatchingHarnessTest {
             assertThat(op.joined.get(op.joined.size() - 1)).as("the delay since the row was freed ran out").containsExactly("e");
             HarnessMailbox.runAll(h);
             h.endInput();
-            Map<String, CaptionRecord> out = byId(h);
-            assertThat(out).containsOnlyKeys(in.keySet());
-            assertEachAsAlone(out, in);
+            assertEveryRecordCaptionedAsAlone(h, in);
         }
     }
 
@@ -305,12 +309,10 @@ class ContinuousBatchingHarnessTest {
             }
             HarnessMailbox.runAll(h);
             h.endInput();
-            Map<String, CaptionRecord> out = byId(h);
-            assertThat(out).containsOnlyKeys(in.keySet());
+            assertEveryRecordCaptionedAsAlone(h, in);
             // A join that did not fit would fail its step: the batch's records then go to static batches.
             assertThat(op.finished).as("every step that started ended").hasSameSizeAs(op.joined);
             assertThat(op.joined).noneMatch(j -> j.contains("a") && j.size() > 1);
-            assertEachAsAlone(out, in);
         }
     }
 
