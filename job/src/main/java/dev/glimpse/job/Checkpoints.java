@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  * Finds what a job can resume from: retained checkpoints {@code <dir>/<job id>/chk-<n>/_metadata}
  * and savepoints {@code <dir>/savepoints/savepoint-<id>/_metadata}.
  */
-final class Checkpoints {
+public final class Checkpoints {
     private Checkpoints() {}
 
     /**
@@ -21,7 +21,7 @@ final class Checkpoints {
      * a job stopped with one has its checkpoints removed or older, and resuming from an older
      * snapshot would produce again what the job committed after it.
      */
-    static Optional<Path> latest(Path dir) {
+    public static Optional<Path> latest(Path dir) {
         if (!Files.isDirectory(dir)) {
             return Optional.empty();
         }
@@ -34,7 +34,7 @@ final class Checkpoints {
     }
 
     /** The newest savepoint under {@code <dir>/savepoints} written after {@code sinceMillis}, if any. */
-    static Optional<Path> newestSavepoint(Path dir, long sinceMillis) {
+    public static Optional<Path> newestSavepoint(Path dir, long sinceMillis) {
         Path savepoints = dir.resolve("savepoints");
         if (!Files.isDirectory(savepoints)) {
             return Optional.empty();

@@ -1,16 +1,16 @@
 package dev.glimpse.job;
 
 /** PyTorch engine settings that must be in place before the engine first loads. */
-final class Engines {
+public final class Engines {
     private Engines() {}
 
     /** The commands that take the job's configuration: {@link #threads(GlimpseConfig)} threads. */
-    static void configureThreads(GlimpseConfig c) {
+    public static void configureThreads(GlimpseConfig c) {
         configureThreads(threads(c));
     }
 
     /** The model-level commands' {@code --threads}: 0 leaves PyTorch its own default (all cores). */
-    static void configureThreads(int threads) {
+    public static void configureThreads(int threads) {
         System.setProperty("ai.djl.offline", "true");
         if (threads > 0) {
             System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(threads));
@@ -24,7 +24,7 @@ final class Engines {
      * the CPU from the decoders of the same host (bench --pipeline on 2 cores: 15.9 images/s with
      * both cores, 21.4-21.7 with one; BENCHMARKS.md, "Streaming overhead").
      */
-    static int threads(GlimpseConfig c) {
+    public static int threads(GlimpseConfig c) {
         int set = c.get(GlimpseOptions.ENGINE_THREADS);
         if (set > 0) {
             return set;

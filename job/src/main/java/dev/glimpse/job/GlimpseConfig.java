@@ -3,6 +3,8 @@ package dev.glimpse.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.glimpse.connectors.KafkaSettings;
+import dev.glimpse.connectors.Secrets;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.operators.BatchingSettings;
@@ -15,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -36,7 +37,7 @@ public final class GlimpseConfig {
      */
     public static final List<String> FILE_SYSTEM_PREFIXES = List.of("s3.", "s3a.", "fs.");
     /** What a secret value is printed as. */
-    public static final String MASK = "******";
+    public static final String MASK = Secrets.MASK;
 
     /** Kafka client properties the job sets from its own options (or needs as they are), with the option to use. */
     private static final Map<String, String> JOB_OWNED_KAFKA_PROPERTIES = Map.of(
@@ -197,11 +198,15 @@ public final class GlimpseConfig {
         return options;
     }
 
-    /** Keys whose values are never printed: passwords, JAAS configurations, tokens, keys and key stores. */
+    /** Keys whose values are never printed ({@link Secrets#isSecretKey}). */
     public static boolean isSecretKey(String key) {
-        String k = key.toLowerCase(Locale.ROOT);
-        return k.contains("password") || k.contains("secret") || k.contains("jaas") || k.contains("token")
-                || k.contains("key") || k.contains("credential");
+        return Secrets.isSecretKey(key);
+    }
+
+    /** What the job's Kafka clients and exactly-once sinks get. */
+    public KafkaSettings kafkaSettings() {
+        return new KafkaSettings(kafkaProperties(), get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX),
+                get(GlimpseOptions.TRANSACTION_TIMEOUT));
     }
 
     /** The model folder: the option, else the built-in model beside the installation. */

@@ -1,32 +1,27 @@
 package dev.glimpse.job;
 
+import dev.glimpse.connectors.KafkaClients;
+import dev.glimpse.connectors.KafkaConnectors;
+import dev.glimpse.connectors.KafkaSettings;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.operators.BatchedCaptioner;
-import dev.glimpse.operators.CaptionRecord;
 import dev.glimpse.operators.CaptionSerializer;
-import dev.glimpse.operators.DeadLetter;
 import dev.glimpse.operators.DeadLetterSerializer;
 import dev.glimpse.operators.ImageEvent;
-import dev.glimpse.operators.ImageEventDeserializer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
-import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
  * The streaming job with Kafka at both ends: images topic → {@link GlimpsePipeline} → captions topic
@@ -101,42 +96,8 @@ public final class GlimpseJob {
     }
 
     /** A local path becomes an absolute file URI; a URI with a scheme is kept. */
-    static String toUri(String dir) {
+    public static String toUri(String dir) {
         return dir.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") ? dir : Path.of(dir).toAbsolutePath().toUri().toString();
-    }
-
-    public static KafkaSource<ImageEvent> source(GlimpseConfig c) {
-        OffsetsInitializer start = switch (c.get(GlimpseOptions.STARTING_OFFSETS)) {
-            case "earliest" -> OffsetsInitializer.earliest();
-            case "latest" -> OffsetsInitializer.latest();
-            default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
-        };
-        KafkaSourceBuilder<ImageEvent> b = KafkaSource.<ImageEvent>builder()
-                .setBootstrapServers(c.get(GlimpseOptions.BOOTSTRAP_SERVERS))
-                .setTopics(c.get(GlimpseOptions.IMAGES_TOPIC))
-                .setGroupId(c.get(GlimpseOptions.GROUP_ID))
-                .setStartingOffsets(start)
-                .setDeserializer(new ImageEventDeserializer())
-                // Producers of images may be transactional too: never caption an aborted image.
-                .setProperty("isolation.level", "read_committed")
-                .setProperty("partition.discovery.interval.ms", "30000");
-        c.kafkaProperties().forEach(b::setProperty);
-        if (c.get(GlimpseOptions.BOUNDED)) {
-            b.setBounded(OffsetsInitializer.latest());
-        }
-        return b.build();
-    }
-
-    public static <T> KafkaSink<T> sink(GlimpseConfig c, KafkaRecordSerializationSchema<T> schema, String role) {
-        KafkaSinkBuilder<T> b = KafkaSink.<T>builder()
-                .setBootstrapServers(c.get(GlimpseOptions.BOOTSTRAP_SERVERS))
-                .setRecordSerializer(schema)
-                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                .setTransactionalIdPrefix(c.get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX) + "-" + role)
-                // The sink's default (1 h) exceeds the broker's maximum (15 min) and would fail at start.
-                .setProperty("transaction.timeout.ms", String.valueOf(c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis()));
-        c.kafkaProperties().forEach(b::setProperty);
-        return b.build();
     }
 
     /** Adds the whole Kafka job to {@code env}. */
@@ -147,34 +108,69 @@ public final class GlimpseJob {
     /** Adds the whole Kafka job to {@code env}, with a given inference operator. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, BatchedCaptioner captioner) {
         KafkaClients.checkAccess(c.get(GlimpseOptions.BOOTSTRAP_SERVERS), c.kafkaProperties(), ACCESS_CHECK_TIMEOUT);
-        ModelConfig model = c.modelConfig();
-        int cpu = c.get(GlimpseOptions.DECODE_PARALLELISM);
-        DataStream<ImageEvent> events = env.fromSource(source(c), WatermarkStrategy.noWatermarks(), "images")
+        PipelineSettings settings = PipelineSettings.of(c);
+        int cpu = settings.cpuParallelism();
+        String bootstrap = c.get(GlimpseOptions.BOOTSTRAP_SERVERS);
+        KafkaSettings kafka = c.kafkaSettings();
+        DataStream<ImageEvent> events = env.fromSource(KafkaConnectors.images(bootstrap, c.get(GlimpseOptions.IMAGES_TOPIC),
+                        c.get(GlimpseOptions.GROUP_ID), c.get(GlimpseOptions.STARTING_OFFSETS), c.get(GlimpseOptions.BOUNDED), kafka),
+                        WatermarkStrategy.noWatermarks(), "images")
                 .uid("images-source").setParallelism(cpu);
-        GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, c.modelDir().toAbsolutePath().toString(),
-                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING), c.decoderSettings(model),
-                captioner, cpu,
-                c.get(GlimpseOptions.INFERENCE_PARALLELISM));
+        GlimpsePipeline.Outputs out = GlimpsePipeline.build(events, settings, captioner);
         // Sinks run at the parallelism of their input, never at the cluster's default: a job must fit
         // (and restart) in the slots its stages need, not in all the slots a cluster happens to have.
-        out.captions().sinkTo(GlimpseJob.<CaptionRecord>sink(c, new CaptionSerializer(c.get(GlimpseOptions.CAPTIONS_TOPIC)), "captions"))
-                .name("captions").uid("captions-sink").setParallelism(c.get(GlimpseOptions.INFERENCE_PARALLELISM));
-        out.deadLetters().sinkTo(GlimpseJob.<DeadLetter>sink(c, new DeadLetterSerializer(c.get(GlimpseOptions.DEAD_LETTER_TOPIC)), "dead-letters"))
+        out.captions().sinkTo(KafkaConnectors.exactlyOnce(bootstrap, new CaptionSerializer(c.get(GlimpseOptions.CAPTIONS_TOPIC)), "captions", kafka))
+                .name("captions").uid("captions-sink").setParallelism(settings.inferenceParallelism());
+        out.deadLetters().sinkTo(KafkaConnectors.exactlyOnce(bootstrap, new DeadLetterSerializer(c.get(GlimpseOptions.DEAD_LETTER_TOPIC)), "dead-letters", kafka))
                 .name("dead-letters").uid("dead-letters-sink").setParallelism(cpu);
     }
 
     /**
-     * Entry point on a Flink cluster: same options as {@code bin/glimpse run}, or, with {@code
-     * reprocess} first, as {@code bin/glimpse reprocess} (the bounded graph, submitted as it is). It
-     * never calls System.exit: in application mode main() runs inside the JobManager.
+     * Entry point on a Flink cluster ({@code flink run}, REST, application mode): the options of {@code
+     * bin/glimpse run}, or with {@code reprocess} first those of {@code bin/glimpse reprocess}
+     * ({@link ClusterArguments}). It submits the graph and returns; it never calls System.exit, as in
+     * application mode main() runs inside the JobManager.
      */
-    public static void main(String[] args) {
-        boolean reprocess = args.length > 0 && args[0].equals("reprocess");
-        int rc = reprocess
-                ? new picocli.CommandLine(new Reprocess()).execute(java.util.Arrays.copyOfRange(args, 1, args.length))
-                : new picocli.CommandLine(new Cli.Run()).execute(args);
-        if (rc != 0) {
-            throw new IllegalStateException("glimpse job exited with code " + rc);
+    public static void main(String[] args) throws Exception {
+        ClusterArguments arguments = ClusterArguments.parse(args);
+        if (arguments.help()) {
+            System.out.print(ClusterArguments.USAGE);
+            return;
+        }
+        arguments.ignoredLocalOptions().forEach(o ->
+                System.err.println("--" + o + " applies to bin/glimpse's local cluster only; ignored on a cluster"));
+        StreamExecutionEnvironment env;
+        String name;
+        if (arguments.reprocess() != null) {
+            ReprocessArguments r = arguments.reprocess();
+            GlimpseConfig c = r.load(Map.of());
+            // On a cluster the client's file systems are the installation's (plugins/, config.yaml).
+            ReprocessJob.Plan plan = r.plan("reprocess-" + UUID.randomUUID());
+            env = StreamExecutionEnvironment.getExecutionEnvironment(ReprocessJob.flinkConfiguration(c));
+            requireCluster(env);
+            ReprocessJob.addTo(env, c, plan);
+            if (!arguments.quiet()) {
+                System.err.println(ReprocessJob.describe(c, plan));
+            }
+            name = "glimpse-reprocess";
+        } else {
+            RunArguments run = arguments.run();
+            GlimpseConfig c = run.load();
+            env = StreamExecutionEnvironment.getExecutionEnvironment(run.flinkConfiguration(c, System.err));
+            requireCluster(env);
+            StartupBanner.print(System.err, "Glimpse run", c, null);
+            addTo(env, c);
+            name = "glimpse";
+        }
+        // main() only submits: the job runs on without it.
+        System.out.println("submitted job " + env.executeAsync(name).getJobID());
+    }
+
+    /** Run without a cluster's context, the job would start a cluster of its own: that is bin/glimpse's work. */
+    private static void requireCluster(StreamExecutionEnvironment env) {
+        if (env instanceof LocalStreamEnvironment) {
+            throw new IllegalStateException("dev.glimpse.job.GlimpseJob is what a Flink cluster runs (flink run, "
+                    + "REST, application mode); on this machine use bin/glimpse run or bin/glimpse reprocess");
         }
     }
 }

@@ -21,7 +21,7 @@ public final class Installation {
     /**
      * Flink plugins in Flink's layout (one folder per plugin, {@code s3-fs-hadoop/}):
      * {@code -Dglimpse.plugins} (bin/glimpse: {@code $GLIMPSE_PLUGINS}, else the S3 plugin the build
-     * copies to {@code job/target/plugins}), else {@code plugins/} of the installation.
+     * copies to {@code cli/target/plugins}), else {@code plugins/} of the installation.
      */
     public static Path pluginsDir() {
         String dir = System.getProperty("glimpse.plugins");

@@ -16,14 +16,17 @@ import java.util.stream.Collectors;
  * which topics, which URIs it may fetch, and where its web UI and metrics are. Secrets are never
  * printed: Kafka properties come masked ({@link GlimpseConfig#kafkaPropertiesMasked()}).
  */
-final class StartupBanner {
+public final class StartupBanner {
+    /** Where a local cluster serves its web UI and its metrics ({@code metrics} null: off). */
+    public record Endpoints(String webUi, String metrics) {}
+
     private StartupBanner() {}
 
     /**
      * {@code local}: the local cluster the job runs on, or null when it is submitted to a cluster
      * (device and addresses are then the cluster's).
      */
-    static void print(PrintStream out, String title, GlimpseConfig c, LocalCluster local) {
+    public static void print(PrintStream out, String title, GlimpseConfig c, Endpoints local) {
         ModelConfig mc = c.modelConfig();
         out.println(title);
         line(out, "model", mc.displayName() + " (" + parameters(c.modelDir()) + ") from " + c.modelDir());

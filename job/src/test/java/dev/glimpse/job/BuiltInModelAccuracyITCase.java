@@ -2,7 +2,7 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.glimpse.job.kafka.EmbeddedKafka;
+import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.ViewPlan;

@@ -3,7 +3,7 @@ package dev.glimpse.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.glimpse.job.kafka.EmbeddedKafka;
+import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;

@@ -2,14 +2,14 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.glimpse.job.kafka.EmbeddedKafka;
+import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.operators.BatchedCaptioner;
+import dev.glimpse.operators.BatchingSettings;
 import dev.glimpse.operators.EmbeddedImage;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -2,42 +2,43 @@ package dev.glimpse.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.glimpse.connectors.KafkaClients;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /** Producing to and reading committed output from the real broker of the integration tests. */
-final class KafkaPipelineHarness {
+public final class KafkaPipelineHarness {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One committed output record: the topic it was on and its JSON. */
-    record Output(String topic, String key, JsonNode json) {
-        String id() {
+    public record Output(String topic, String key, JsonNode json) {
+        public String id() {
             return json.path("id").asText();
         }
     }
 
     private KafkaPipelineHarness() {}
 
-    static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
+    public static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
         return KafkaClients.imageProducer(bootstrap, Map.of());
     }
 
     /** The job's configuration for one test: its own topics, group, transactional ids and checkpoints. */
-    static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval) {
+    public static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval) {
         return config(bootstrap, model, work, prefix, checkpointInterval, Map.of());
     }
 
     /** As above, with {@code extra} options on top (an allow-list, Kafka client properties). */
-    static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval,
+    public static GlimpseConfig config(String bootstrap, Path model, Path work, String prefix, String checkpointInterval,
                                 Map<String, String> extra) {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("kafka.bootstrap-servers", bootstrap);
@@ -56,17 +57,17 @@ final class KafkaPipelineHarness {
         return GlimpseConfig.load(null, o);
     }
 
-    static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value) {
+    public static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value) {
         producer.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(), value));
     }
 
     /** Reads committed output of {@code topics} until {@code expected} records arrived (or the time is up). */
-    static List<Output> readCommitted(String bootstrap, List<String> topics, int expected, Duration timeout) throws Exception {
+    public static List<Output> readCommitted(String bootstrap, List<String> topics, int expected, Duration timeout) throws Exception {
         return readCommitted(bootstrap, Map.of(), topics, expected, timeout);
     }
 
     /** As above, with Kafka client properties (a secured broker). */
-    static List<Output> readCommitted(String bootstrap, Map<String, String> properties, List<String> topics, int expected,
+    public static List<Output> readCommitted(String bootstrap, Map<String, String> properties, List<String> topics, int expected,
                                       Duration timeout) throws Exception {
         List<Output> out = new ArrayList<>();
         long deadline = System.currentTimeMillis() + timeout.toMillis();

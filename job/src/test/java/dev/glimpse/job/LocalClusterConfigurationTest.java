@@ -2,6 +2,8 @@ package dev.glimpse.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.ModelPresets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -32,7 +34,7 @@ class LocalClusterConfigurationTest {
         // nanoVLM-222M: 196 patches x 768 floats = 602 KB, one buffer each.
         assertThat(GlimpseJob.networkSegmentSize(new dev.glimpse.model.ModelConfig(), true)).isEqualTo(MemorySize.parse("1mb"));
         // A SmolVLM-256M tile: 1024 patches x 768 floats = 3 MB; 4 MB buffers would make a 1 GB pool.
-        MemorySize tile = GlimpseJob.networkSegmentSize(Bench.smolVlm256m(), true);
+        MemorySize tile = GlimpseJob.networkSegmentSize(ModelPresets.smolVlm256m(), true);
         assertThat(tile).isEqualTo(GlimpseJob.MAX_SEGMENT);
         assertThat(tile.getBytes() * GlimpseJob.NETWORK_BUFFERS).isLessThanOrEqualTo(256L << 20);
     }

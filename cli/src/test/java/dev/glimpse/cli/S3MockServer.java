@@ -1,0 +1,133 @@
+package dev.glimpse.cli;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+
+/**
+ * Adobe's S3Mock, a real S3 server, as a child JVM from its executable jar (a test dependency).
+ * Its plain-HTTP port binds every interface (S3Mock has no bind address for it): only loopback
+ * traffic is sent to it, and it lives as long as the test class.
+ */
+final class S3MockServer implements AutoCloseable {
+    static final String REGION = "us-east-1";
+    /** S3Mock checks no signature; the keys still travel as a real client signs with them. */
+    static final String ACCESS_KEY = "glimpse-test-access";
+    static final String SECRET_KEY = "glimpse-test-secret-9f3b7c";
+
+    private final Process process;
+    private final Path log;
+    private final String endpoint;
+
+    private S3MockServer(Process process, Path log, String endpoint) {
+        this.process = process;
+        this.log = log;
+        this.endpoint = endpoint;
+    }
+
+    /** Starts it with {@code buckets} created, its objects under {@code dir}; waits until it answers. */
+    static S3MockServer start(Path dir, Duration timeout, String... buckets) throws IOException, InterruptedException {
+        int port = LocalCluster.freePort();
+        Path log = dir.resolve("s3mock.log");
+        Files.createDirectories(dir);
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx384m", "-XX:+UseSerialGC", "-jar", jar().toString(),
+                "--server.port=0", "--server.address=127.0.0.1",
+                "--com.adobe.testing.s3mock.httpPort=" + port,
+                "--com.adobe.testing.s3mock.store.root=" + dir.resolve("store"),
+                "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", buckets),
+                "--spring.main.banner-mode=off");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+        S3MockServer server = new S3MockServer(pb.start(), log, "http://127.0.0.1:" + port);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!server.answers()) {
+            if (!server.process.isAlive() || System.nanoTime() > deadline) {
+                server.close();
+                throw new IllegalStateException("S3Mock did not start within " + timeout + ":\n" + server.logTail());
+            }
+            Thread.sleep(250);
+        }
+        return server;
+    }
+
+    /** The executable jar on the test class path. */
+    private static Path jar() {
+        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(e -> e.contains("s3mock") && e.endsWith("-exec.jar")).map(Path::of).findFirst()
+                .orElseThrow(() -> new IllegalStateException("com.adobe.testing:s3mock:exec is not on the test class path"));
+    }
+
+    private boolean answers() {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create(endpoint + "/").toURL().openConnection();
+            c.setConnectTimeout(1000);
+            c.setReadTimeout(2000);
+            try {
+                return c.getResponseCode() == 200;
+            } finally {
+                c.disconnect();
+            }
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    String endpoint() {
+        return endpoint;
+    }
+
+    /** A client of the server: path-style addressing, the test's keys. */
+    S3Client client() {
+        return S3Client.builder()
+                .endpointOverride(URI.create(endpoint))
+                .region(Region.of(REGION))
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .forcePathStyle(true)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
+    }
+
+    static void put(S3Client s3, String bucket, String key, byte[] bytes) {
+        s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).build(), RequestBody.fromBytes(bytes));
+    }
+
+    /** The {@code --set} options that point Flink's S3 file system at this server. */
+    List<String> flinkOptions() {
+        return List.of("--set", "s3.endpoint=" + endpoint, "--set", "s3.endpoint.region=" + REGION,
+                "--set", "s3.path.style.access=true",
+                "--set", "s3.access-key=" + ACCESS_KEY, "--set", "s3.secret-key=" + SECRET_KEY);
+    }
+
+    String logTail() {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.glimpse.job;
+
+import dev.glimpse.operators.BatchingSettings;
+import dev.glimpse.operators.DecoderSettings;
+import java.util.Objects;
+
+/**
+ * Everything {@link GlimpsePipeline} builds the graph from besides its events: one value for the
+ * streaming job, bounded runs and the SQL model provider. {@code testTimeViews}: embed the model's
+ * test-time views of each image (its {@code view_shifts}), else one unmoved view. {@code
+ * imageSplitting}: split SmolVLM images into tiles as the model folder says, else embed the global
+ * image only. The two parallelisms are the CPU stages' (decode, patch embedding) and the captioner's.
+ */
+public record PipelineSettings(String modelDir, boolean testTimeViews, boolean imageSplitting, DecoderSettings decoder,
+                               BatchingSettings batching, int cpuParallelism, int inferenceParallelism) {
+    public PipelineSettings {
+        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(decoder, "decoder");
+        Objects.requireNonNull(batching, "batching");
+        if (cpuParallelism < 1 || inferenceParallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be at least 1, got decode " + cpuParallelism
+                    + ", inference " + inferenceParallelism);
+        }
+    }
+
+    /** The graph's settings as the configuration gives them. */
+    public static PipelineSettings of(GlimpseConfig c) {
+        return new PipelineSettings(c.modelDir().toAbsolutePath().toString(), c.get(GlimpseOptions.TEST_TIME_VIEWS),
+                c.get(GlimpseOptions.IMAGE_SPLITTING), c.decoderSettings(c.modelConfig()), c.batchingSettings(),
+                c.get(GlimpseOptions.DECODE_PARALLELISM), c.get(GlimpseOptions.INFERENCE_PARALLELISM));
+    }
+
+    /** The same settings with other decoder limits. */
+    public PipelineSettings withDecoder(DecoderSettings d) {
+        return new PipelineSettings(modelDir, testTimeViews, imageSplitting, d, batching, cpuParallelism, inferenceParallelism);
+    }
+}
