@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * decoding is captioned before every checkpoint barrier and at the end of input, so no record is
  * ever held outside of Flink's guarantees. A failing batch is split and retried, so one poisonous
  * record becomes one {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
+ * When records join a forward is decided by {@link StaticBatching}, {@link ContinuousBatching} and
+ * {@link SecondLooks}; this class runs the forwards and keeps the operator's life.
  *
  * <p>Continuous batching ({@link BatchingSettings.Mode#CONTINUOUS}, the default): the batch decodes
  * one token per step, each step a mail of the task's mailbox, so that records arriving between two
