@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * decoding is captioned before every checkpoint barrier and at the end of input, so no record is
  * ever held outside of Flink's guarantees. A failing batch is split and retried, so one poisonous
  * record becomes one {@code INFERENCE_FAILED} dead letter while its batch-mates are still captioned.
+ * When records join a forward is decided by {@link StaticBatching}, {@link ContinuousBatching} and
+ * {@link SecondLooks}; this class runs the forwards and keeps the operator's life.
  *
  * <p>Continuous batching ({@link BatchingSettings.Mode#CONTINUOUS}, the default): the batch decodes
  * one token per step, each step a mail of the task's mailbox, so that records arriving between two
@@ -61,11 +63,12 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     private final String modelDir;
     private final BatchingSettings batching;
-    private transient List<Pending> buffer;
-    private transient long timerDeadline;
+    /** Static batching: the first looks waiting for their batch; null under continuous batching. */
+    private transient StaticBatching staticBatching;
+    /** Continuous batching: the records waiting and the running batch; null under static batching. */
+    private transient ContinuousBatching continuousBatching;
     /** Images an adaptive plan's first look left unsure, waiting for their second look. */
-    private transient List<Pending> unsure;
-    private transient long unsureDeadline;
+    private transient SecondLooks secondLooks;
     private transient SharedModels.Handle model;
     private transient Captioner captioner;
     private transient CaptionerMetrics metrics;
@@ -73,23 +76,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private transient volatile int rowsActive;
     /** Continuous batching: the task's mailbox, which runs the decoding steps between input records. */
     private transient MailboxExecutor mailbox;
-    /** Continuous batching: the running batch; null before the first and after a failed one. */
-    private transient ContinuousBatch running;
-    /** Continuous batching: whether the waiting records join the batch at the next step. */
-    private transient boolean admitting;
     private transient boolean stepQueued;
-    /** Continuous batching: decoding everything held, before a barrier or at the end of input. */
-    private transient boolean draining;
-    /** Continuous batching: since when records wait beside a batch with free rows that they do not fill; -1 when none. */
-    private transient long refillFromMs = -1;
-    /**
-     * Continuous batching: the share of the batch's rows that must be free before waiting records
-     * refill them at once (else they join when the oldest has waited {@code max-batch-delay}). Measured
-     * with {@code bench --pipeline --images 1500} (scenes' captions of similar lengths, batch 16): 0.5
-     * and 0.25 ran 0.89 of the model alone, one row at a time 0.83; {@code bench-batching} (caps 4 and
-     * 24) was unchanged within its noise.
-     */
-    static final double MIN_REFILL_SHARE = 0.5;
 
     /**
      * A record waiting for its batch, with the processing time it arrived; after a first look that
@@ -113,10 +100,22 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     @Override
     public void open() throws Exception {
         super.open();
-        buffer = new ArrayList<>(batching.maxBatchSize());
-        timerDeadline = -1;
-        unsure = new ArrayList<>();
-        unsureDeadline = -1;
+        secondLooks = new SecondLooks(batching);
+        if (continuous()) {
+            continuousBatching = new ContinuousBatching(batching, secondLooks, new ContinuousBatching.Host() {
+                @Override
+                public void queueStep() {
+                    BatchedCaptioner.this.queueStep();
+                }
+
+                @Override
+                public void setTimer(long atMs, Runnable onTimer) {
+                    BatchedCaptioner.this.setTimer(atMs, onTimer);
+                }
+            });
+        } else {
+            staticBatching = new StaticBatching(batching);
+        }
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
         captioner = new Captioner(model.model());
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
@@ -149,38 +148,32 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     @Override
     public void processElement(StreamRecord<EmbeddedImage> element) throws Exception {
         metrics.recordIn();
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        buffer.add(new Pending(element.getValue(), now));
+        long now = now();
+        Pending p = new Pending(element.getValue(), now);
         if (continuous()) {
-            offerToBatch();
-            holdBackInput();
-        } else if (buffer.size() >= batching.maxBatchSize()) {
+            continuousBatching.add(p, now);
+            continuousBatching.holdBackInput(this::decodeStep);
+        } else if (staticBatching.add(p)) {
             flushFirstLooks();
-        } else if (timerDeadline < 0) {
-            timerDeadline = now + batching.maxBatchDelay().toMillis();
-            long deadline = timerDeadline;
-            getProcessingTimeService().registerTimer(deadline, t -> onTimer(deadline));
+        } else {
+            long deadline = staticBatching.schedule(now);
+            if (deadline >= 0) {
+                setTimer(deadline, () -> onTimer(deadline));
+            }
         }
     }
 
+    /** Static batching: a batch's delay ran out. */
     private void onTimer(long deadline) {
-        // A timer of a batch that was already flushed (by size or a barrier) must not cut the next one short.
-        if (deadline == timerDeadline) {
-            if (continuous()) {
-                startAdmitting();
-            } else {
-                flushFirstLooks();
-            }
+        if (staticBatching.isCurrent(deadline)) {
+            flushFirstLooks();
         }
     }
 
+    /** Static batching: the unsure images' delay ran out. */
     private void onUnsureTimer(long deadline) {
-        if (deadline == unsureDeadline) {
-            if (continuous()) {
-                startAdmitting();
-            } else {
-                flushSecondLooks();
-            }
+        if (secondLooks.isCurrent(deadline)) {
+            flushSecondLooks();
         }
     }
 
@@ -204,7 +197,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Everything waiting or decoding, first and second looks: before a barrier and at the end of input. */
     private void flush() {
         if (continuous()) {
-            drain();
+            continuousBatching.drain(this::decodeStep);
         } else {
             flushFirstLooks();
             flushSecondLooks();
@@ -215,65 +208,12 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         return batching.mode() == BatchingSettings.Mode.CONTINUOUS;
     }
 
-    /** Records waiting to join, first looks and second. */
-    private int waiting() {
-        return buffer.size() + unsure.size();
+    private long now() {
+        return getProcessingTimeService().getCurrentProcessingTime();
     }
 
-    /** Continuous batching: a record or an unsure image now waits. */
-    private void offerToBatch() {
-        if (admitting) {
-            queueStep();
-        } else if (waiting() >= batching.maxBatchSize()) {
-            startAdmitting();
-        } else {
-            armTimers();
-        }
-    }
-
-    /**
-     * Continuous batching's backpressure: beside the running batch fewer than {@code max-batch-size}
-     * records wait (at most one batch's refill). Beyond that the record just taken in decodes steps here
-     * until some join, so the task takes no more input than it decodes: under a sustained stream whose
-     * images need more steps than the task has records between two steps, the queue would otherwise
-     * grow without bound (a split SmolVLM record holds 41 MB of patch embeddings).
-     */
-    private void holdBackInput() {
-        while (waiting() >= batching.maxBatchSize()) {
-            int before = waiting();
-            boolean decoding = running != null && !running.isEmpty();
-            decodeStep();
-            if (!decoding && waiting() >= before) {
-                return; // nothing could join (a failed batch went to static ones): the mailbox's step goes on
-            }
-        }
-    }
-
-    private void startAdmitting() {
-        admitting = true;
-        timerDeadline = -1;
-        unsureDeadline = -1;
-        queueStep();
-    }
-
-    /** While nothing decodes: start when the oldest record's delay (or oldest unsure image's) runs out. */
-    private void armTimers() {
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        long first = buffer.isEmpty() ? Long.MAX_VALUE : buffer.get(0).arrivedAtMs() + batching.maxBatchDelay().toMillis();
-        long second = unsure.isEmpty() ? Long.MAX_VALUE
-                : unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis();
-        if (Math.min(first, second) <= now) {
-            startAdmitting();
-            return;
-        }
-        if (first != Long.MAX_VALUE && timerDeadline < 0) {
-            timerDeadline = first;
-            getProcessingTimeService().registerTimer(first, t -> onTimer(first));
-        }
-        if (second != Long.MAX_VALUE && unsureDeadline < 0) {
-            unsureDeadline = second;
-            getProcessingTimeService().registerTimer(second, t -> onUnsureTimer(second));
-        }
+    private void setTimer(long atMs, Runnable onTimer) {
+        getProcessingTimeService().registerTimer(atMs, t -> onTimer.run());
     }
 
     private void queueStep() {
@@ -286,38 +226,15 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** One step per mail, so that input records and steps take turns on the task's thread. */
     private void stepFromMailbox() {
         stepQueued = false;
-        if (!admitting) {
+        if (!continuousBatching.admitting()) {
             return;
         }
         decodeStep();
-        // Records that waited behind a full batch go on joining; unsure images alone wait as in an idle batch.
-        if ((running != null && !running.isEmpty()) || !buffer.isEmpty()) {
-            queueStep();
-        } else {
-            admitting = false;
-            if (!unsure.isEmpty()) {
-                offerToBatch();
-            }
-        }
-    }
-
-    /** Continuous batching: decodes until nothing waits and nothing decodes. */
-    private void drain() {
-        admitting = true;
-        draining = true;
-        while (waiting() > 0 || (running != null && !running.isEmpty())) {
-            decodeStep();
-        }
-        draining = false;
-        admitting = false;
-        timerDeadline = -1;
-        unsureDeadline = -1;
+        continuousBatching.afterStep(now());
     }
 
     /**
-     * Takes in the records waiting that fit (unsure images first, each queue in order; a record
-     * that does not fit holds back those behind it, so that smaller ones cannot keep it out), then
-     * decodes one step and emits the captions of the images that finished. A failing step fails the
+     * Takes in the records waiting that fit ({@link ContinuousBatching#admit}), then decodes one step and emits the captions of the images that finished. A failing step fails the
      * whole batch: its records are captioned again in static batches, split on failure.
      */
     private void decodeStep() {
@@ -327,7 +244,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         int images;
         model.lock().lock();
         try {
-            admit(joining);
+            continuousBatching.admit(joining, model.model(), this::deadLetter, now());
+            ContinuousBatch running = continuousBatching.running();
             if (running == null) {
                 return;
             }
@@ -337,20 +255,20 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             captionAgainInStaticBatches(joining, e);
             return;
         } finally {
-            rowsActive = running == null ? 0 : running.images();
+            rowsActive = continuousBatching.running() == null ? 0 : continuousBatching.running().images();
             model.lock().unlock();
         }
         metrics.decodingStep(images, System.currentTimeMillis() - start);
-        int secondLooks = (int) joining.stream().filter(l -> l.pending.secondLook()).count();
-        if (secondLooks > 0) {
-            metrics.secondLooks(secondLooks);
+        int joinedSecondLooks = (int) joining.stream().filter(l -> l.pending.secondLook()).count();
+        if (joinedSecondLooks > 0) {
+            metrics.secondLooks(joinedSecondLooks);
         }
         ModelConfig cfg = model.model().config();
         for (ContinuousBatch.Finished f : finished) {
             Pending p = f.row().look.pending;
             long inference = f.finishedAtMs() - f.row().joinedAtMs;
             if (!p.secondLook() && p.image().plan().unsure(f.caption())) {
-                unsure.add(new Pending(p.image(), p.arrivedAtMs(), inference));
+                secondLooks.add(new Pending(p.image(), p.arrivedAtMs(), inference));
                 continue;
             }
             long firstLook = p.secondLook() ? p.firstInferenceMs() : 0;
@@ -365,74 +283,6 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     }
 
     /**
-     * Moves into {@code joining} the waiting records that fit the running batch, building a new
-     * batch when there is none or when the next record does not fit the empty one.
-     */
-    private void admit(List<ContinuousBatch.Look> joining) {
-        if (!admitting) {
-            return;
-        }
-        if (running != null && !running.isEmpty() && !draining && !enoughToShareAPrefill()) {
-            return;
-        }
-        refillFromMs = -1;
-        while (waiting() > 0) {
-            List<Pending> queue = unsure.isEmpty() ? buffer : unsure;
-            Pending next = queue.get(0);
-            ContinuousBatch.Look look;
-            try {
-                look = ContinuousBatch.look(model.model(), next);
-            } catch (RuntimeException e) {
-                queue.remove(0);
-                deadLetter(next, e);
-                continue;
-            }
-            if (running != null && !running.fits(joining, look)) {
-                if (!joining.isEmpty() || !running.isEmpty() || running.couldHold(look)) {
-                    return;
-                }
-                running.close();
-                running = null;
-            }
-            // Taken out of the queue first: if the new batch cannot be built, the record is retried in a static one.
-            queue.remove(0);
-            joining.add(look);
-            if (running == null) {
-                int slots = ContinuousBatch.slotsPerImage(look);
-                LOG.debug("new decoding batch: {} images of {} row(s), {} columns", batching.maxBatchSize(), slots,
-                        look.columns());
-                running = new ContinuousBatch(model.model(), batching.maxBatchSize(), slots, look.columns());
-            }
-        }
-    }
-
-    /**
-     * While the batch decodes, records join it together, in one prefill: once they would fill its
-     * free rows and those are at least {@link #MIN_REFILL_SHARE} of the batch, or once the oldest of
-     * them has waited {@code max-batch-delay} since it could have joined (its arrival, or the step
-     * that first left a row free, whichever came later). Taken in one by one, each would run the
-     * vision tower and prefill alone: under a sustained stream records always wait beside a full
-     * batch, so each row that finished would be refilled by a prefill of one.
-     */
-    private boolean enoughToShareAPrefill() {
-        int free = batching.maxBatchSize() - running.images();
-        if (free <= 0 || waiting() == 0) {
-            refillFromMs = -1;
-            return false;
-        }
-        if (waiting() >= free && free >= Math.max(1, (int) Math.ceil(batching.maxBatchSize() * MIN_REFILL_SHARE))) {
-            return true;
-        }
-        long now = getProcessingTimeService().getCurrentProcessingTime();
-        if (refillFromMs < 0) {
-            refillFromMs = now;
-        }
-        long oldest = Math.min(buffer.isEmpty() ? Long.MAX_VALUE : buffer.get(0).arrivedAtMs(),
-                unsure.isEmpty() ? Long.MAX_VALUE : unsure.get(0).arrivedAtMs());
-        return Math.max(oldest, refillFromMs) + batching.maxBatchDelay().toMillis() <= now;
-    }
-
-    /**
      * Joins {@code joining} to {@code batch} and decodes one step of every image in it; throws if
      * the model fails.
      */
@@ -443,12 +293,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     /** After a failed step: the batch's records and those joining it, in static batches split on failure. */
     private void captionAgainInStaticBatches(List<ContinuousBatch.Look> joining, Throwable e) {
-        Set<Pending> records = new LinkedHashSet<>();
-        if (running != null) {
-            records.addAll(running.inFlight());
-            running.close();
-            running = null;
-        }
+        Set<Pending> records = new LinkedHashSet<>(continuousBatching.dropBatch());
         joining.forEach(l -> records.add(l.pending));
         LOG.warn("decoding step of {} image(s) failed ({}); captioning them again in static batches", records.size(),
                 e.toString());
@@ -460,31 +305,25 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     }
 
     private void flushFirstLooks() {
-        timerDeadline = -1;
-        if (!buffer.isEmpty()) {
-            List<Pending> batch = new ArrayList<>(buffer);
-            buffer.clear();
+        List<Pending> batch = staticBatching.takeAll();
+        if (!batch.isEmpty()) {
             runByPlan(batch);
         }
-        if (unsure.size() >= batching.maxBatchSize()) {
+        if (secondLooks.full()) {
             flushSecondLooks();
-        } else if (!unsure.isEmpty() && unsureDeadline < 0) {
-            // Second looks wait to share one forward, at most this long (the job: until the next barrier).
-            long deadline = Math.max(unsure.get(0).arrivedAtMs() + batching.maxUnsureDelay().toMillis(),
-                    getProcessingTimeService().getCurrentProcessingTime());
-            unsureDeadline = deadline;
-            getProcessingTimeService().registerTimer(deadline, t -> onUnsureTimer(deadline));
+        } else {
+            long deadline = secondLooks.schedule(now());
+            if (deadline >= 0) {
+                setTimer(deadline, () -> onUnsureTimer(deadline));
+            }
         }
     }
 
     private void flushSecondLooks() {
-        unsureDeadline = -1;
-        if (unsure.isEmpty()) {
-            return;
+        List<Pending> batch = secondLooks.takeAll();
+        if (!batch.isEmpty()) {
+            runByPlan(batch);
         }
-        List<Pending> batch = new ArrayList<>(unsure);
-        unsure.clear();
-        runByPlan(batch);
     }
 
     /**
@@ -612,7 +451,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             out.add(c);
         }
         // Only once the whole batch has succeeded: a failed batch is retried in halves from scratch.
-        unsure.addAll(unsureNow);
+        secondLooks.addAll(unsureNow);
         return out;
     }
 
@@ -630,7 +469,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     /** Records waiting for a batch or decoding in the running one, first looks and second (tests). */
     int buffered() {
-        return waiting() + (running == null ? 0 : running.inFlight().size());
+        return continuous() ? continuousBatching.held() : staticBatching.size() + secondLooks.size();
     }
 
     /** Images in the decoding batch now: the batch's size while a forward runs (continuous: between steps too), else 0. */
@@ -646,14 +485,13 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     @Override
     public void close() throws Exception {
-        if (running != null) {
+        if (continuousBatching != null && continuousBatching.running() != null) {
             model.lock().lock();
             try {
-                running.close();
+                continuousBatching.dropBatch();
             } finally {
                 model.lock().unlock();
             }
-            running = null;
         }
         if (model != null) {
             model.close();
