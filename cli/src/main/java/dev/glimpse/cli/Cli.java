@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Streaming image captioning on Apache Flink with a vision-language model.")
 public final class Cli {
     /** The order of {@code glimpse --help}; a command found but not named here comes last. */
-    static final List<String> ORDER = List.of("demo", "run", "reprocess", "caption", "scenes", "train", "eval",
+    public static final List<String> ORDER = List.of("demo", "run", "reprocess", "caption", "scenes", "train", "eval",
             "verify-reference", "bench", "bench-reprocess", "bench-batching", "stop", "broker", "produce", "tail", "soak",
             "cluster-test", "gallery");
 
@@ -26,7 +26,7 @@ public final class Cli {
     }
 
     /** The command line with every command this class path holds. */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         List<Object> commands = new ArrayList<>(List.of(new Demo(), new Run(), new Reprocess(), new CaptionFiles(),
                 new ModelCommands.Scenes(), new ModelCommands.Train(), new ModelCommands.Eval(),
                 new ModelCommands.VerifyReference(), new Stop(), new Broker(), new Produce(), new Tail(), new Gallery()));

@@ -22,7 +22,7 @@ public final class Engines {
      * {@code engine.threads}, or where it is 0 the cores left beside the decode subtasks (at least
      * one): PyTorch's threads spin while they wait, and with as many as there are cores they took
      * the CPU from the decoders of the same host (bench --pipeline on 2 cores: 15.9 images/s with
-     * both cores, 21.4-21.7 with one; BENCHMARKS.md, "Streaming overhead").
+     * both cores, 21.4-21.7 with one; docs/benchmarks.md, "Streaming overhead").
      */
     public static int threads(GlimpseConfig c) {
         int set = c.get(GlimpseOptions.ENGINE_THREADS);

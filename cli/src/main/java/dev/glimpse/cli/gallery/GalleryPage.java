@@ -43,7 +43,7 @@ public final class GalleryPage {
     private GalleryPage() {}
 
     /**
-     * Writes the page for {@code records} (caption and dead-letter JSON of the README's contracts),
+     * Writes the page for {@code records} (caption and dead-letter JSON of docs/contracts.md),
      * thumbnails from the files in {@code images} (null: none), showing at most {@code limit}
      * captions; {@code source} names where the records came from.
      */

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 record Outcome(String id, String caption, double confidence, int views, String model, String prompt, int tokens,
                String errorCode, String errorMessage, String errorStage, long timestampMs, long totalMs) {
 
-    /** A caption JSON or a dead-letter JSON (it has an {@code error}) of the README's contracts. */
+    /** A caption JSON or a dead-letter JSON (it has an {@code error}) of docs/contracts.md. */
     static Outcome of(JsonNode n) {
         JsonNode error = n.path("error");
         JsonNode timings = n.path("timings_ms");

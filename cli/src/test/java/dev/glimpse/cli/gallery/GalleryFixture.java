@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A folder of scene images and a JSONL file of captions (the README's contract) and dead letters
+ * A folder of scene images and a JSONL file of captions (docs/contracts.md) and dead letters
  * for them, with hostile strings where producers control them (ids) and where a model could put them.
  */
 final class GalleryFixture {

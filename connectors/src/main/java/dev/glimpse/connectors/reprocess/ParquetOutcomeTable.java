@@ -5,7 +5,7 @@ import org.apache.parquet.schema.MessageTypeParser;
 
 /**
  * The two tables of a {@code parquet:DIR/} sink, each a folder of part files with one schema: the
- * fields of the captions topic's JSON (README "Input and output contracts") and of the dead-letter
+ * fields of the captions topic's JSON (docs/contracts.md) and of the dead-letter
  * topic's, by the same names and nesting, so a query reads {@code source.uri} or {@code
  * timings_ms.inference} as a consumer of the topic would. {@code metadata} is the producer's own
  * JSON, kept as a JSON-annotated string; {@code source.timestamp} is epoch milliseconds, annotated

@@ -95,8 +95,8 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
             fs = path.getFileSystem();
         } catch (UnsupportedFileSystemSchemeException e) {
             throw new IllegalArgumentException(what + ": no Flink file system serves " + uri.getScheme() + "://"
-                    + (uri.getScheme().startsWith("s3") ? " (Flink's S3 plugin belongs in plugins/s3-fs-hadoop/: README, "
-                    + "\"Re-caption an archive\", S3)" : ""));
+                    + (uri.getScheme().startsWith("s3") ? " (Flink's S3 plugin belongs in plugins/s3-fs-hadoop/: "
+                    + "docs/reprocessing.md, \"From S3\")" : ""));
         } catch (IOException e) {
             throw new IllegalArgumentException(what + ": cannot open its file system (" + shortMessage(e) + ")");
         }
