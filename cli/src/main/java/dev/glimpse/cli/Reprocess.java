@@ -38,8 +38,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code glimpse reprocess --from SOURCE --to SINK}: the job's own operators over a bounded input (a
  * folder tree, a manifest, a range of a topic), with progress, a summary, and exit code 0 only when
- * every image read got an outcome. On a local Flink cluster it waits for the end; through {@code
- * flink run} (GlimpseJob) it submits the same graph and returns.
+ * every image read got an outcome, on a local Flink cluster. On a real cluster {@code flink run ...
+ * reprocess ...} (GlimpseJob) submits the same graph ({@link ReprocessArguments}) and returns.
  */
 @Command(name = "reprocess", mixinStandardHelpOptions = true,
         description = "Re-caption a bounded input (a folder tree, a manifest, a range of a topic) into a sink "

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import picocli.CommandLine;
 
 /** Runs {@code glimpse reprocess} in this JVM and reads what it wrote, for the reprocessing ITCases. */
 final class ReprocessRuns {
@@ -39,7 +38,7 @@ final class ReprocessRuns {
         int rc;
         try (PrintStream out = new PrintStream(captured, true, StandardCharsets.UTF_8)) {
             System.setOut(out);
-            rc = new CommandLine(new Cli()).execute(all.toArray(String[]::new));
+            rc = Cli.commandLine().execute(all.toArray(String[]::new));
         } finally {
             System.setOut(original);
         }

@@ -93,7 +93,7 @@ class RunS3ITCase {
                 "--set", "decoder.allowed-uris=s3://" + BUCKET + "/photos/"));
         args.addAll(s3.flinkOptions());
         CompletableFuture<Integer> run = CompletableFuture.supplyAsync(
-                () -> new CommandLine(new Cli()).execute(args.toArray(String[]::new)));
+                () -> Cli.commandLine().execute(args.toArray(String[]::new)));
 
         List<KafkaPipelineHarness.Output> out;
         try {
