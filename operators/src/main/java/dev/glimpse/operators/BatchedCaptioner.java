@@ -2,13 +2,9 @@ package dev.glimpse.operators;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ViewPlan;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -70,7 +66,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Images an adaptive plan's first look left unsure, waiting for their second look. */
     private transient SecondLooks secondLooks;
     private transient SharedModels.Handle model;
-    private transient Captioner captioner;
+    private transient BatchForward forward;
     private transient CaptionerMetrics metrics;
     /** Images of the batch being decoded now, 0 between forwards (a gauge reads it from another thread). */
     private transient volatile int rowsActive;
@@ -117,7 +113,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
             staticBatching = new StaticBatching(batching);
         }
         model = SharedModels.acquire(Path.of(modelDir), pickDevice());
-        captioner = new Captioner(model.model());
+        forward = new BatchForward(model);
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         metrics = new CaptionerMetrics(getRuntimeContext().getMetricGroup(), this::rowsActive,
                 model.model().manager().getDevice(), model.loadTimeMs());
@@ -372,66 +368,17 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         int n = batch.size();
         ViewPlan plan = batch.get(0).image().plan();
         boolean second = batch.get(0).secondLook();
-        int views = plan.rows();
-        int perView = cfg.numPatches() * cfg.vitHiddenDim;
-        // An Idefics3 (SmolVLM) image has as many rows as tiles, the others one row per view.
-        boolean tiled = cfg.idefics3 != null;
-        int[][] grids = new int[n][];
-        long rows = 0;
-        for (int i = 0; i < n; i++) {
-            EmbeddedImage img = batch.get(i).image();
-            rows += tiled ? img.tiles() : views;
-            grids[i] = new int[] {img.tileRows, img.tileCols};
-        }
-        // SmolVLM's tiles go to the vision tower a few at a time, from each record's own array; the
-        // others' views are stacked into one array for one forward.
-        float[] flat = tiled ? null : new float[Math.toIntExact(rows * perView)];
-        List<FloatBuffer> tilePatches = new ArrayList<>(tiled ? n : 0);
-        List<String> prompts = new ArrayList<>(n);
-        int[] caps = new int[n];
-        int at = 0;
-        for (int i = 0; i < n; i++) {
-            EmbeddedImage img = batch.get(i).image();
-            if (!img.plan().equals(plan) || batch.get(i).secondLook() != second) {
-                throw new IllegalArgumentException("record " + img.request.id + " has views " + img.plan()
+        List<EmbeddedImage> images = new ArrayList<>(n);
+        for (Pending p : batch) {
+            if (p.secondLook() != second) {
+                throw new IllegalArgumentException("record " + p.image().request.id + " has views " + p.image().plan()
                         + ", its batch " + plan);
             }
-            int perImage = (tiled ? img.tiles() : views) * perView;
-            if (img.patches.length != perImage) {
-                throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
-                        + " patch values, the model expects " + perImage + " ("
-                        + (tiled ? img.tiles() + " tile(s))" : views + " view(s))"));
-            }
-            if (tiled) {
-                tilePatches.add(FloatBuffer.wrap(img.patches));
-            } else {
-                System.arraycopy(img.patches, 0, flat, at, perImage);
-            }
-            at += perImage;
-            prompts.add(img.request.prompt);
-            caps[i] = img.request.maxNewTokens;
+            images.add(p.image());
         }
         long start = System.currentTimeMillis();
         long startProcessingTime = getProcessingTimeService().getCurrentProcessingTime();
-        List<Captioner.Caption> captions;
-        model.lock().lock();
-        try (NDScope ignored = new NDScope()) {
-            rowsActive = n;
-            NDArray patches = tiled ? null : model.model().manager().create(flat,
-                    new Shape(rows, cfg.numPatches(), cfg.vitHiddenDim));
-            if (tiled) {
-                captions = captioner.captionTileBuffers(tilePatches, grids, prompts, caps);
-            } else if (!plan.adaptive()) {
-                captions = captioner.captionPatches(patches, plan, prompts, caps);
-            } else if (second) {
-                captions = captioner.captionShiftedViews(patches, plan, prompts, caps);
-            } else {
-                captions = captioner.captionFirstView(patches, plan, prompts, caps);
-            }
-        } finally {
-            rowsActive = 0;
-            model.lock().unlock();
-        }
+        List<Captioner.Caption> captions = forward.caption(images, second, rows -> rowsActive = rows);
         long end = System.currentTimeMillis();
         metrics.batch(n, end - start, second);
         LOG.debug("batch of {} ({} look) in {} ms", n, second ? "second" : "first", end - start);

@@ -1,12 +1,5 @@
 package dev.glimpse.operators;
 
-import ai.djl.Device;
-import dev.glimpse.model.Captioner;
-import dev.glimpse.model.Idefics3ImageProcessor;
-import dev.glimpse.model.Idefics3Settings;
-import dev.glimpse.model.ImagePreprocessor;
-import dev.glimpse.model.RgbImage;
-import java.nio.file.Path;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -27,11 +20,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
     private final String modelDir;
     private final boolean testTimeViews;
     private final boolean imageSplitting;
-    private transient SharedModels.Handle model;
-    private transient ImagePreprocessor preprocessor;
-    /** An Idefics3 (SmolVLM) model's tile splitter; null for the others. */
-    private transient Idefics3ImageProcessor tiler;
-    private transient Captioner captioner;
+    private transient ImageEmbedding embedding;
     private transient StageMetrics metrics;
 
     /** The model's test-time views of each image (one unmoved view when its config lists none). */
@@ -56,13 +45,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
 
     @Override
     public void open(OpenContext openContext) {
-        model = SharedModels.acquire(Path.of(modelDir), Device.cpu());
-        preprocessor = new ImagePreprocessor(testTimeViews ? model.model().config() : model.model().config().singleView());
-        captioner = new Captioner(model.model());
-        Idefics3Settings smol = model.model().config().idefics3;
-        if (smol != null) {
-            tiler = new Idefics3ImageProcessor(imageSplitting ? smol : smol.withImageSplitting(false));
-        }
+        embedding = new ImageEmbedding(modelDir, testTimeViews, imageSplitting);
         metrics = new StageMetrics(getRuntimeContext().getMetricGroup(), "embedMs");
     }
 
@@ -74,35 +57,24 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
     @Override
     public void processElement(DecodedImage image, Context ctx, Collector<EmbeddedImage> out) {
         metrics.recordIn();
-        long start = System.currentTimeMillis();
-        ImageRequest r = image.request;
-        float[] patches;
-        Idefics3ImageProcessor.Tiles tiles = null;
+        EmbeddedImage embedded;
         try {
-            RgbImage rgb = image.image();
-            if (tiler != null) {
-                tiles = tiler.process(rgb);
-                patches = captioner.patchEmbed(tiles.pixels());
-            } else {
-                patches = captioner.patchEmbed(preprocessor.toViews(rgb));
-            }
+            embedded = embedding.embed(image);
         } catch (RuntimeException e) {
             metrics.deadLetter(ErrorCode.INFERENCE_FAILED);
-            ctx.output(DeadLetters.TAG, DeadLetter.of(r, ErrorCode.INFERENCE_FAILED,
+            ctx.output(DeadLetters.TAG, DeadLetter.of(image.request, ErrorCode.INFERENCE_FAILED,
                     "patch embedding failed: " + e, STAGE));
             return;
         }
-        r.embedMs = System.currentTimeMillis() - start;
-        metrics.recordOut(r.embedMs);
-        out.collect(tiles != null ? EmbeddedImage.tiled(r, patches, tiles.rows(), tiles.cols())
-                : new EmbeddedImage(r, patches, preprocessor.plan()));
+        metrics.recordOut(embedded.request.embedMs);
+        out.collect(embedded);
     }
 
     @Override
     public void close() {
-        if (model != null) {
-            model.close();
-            model = null;
+        if (embedding != null) {
+            embedding.close();
+            embedding = null;
         }
     }
 }
