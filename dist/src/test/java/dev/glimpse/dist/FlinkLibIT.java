@@ -75,7 +75,7 @@ class FlinkLibIT {
     }
 
     /**
-     * The cluster jar is the job: Glimpse's classes of job/, connectors/, operators/ and model/ and their
+     * The cluster jar is the job: Glimpse's classes of job/, sql/, connectors/, operators/ and model/ and their
      * runtime dependencies, never what only a person or a test needs (the command line and its libraries,
      * benchmarks, the cluster test, the embedded broker).
      */
@@ -85,14 +85,19 @@ class FlinkLibIT {
             List<String> classes = jar.stream().map(e -> e.getName()).filter(n -> n.endsWith(".class")).toList();
             assertThat(classes).contains("dev/glimpse/job/GlimpseJob.class", "dev/glimpse/job/GlimpsePipeline.class",
                     "dev/glimpse/connectors/KafkaConnectors.class", "dev/glimpse/connectors/reprocess/ReprocessSink.class",
-                    "dev/glimpse/operators/BatchedCaptioner.class", "dev/glimpse/model/VisionLanguageModel.class");
+                    "dev/glimpse/operators/BatchedCaptioner.class", "dev/glimpse/model/VisionLanguageModel.class",
+                    "dev/glimpse/sql/GlimpseModelProviderFactory.class");
+            assertThat(jar.getEntry("META-INF/services/org.apache.flink.table.factories.Factory"))
+                    .as("the SQL model provider's service entry").isNotNull();
             assertThat(classes.stream().filter(n -> n.startsWith("dev/glimpse/")))
                     .as("Glimpse's classes in the cluster jar")
-                    .allMatch(n -> n.matches("dev/glimpse/(job|connectors|operators|model)/.*"));
+                    .allMatch(n -> n.matches("dev/glimpse/(job|sql|connectors|operators|model)/.*"));
             assertThat(classes).as("command line, benchmark and test libraries in the cluster jar")
                     .noneMatch(n -> n.startsWith("picocli/") || n.startsWith("org/jline/") || n.startsWith("me/tongfei/")
-                            || n.startsWith("org/knowm/") || n.startsWith("org/openjdk/jmh/") || n.startsWith("kafka/")
-                            || n.startsWith("org/apache/kafka/server/") || n.startsWith("org/apache/kafka/metadata/")
+                            || n.startsWith("org/knowm/") || n.startsWith("org/openjdk/jmh/")
+                            // the broker (kafka_2.13, kafka-metadata, kafka-raft, kafka-storage), not kafka-clients
+                            || n.startsWith("kafka/server/") || n.startsWith("org/apache/kafka/metadata/")
+                            || n.startsWith("org/apache/kafka/raft/") || n.startsWith("org/apache/kafka/storage/")
                             || n.startsWith("org/apache/logging/log4j/") || n.startsWith("org/junit/"));
         }
     }

@@ -30,7 +30,7 @@ class ModuleLayoutTest {
                 .importPackages("dev.glimpse");
         assertThat(classes.stream().map(c -> c.getPackageName().split("\\.")[2]).distinct())
                 .as("every module's classes are on this test's class path")
-                .contains("model", "operators", "connectors", "kafka", "job", "cli", "bench", "e2e");
+                .contains("model", "operators", "connectors", "kafka", "job", "sql", "cli", "bench", "e2e");
     }
 
     @Test
@@ -41,6 +41,7 @@ class ModuleLayoutTest {
                 .layer("connectors").definedBy("dev.glimpse.connectors..")
                 .layer("embedded Kafka").definedBy("dev.glimpse.kafka..")
                 .layer("job").definedBy("dev.glimpse.job..")
+                .layer("sql").definedBy("dev.glimpse.sql..")
                 .layer("cli").definedBy("dev.glimpse.cli..")
                 .layer("bench").definedBy("dev.glimpse.bench..")
                 .layer("e2e").definedBy("dev.glimpse.e2e..")
@@ -48,9 +49,10 @@ class ModuleLayoutTest {
                 .whereLayer("e2e").mayNotBeAccessedByAnyLayer()
                 .whereLayer("cli").mayOnlyBeAccessedByLayers("bench", "e2e")
                 .whereLayer("embedded Kafka").mayOnlyBeAccessedByLayers("cli", "bench", "e2e")
-                .whereLayer("job").mayOnlyBeAccessedByLayers("cli", "bench", "e2e")
-                .whereLayer("connectors").mayOnlyBeAccessedByLayers("job", "cli", "bench", "e2e")
-                .whereLayer("operators").mayOnlyBeAccessedByLayers("connectors", "job", "cli", "bench", "e2e")
+                .whereLayer("sql").mayOnlyBeAccessedByLayers("cli", "bench", "e2e")
+                .whereLayer("job").mayOnlyBeAccessedByLayers("sql", "cli", "bench", "e2e")
+                .whereLayer("connectors").mayOnlyBeAccessedByLayers("job", "sql", "cli", "bench", "e2e")
+                .whereLayer("operators").mayOnlyBeAccessedByLayers("connectors", "job", "sql", "cli", "bench", "e2e")
                 .check(classes);
     }
 

@@ -2,6 +2,7 @@ package dev.glimpse.job;
 
 import dev.glimpse.operators.BatchingSettings;
 import dev.glimpse.operators.DecoderSettings;
+import java.io.Serializable;
 import java.util.Objects;
 
 /**
@@ -12,7 +13,8 @@ import java.util.Objects;
  * image only. The two parallelisms are the CPU stages' (decode, patch embedding) and the captioner's.
  */
 public record PipelineSettings(String modelDir, boolean testTimeViews, boolean imageSplitting, DecoderSettings decoder,
-                               BatchingSettings batching, int cpuParallelism, int inferenceParallelism) {
+                               BatchingSettings batching, int cpuParallelism, int inferenceParallelism)
+        implements Serializable {
     public PipelineSettings {
         Objects.requireNonNull(modelDir, "modelDir");
         Objects.requireNonNull(decoder, "decoder");

@@ -1,7 +1,5 @@
 package dev.glimpse.operators;
 
-import ai.djl.Device;
-import ai.djl.engine.Engine;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ViewPlan;
@@ -12,7 +10,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
@@ -112,7 +109,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         } else {
             staticBatching = new StaticBatching(batching);
         }
-        model = SharedModels.acquire(Path.of(modelDir), pickDevice());
+        model = SharedModels.acquire(Path.of(modelDir), Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")));
         forward = new BatchForward(model);
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         metrics = new CaptionerMetrics(getRuntimeContext().getMetricGroup(), this::rowsActive,
@@ -120,27 +117,6 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     }
 
     /** The GPU Flink's external resource framework assigned to this TaskManager, if DJL can use it. */
-    private Device pickDevice() {
-        Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos("gpu");
-        if (!gpus.isEmpty()) {
-            ExternalResourceInfo gpu = gpus.iterator().next();
-            int index = Integer.parseInt(gpu.getProperty("index").orElse("0"));
-            if (Engine.getInstance().getGpuCount() > index) {
-                LOG.info("captioning on GPU {} assigned by Flink", index);
-                return Device.gpu(index);
-            }
-            LOG.warn("Flink assigned GPU {} but the PyTorch engine sees {} GPU(s); captioning on the CPU",
-                    index, Engine.getInstance().getGpuCount());
-            return Device.cpu();
-        }
-        if (Engine.getInstance().getGpuCount() > 0) {
-            LOG.info("no GPU assigned by Flink's external resources; using the engine's GPU 0");
-            return Device.gpu(0);
-        }
-        LOG.info("no GPU available; captioning on the CPU");
-        return Device.cpu();
-    }
-
     @Override
     public void processElement(StreamRecord<EmbeddedImage> element) throws Exception {
         metrics.recordIn();

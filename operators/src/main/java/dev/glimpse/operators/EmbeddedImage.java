@@ -44,7 +44,7 @@ public class EmbeddedImage {
     }
 
     /** How the views are decoded. */
-    ViewPlan plan() {
+    public ViewPlan plan() {
         return new ViewPlan(views, viewConfidence);
     }
 }

@@ -33,8 +33,8 @@ public final class ImageDecoding implements AutoCloseable {
     private final HostResolver resolver;
     private UriFetcher fetcher;
 
-    public ImageDecoding(DecoderSettings settings, HostResolver resolver) {
-        this(settings, new UriPolicy(settings.allowedUris()), resolver);
+    public ImageDecoding(DecoderSettings settings) {
+        this(settings, new UriPolicy(settings.allowedUris()), HostResolver.SYSTEM);
     }
 
     /** {@code uriPolicy}: the allow-list of {@code settings}, made (and checked) where the job is built. */

@@ -1,0 +1,201 @@
+package dev.glimpse.sql;
+
+import static org.apache.flink.table.api.Expressions.row;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.VisionLanguageModel;
+import dev.glimpse.model.scenes.SceneGenerator;
+import dev.glimpse.model.scenes.SceneSample;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.Table;
+import org.apache.flink.table.api.TableResult;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.types.ColumnList;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The built-in model as a Flink SQL model: scenes through {@code ML_PREDICT} on a MiniCluster, each
+ * caption the one the model gives offline, bad rows with the dead-letter codes, batches of more than
+ * one row, the synchronous function and the Table API's {@code Model.predict}; and what planning refuses.
+ */
+class ModelPredictITCase {
+    static final Path MODEL = Path.of("..", "models", "glimpse-scenes").toAbsolutePath().normalize();
+    static final int SCENES = 24;
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setConfiguration(reporter()).setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private static Map<String, SceneSample> scenes;
+    private static Map<String, String> offline;
+
+    private static Configuration reporter() {
+        Configuration c = new Configuration();
+        c.setString("metrics.reporter.gauges.factory.class", GaugeReporter.class.getName());
+        return c;
+    }
+
+    @BeforeAll
+    static void captionOffline() throws Exception {
+        SceneGenerator generator = new SceneGenerator(4711);
+        scenes = new LinkedHashMap<>();
+        for (int i = 0; i < SCENES; i++) {
+            scenes.put("scene-" + i, generator.sample(i));
+        }
+        // What the model says offline, from its test-time views as the provider's default asks.
+        try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
+            ImagePreprocessor pre = new ImagePreprocessor(model.config());
+            List<float[]> pixels = new ArrayList<>();
+            for (SceneSample s : scenes.values()) {
+                pixels.add(pre.preprocessViews(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
+            }
+            int[] caps = new int[SCENES];
+            Arrays.fill(caps, model.config().lmMaxLength);
+            List<Captioner.Caption> captions = new Captioner(model).caption(pixels, pre.plan(),
+                    new ArrayList<>(Collections.nCopies(SCENES, null)), caps);
+            offline = new HashMap<>();
+            List<String> ids = new ArrayList<>(scenes.keySet());
+            for (int i = 0; i < SCENES; i++) {
+                offline.put(ids.get(i), captions.get(i).text());
+            }
+        }
+    }
+
+    private static StreamTableEnvironment tables() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        StreamTableEnvironment t = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
+        List<Object> rows = new ArrayList<>();
+        scenes.forEach((id, s) -> rows.add(row(id, (Object) s.encoded())));
+        byte[] jpeg = scenes.values().iterator().next().encoded();
+        byte[] noise = new byte[500];
+        new Random(7).nextBytes(noise);
+        rows.add(row("empty", (Object) new byte[0]));
+        rows.add(row("truncated", (Object) Arrays.copyOf(jpeg, jpeg.length / 2)));
+        rows.add(row("noise", (Object) noise));
+        rows.add(row("outside", (Object) "{\"uri\": \"file:///etc/passwd\"}".getBytes()));
+        t.createTemporaryView("images", t.fromValues(DataTypes.ROW(DataTypes.FIELD("id", DataTypes.STRING()),
+                DataTypes.FIELD("image", DataTypes.BYTES())), rows.toArray()));
+        t.executeSql("CREATE TEMPORARY MODEL captioner INPUT (image BYTES) "
+                + "OUTPUT (caption STRING, confidence DOUBLE, tokens INT, error_code STRING, error_message STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'max-batch-size' = '8', "
+                + "'batching.max-batch-delay' = '500 ms')");
+        return t;
+    }
+
+    private static List<Row> collect(TableResult result) throws Exception {
+        List<Row> rows = new ArrayList<>();
+        try (CloseableIterator<Row> it = result.collect()) {
+            it.forEachRemaining(rows::add);
+        }
+        return rows;
+    }
+
+    private static Map<String, Row> byId(List<Row> rows) {
+        Map<String, Row> byId = new HashMap<>();
+        for (Row r : rows) {
+            assertThat(byId.put((String) r.getField("id"), r)).as("one output row per input row: %s", r).isNull();
+        }
+        return byId;
+    }
+
+    private static void assertOutcomes(Map<String, Row> out) {
+        assertThat(out).hasSize(SCENES + 4);
+        scenes.keySet().forEach(id -> {
+            assertThat(out.get(id).getField("caption")).as(id).isEqualTo(offline.get(id));
+            assertThat(out.get(id).getField("error_code")).as(id).isNull();
+        });
+        Map<String, String> codes = new HashMap<>();
+        for (String id : List.of("empty", "truncated", "noise", "outside")) {
+            assertThat(out.get(id).getField("caption")).as(id).isNull();
+            assertThat((String) out.get(id).getField("error_message")).as(id).isNotBlank();
+            codes.put(id, (String) out.get(id).getField("error_code"));
+        }
+        assertThat(codes).containsOnly(Map.entry("empty", "EMPTY_PAYLOAD"), Map.entry("truncated", "IMAGE_DECODE_FAILED"),
+                Map.entry("noise", "UNSUPPORTED_FORMAT"), Map.entry("outside", "URI_NOT_ALLOWED"));
+    }
+
+    @Test
+    void shouldCaptionEveryRowInBatchesAndGiveBadRowsTheirDeadLetterCodes() throws Exception {
+        GaugeReporter.GAUGES.remove("largestBatch");
+        StreamTableEnvironment t = tables();
+        Map<String, Row> out = byId(collect(t.executeSql("SELECT id, caption, confidence, tokens, error_code, error_message "
+                + "FROM ML_PREDICT(TABLE images, MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '16'])")));
+
+        assertOutcomes(out);
+        long right = scenes.entrySet().stream().filter(e -> e.getValue().caption().equals(out.get(e.getKey()).getField("caption"))).count();
+        assertThat(right).as("captions equal to the scenes' truth").isGreaterThanOrEqualTo(SCENES - 1);
+        assertThat((Integer) out.get("scene-0").getField("tokens")).isPositive();
+        assertThat((Double) out.get("scene-0").getField("confidence")).isBetween(0.0, 1.0);
+        assertThat(GaugeReporter.GAUGES.get("largestBatch")).as("the function's largestBatch gauge").isNotNull();
+        assertThat((Integer) GaugeReporter.GAUGES.get("largestBatch").getValue()).as("largest batch").isGreaterThan(1);
+    }
+
+    @Test
+    void shouldCaptionTheSameWithTheSynchronousFunction() throws Exception {
+        StreamTableEnvironment t = tables();
+        assertOutcomes(byId(collect(t.executeSql("SELECT id, caption, error_code, error_message "
+                + "FROM ML_PREDICT(TABLE images, MODEL captioner, DESCRIPTOR(image), MAP['async', 'false'])"))));
+    }
+
+    @Test
+    void shouldPredictThroughTheTableApi() throws Exception {
+        StreamTableEnvironment t = tables();
+        Table predicted = t.fromModel("captioner").predict(t.from("images"), ColumnList.of("image"),
+                Map.of("max-concurrent-operations", "16"));
+        assertOutcomes(byId(collect(predicted.select(org.apache.flink.table.api.Expressions.$("id"),
+                org.apache.flink.table.api.Expressions.$("caption"), org.apache.flink.table.api.Expressions.$("error_code"),
+                org.apache.flink.table.api.Expressions.$("error_message")).execute())));
+    }
+
+    @Test
+    void shouldRefuseAtPlanningWhatItCannotServeNamingIt() {
+        StreamTableEnvironment t = tables();
+        String select = "SELECT * FROM ML_PREDICT(TABLE images, MODEL %s, DESCRIPTOR(image))";
+        t.executeSql("CREATE TEMPORARY MODEL typo INPUT (image BYTES) OUTPUT (caption STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'max-batchsize' = '8')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "typo")))
+                .hasStackTraceContaining("Unsupported options").hasStackTraceContaining("max-batchsize");
+        t.executeSql("CREATE TEMPORARY MODEL labels INPUT (image BYTES) OUTPUT (caption STRING, labels STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "labels")))
+                .hasStackTraceContaining("OUTPUT column 'labels' is none Glimpse fills");
+        t.executeSql("CREATE TEMPORARY MODEL tokens INPUT (image BYTES) OUTPUT (caption STRING, tokens STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "tokens")))
+                .hasStackTraceContaining("OUTPUT column 'tokens' is STRING; Glimpse fills it as INT");
+        t.executeSql("CREATE TEMPORARY MODEL nowhere INPUT (image BYTES) OUTPUT (caption STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '/nonexistent/model')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "nowhere")))
+                .hasStackTraceContaining("/nonexistent/model holds no config.json");
+        t.executeSql("CREATE TEMPORARY MODEL big INPUT (image BYTES) OUTPUT (caption STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'max-batch-size' = 'lots')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "big")))
+                .hasStackTraceContaining("batching.max-batch-size");
+        t.executeSql("CREATE TEMPORARY MODEL streamed INPUT (image BYTES) OUTPUT (caption STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'batching-mode' = 'continuous')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "streamed")))
+                .hasStackTraceContaining("'batching-mode' must be 'static' in SQL");
+    }
+}
