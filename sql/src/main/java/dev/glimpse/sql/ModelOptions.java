@@ -27,6 +27,9 @@ final class ModelOptions {
         BY_KEY.put("max-payload-bytes", GlimpseOptions.MAX_PAYLOAD);
         BY_KEY.put("max-pixels", GlimpseOptions.MAX_PIXELS);
         BY_KEY.put("max-prompt-chars", GlimpseOptions.MAX_PROMPT_CHARS);
+        BY_KEY.put("allowed-uris", GlimpseOptions.ALLOWED_URIS);
+        BY_KEY.put("allow-private-addresses", GlimpseOptions.ALLOW_PRIVATE_ADDRESSES);
+        BY_KEY.put("fetch-timeout", GlimpseOptions.FETCH_TIMEOUT);
         BY_KEY.put("default-max-new-tokens", GlimpseOptions.DEFAULT_MAX_NEW_TOKENS);
         BY_KEY.put("max-new-tokens-cap", GlimpseOptions.MAX_NEW_TOKENS_CAP);
         BY_KEY.put("test-time-views", GlimpseOptions.TEST_TIME_VIEWS);

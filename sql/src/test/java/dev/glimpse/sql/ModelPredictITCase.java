@@ -4,11 +4,14 @@ import static org.apache.flink.table.api.Expressions.row;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,11 +21,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.table.api.DataTypes;
 import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.Table;
 import org.apache.flink.table.api.TableResult;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
@@ -33,6 +38,7 @@ import org.apache.flink.util.CloseableIterator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The built-in model as a Flink SQL model: scenes through {@code ML_PREDICT} on a MiniCluster, each
@@ -42,6 +48,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ModelPredictITCase {
     static final Path MODEL = Path.of("..", "models", "glimpse-scenes").toAbsolutePath().normalize();
     static final int SCENES = 24;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
@@ -167,6 +174,59 @@ class ModelPredictITCase {
         assertOutcomes(byId(collect(predicted.select(org.apache.flink.table.api.Expressions.$("id"),
                 org.apache.flink.table.api.Expressions.$("caption"), org.apache.flink.table.api.Expressions.$("error_code"),
                 org.apache.flink.table.api.Expressions.$("error_message")).execute())));
+    }
+
+    @Test
+    void shouldCaptionAFolderIntoJsonFilesBoundedAndExactlyOncePerImage(@TempDir Path work) throws Exception {
+        Path folder = Files.createDirectories(work.resolve("photos/2024"));
+        List<String> ids = new ArrayList<>(scenes.keySet()).subList(0, 10);
+        for (String id : ids) {
+            Files.write(folder.resolve(id + ".jpg"), scenes.get(id).encoded());
+        }
+        Files.write(folder.resolve("broken.jpg"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 1, 2, 3});
+        Path out = work.resolve("captions");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        env.enableCheckpointing(500);
+        StreamTableEnvironment t = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
+        String photos = work.resolve("photos").toUri().toString();
+        t.executeSql("CREATE TABLE archive (id STRING, image BYTES) WITH ('connector' = 'glimpse-images', 'path' = '"
+                + photos + "')");
+        t.executeSql("CREATE TABLE captions (id STRING, caption STRING, error_code STRING) WITH ("
+                + "'connector' = 'filesystem', 'path' = '" + out.toUri() + "', 'format' = 'json')");
+        t.executeSql("CREATE MODEL files_captioner INPUT (image BYTES) OUTPUT (caption STRING, error_code STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'allowed-uris' = '" + photos + "')");
+        t.executeSql("INSERT INTO captions SELECT id, caption, error_code FROM ML_PREDICT(TABLE archive, "
+                + "MODEL files_captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '16'])").await();
+
+        Map<String, JsonNode> lines = new HashMap<>();
+        try (Stream<Path> files = Files.walk(out)) {
+            for (Path part : files.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith(".")).toList()) {
+                for (String line : Files.readAllLines(part)) {
+                    JsonNode n = JSON.readTree(line);
+                    assertThat(lines.put(n.path("id").asText(), n)).as("one line per image: %s", line).isNull();
+                }
+            }
+        }
+        assertThat(lines).hasSize(ids.size() + 1);
+        // An image's id is its path under the table's folder, as in bin/glimpse reprocess.
+        ids.forEach(id -> assertThat(lines.get("2024/" + id + ".jpg").path("caption").asText()).as(id).isEqualTo(offline.get(id)));
+        assertThat(lines.get("2024/broken.jpg").path("error_code").asText()).isEqualTo("IMAGE_DECODE_FAILED");
+    }
+
+    @Test
+    void shouldShareOnePredictionBetweenTheCaptionsAndTheDeadLettersOfOneJob() {
+        StreamTableEnvironment t = tables();
+        t.executeSql("CREATE TEMPORARY TABLE ok (id STRING, caption STRING) WITH ('connector' = 'blackhole')");
+        t.executeSql("CREATE TEMPORARY TABLE dead (id STRING, error_code STRING) WITH ('connector' = 'blackhole')");
+        t.executeSql("CREATE TEMPORARY VIEW predicted AS SELECT * FROM ML_PREDICT(TABLE images, MODEL captioner, "
+                + "DESCRIPTOR(image), MAP['max-concurrent-operations', '16'])");
+        StatementSet both = t.createStatementSet();
+        both.addInsertSql("INSERT INTO ok SELECT id, caption FROM predicted WHERE error_code IS NULL");
+        both.addInsertSql("INSERT INTO dead SELECT id, error_code FROM predicted WHERE error_code IS NOT NULL");
+        String plan = both.explain();
+        String execution = plan.substring(plan.indexOf("== Optimized Execution Plan =="));
+        assertThat(execution.split("MLPredictTableFunction", -1)).as(execution).hasSize(2);
     }
 
     @Test
