@@ -1,7 +1,9 @@
 package dev.glimpse.cli;
 
+import dev.glimpse.job.Checkpoints;
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseJob;
+import dev.glimpse.job.GlimpseOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,6 +44,12 @@ final class Sql implements Callable<Integer> {
             + "Prometheus on this port, all interfaces (0: none).")
     int prometheusPort;
 
+    @Option(names = "--resume", description = "Continue from the latest retained checkpoint in the checkpoint directory.")
+    boolean resume;
+
+    @Option(names = "--from-savepoint", description = "Start from this savepoint or retained checkpoint.")
+    String fromSavepoint;
+
     @Mixin JobOptions job;
 
     @Override
@@ -49,7 +57,9 @@ final class Sql implements Callable<Integer> {
         List<String> statements = SqlStatements.split(Files.readString(file));
         GlimpseConfig c = job.load(Map.of());
         LocalCluster local = new LocalCluster(restPort, prometheusPort);
-        StreamExecutionEnvironment env = local.environment(GlimpseJob.checkpointing(c));
+        // The planner names the operators after the plan: the same script restores the same state.
+        StreamExecutionEnvironment env = local.environment(Checkpoints.restoring(GlimpseJob.checkpointing(c),
+                Checkpoints.restorePoint(fromSavepoint, resume, Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR))), System.err));
         StreamTableEnvironment tables = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
         System.err.println("Glimpse sql: " + statements.size() + " statements from " + file + "; web UI " + local.webUi());
         StatementSet inserts = tables.createStatementSet();

@@ -42,27 +42,7 @@ class SqlScriptITCase {
                 KafkaPipelineHarness.send(p, "photos", "broken", "not an image".getBytes(StandardCharsets.UTF_8));
             }
             Path script = work.resolve("captions.sql");
-            Files.writeString(script, String.format("""
-                    -- raw image bytes keyed by their id, read up to the end offsets at the start
-                    CREATE TABLE photos (id STRING, image BYTES) WITH (
-                      'connector' = 'kafka', 'topic' = 'photos', 'properties.bootstrap.servers' = '%1$s',
-                      'properties.isolation.level' = 'read_committed',
-                      'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset',
-                      'key.format' = 'raw', 'key.fields' = 'id',
-                      'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY');
-                    CREATE TABLE photo_captions (id STRING, caption STRING, error_code STRING, error_message STRING) WITH (
-                      'connector' = 'kafka', 'topic' = 'photo-captions', 'properties.bootstrap.servers' = '%1$s',
-                      'key.format' = 'raw', 'key.fields' = 'id', 'value.format' = 'json',
-                      'sink.delivery-guarantee' = 'exactly-once', 'sink.transactional-id-prefix' = 'glimpse-sql-it',
-                      'properties.transaction.timeout.ms' = '300000');
-                    CREATE MODEL captioner
-                      INPUT (image BYTES)
-                      OUTPUT (caption STRING, error_code STRING, error_message STRING)
-                      WITH ('provider' = 'glimpse', 'model-dir' = '%2$s', 'max-batch-size' = '8');
-                    INSERT INTO photo_captions
-                      SELECT id, caption, error_code, error_message
-                      FROM ML_PREDICT(TABLE photos, MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '16']);
-                    """, bootstrap, Path.of("..", "models", "glimpse-scenes").toAbsolutePath().normalize()));
+            Files.writeString(script, script(bootstrap, true));
 
             int rc = Cli.commandLine().execute("sql", "-f", script.toString(),
                     "--set", "checkpoint.dir=" + work.resolve("checkpoints"), "--set", "checkpoint.interval=1s");
@@ -83,5 +63,34 @@ class SqlScriptITCase {
             assertThat(broken.json().path("error_code").asText()).isEqualTo("UNSUPPORTED_FORMAT");
             assertThat(broken.json().path("caption").isNull()).isTrue();
         }
+    }
+
+    /**
+     * The streaming example of docs/sql.md; {@code bounded}: read up to the topic's end offsets at the
+     * start, and end.
+     */
+    static String script(String bootstrap, boolean bounded) {
+        return String.format("""
+                -- raw image bytes keyed by their id
+                CREATE TABLE photos (id STRING, image BYTES) WITH (
+                  'connector' = 'kafka', 'topic' = 'photos', 'properties.bootstrap.servers' = '%1$s',
+                  'properties.isolation.level' = 'read_committed', %3$s
+                  'scan.startup.mode' = 'earliest-offset',
+                  'key.format' = 'raw', 'key.fields' = 'id',
+                  'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY');
+                CREATE TABLE photo_captions (id STRING, caption STRING, error_code STRING, error_message STRING) WITH (
+                  'connector' = 'kafka', 'topic' = 'photo-captions', 'properties.bootstrap.servers' = '%1$s',
+                  'key.format' = 'raw', 'key.fields' = 'id', 'value.format' = 'json',
+                  'sink.delivery-guarantee' = 'exactly-once', 'sink.transactional-id-prefix' = 'glimpse-sql-it',
+                  'properties.transaction.timeout.ms' = '300000');
+                CREATE MODEL captioner
+                  INPUT (image BYTES)
+                  OUTPUT (caption STRING, error_code STRING, error_message STRING)
+                  WITH ('provider' = 'glimpse', 'model-dir' = '%2$s', 'max-batch-size' = '8');
+                INSERT INTO photo_captions
+                  SELECT id, caption, error_code, error_message
+                  FROM ML_PREDICT(TABLE photos, MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '16']);
+                """, bootstrap, Path.of("..", "models", "glimpse-scenes").toAbsolutePath().normalize(),
+                bounded ? "'scan.bounded.mode' = 'latest-offset'," : "");
     }
 }

@@ -25,7 +25,7 @@ import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
 
 /**
  * What the processes of the cluster test are made of: the class paths of Flink's {@code lib/} and
- * of the Kafka broker (both cut from the job module's resolved class path), the Flink configuration
+ * of the Kafka broker (both cut from the e2e module's resolved class path), the Flink configuration
  * (the shipped {@code conf/flink/config.yaml} with local addresses, ports, directories and small
  * memory sizes) and the JVM flags that flink-dist's scripts would compute. No processes here.
  */
@@ -75,7 +75,7 @@ final class ClusterLayout {
             "org/apache/flink", "ai/djl", "com/twelvemonkeys", "info/picocli", "net/java/dev/jna",
             "com/google/code/gson");
 
-    /** Reads a class path file ({@code job/target/classpath.txt}: entries separated by the path separator). */
+    /** Reads a class path file ({@code e2e/target/classpath.txt}: entries separated by the path separator). */
     static List<Path> readClasspath(Path file) {
         try {
             String text = Files.readString(file).trim();

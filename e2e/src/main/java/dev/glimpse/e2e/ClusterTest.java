@@ -149,7 +149,8 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
     // ================================================================================ scenario
 
     private void run(Path home) throws Exception {
-        Path classpathFile = home.resolve("job/target/classpath.txt");
+        // The resolved class path of this module: Flink, the Kafka broker and the rest that Maven put together.
+        Path classpathFile = home.resolve("e2e/target/classpath.txt");
         Path flinkLibDir = home.resolve("dist/target/flink-lib");
         Path jobJar = clusterJar(home.resolve("dist/target"));
         List<Path> jobClasspath = ClusterLayout.readClasspath(classpathFile);

@@ -1,6 +1,7 @@
 package dev.glimpse.job;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,8 @@ import java.nio.file.attribute.FileTime;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 
 /**
  * Finds what a job can resume from: retained checkpoints {@code <dir>/<job id>/chk-<n>/_metadata}
@@ -59,5 +62,26 @@ public final class Checkpoints {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * What a job starts from: {@code fromSavepoint}, else with {@code resume} the latest retained
+     * checkpoint in {@code checkpointDir} (none there is an error naming it); null for a fresh start.
+     */
+    public static String restorePoint(String fromSavepoint, boolean resume, Path checkpointDir) {
+        if (fromSavepoint != null || !resume) {
+            return fromSavepoint;
+        }
+        return latest(checkpointDir).map(Path::toString)
+                .orElseThrow(() -> new IllegalArgumentException("--resume: no retained checkpoint in " + checkpointDir));
+    }
+
+    /** {@code flink}, starting from {@code restoreFrom} (null: afresh), which is reported on {@code log}. */
+    public static Configuration restoring(Configuration flink, String restoreFrom, PrintStream log) {
+        if (restoreFrom != null) {
+            flink.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
+            log.println("restoring from " + restoreFrom);
+        }
+        return flink;
     }
 }

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.StateRecoveryOptions;
 
 /**
  * The options of {@code run} that shape the streaming job, the same whether {@code bin/glimpse run}
@@ -30,13 +29,7 @@ public record RunArguments(JobArguments job, String bootstrap, String imagesTopi
      * #restoreFrom} says, which is reported on {@code log}.
      */
     public Configuration flinkConfiguration(GlimpseConfig c, PrintStream log) {
-        Configuration flink = GlimpseJob.localCluster(c);
-        String restoreFrom = restoreFrom(c);
-        if (restoreFrom != null) {
-            flink.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
-            log.println("restoring from " + restoreFrom);
-        }
-        return flink;
+        return Checkpoints.restoring(GlimpseJob.localCluster(c), restoreFrom(c), log);
     }
 
     /**
@@ -44,13 +37,7 @@ public record RunArguments(JobArguments job, String bootstrap, String imagesTopi
      * retained checkpoint in the checkpoint directory; null for a fresh start.
      */
     public String restoreFrom(GlimpseConfig c) {
-        if (fromSavepoint != null || !resume) {
-            return fromSavepoint;
-        }
-        return Checkpoints.latest(Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)))
-                .map(Path::toString)
-                .orElseThrow(() -> new IllegalArgumentException("--resume: no retained checkpoint in "
-                        + c.get(GlimpseOptions.CHECKPOINT_DIR)));
+        return Checkpoints.restorePoint(fromSavepoint, resume, Path.of(c.get(GlimpseOptions.CHECKPOINT_DIR)));
     }
 
     private static void putIf(Map<String, String> m, String key, String value) {
