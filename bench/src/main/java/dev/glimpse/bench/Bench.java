@@ -63,6 +63,9 @@ public final class Bench implements Callable<Integer>, Subcommand {
     @Option(names = "--pipeline", description = "The streaming job end to end (Kafka in process, local Flink, the "
             + "shipped configuration) against the model alone, at each batch size; writes pipeline.csv and pipeline.png.")
     boolean pipeline;
+    @Option(names = "--sql", description = "--pipeline: also the same images through ML_PREDICT with the SQL model "
+            + "provider (Kafka table to Kafka table), after the job, at each batch size.")
+    boolean sql;
     @Option(names = "--images", defaultValue = "600", description = "--pipeline: images per batch size; default: ${DEFAULT-VALUE}.")
     int images;
     @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
@@ -71,11 +74,14 @@ public final class Bench implements Callable<Integer>, Subcommand {
     @Override
     public Integer call() throws Exception {
         Engines.configureThreads(threads);
+        if (sql && !pipeline) {
+            throw new IllegalArgumentException("--sql goes with --pipeline");
+        }
         if (pipeline) {
             JobOptions job = new JobOptions();
             job.model = model;
             job.set.putAll(set);
-            return new PipelineBench(job, images, Math.min(images, 200), batchSizes, out, Duration.ofMinutes(30)).run();
+            return new PipelineBench(job, images, Math.min(images, 200), batchSizes, out, Duration.ofMinutes(30), sql).run();
         }
         try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
             ModelConfig c = m.config();

@@ -33,6 +33,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -56,8 +58,10 @@ final class PipelineBench {
     private final int[] batchSizes;
     private final Path out;
     private final Duration timeout;
+    /** Also the same images through ML_PREDICT with the SQL model provider, after the job, at each batch size. */
+    private final boolean sql;
 
-    PipelineBench(JobOptions job, int images, int distinct, int[] batchSizes, Path out, Duration timeout) {
+    PipelineBench(JobOptions job, int images, int distinct, int[] batchSizes, Path out, Duration timeout, boolean sql) {
         if (images < 1 || distinct < 1 || batchSizes.length == 0 || Arrays.stream(batchSizes).anyMatch(b -> b < 1)) {
             throw new IllegalArgumentException("--images, --distinct and every --batch-sizes value must be at least 1");
         }
@@ -67,6 +71,7 @@ final class PipelineBench {
         this.batchSizes = batchSizes;
         this.out = out;
         this.timeout = timeout;
+        this.sql = sql;
     }
 
     /**
@@ -74,7 +79,7 @@ final class PipelineBench {
      * it, so that a change in the machine's load shows as their spread), then the pipeline.
      */
     private record Measured(double aloneRate, double aloneBefore, double aloneAfter, double modelOnlyRate,
-                            Pipeline pipeline) {}
+                            Pipeline pipeline, Pipeline sql) {}
 
     /** What the pipeline did with the timed images. */
     private record Pipeline(double rate, double wallSeconds, int captions, int deadLetters, double[] latencyMs,
@@ -98,14 +103,15 @@ final class PipelineBench {
                 base.get(GlimpseOptions.DECODE_PARALLELISM), base.get(GlimpseOptions.INFERENCE_PARALLELISM),
                 base.get(GlimpseOptions.CHECKPOINT_INTERVAL).toMillis() / 1000.0 + " s"),
                 "batch", "alone img/s", "alone spread", "model img/s", "pipeline img/s", "ratio", "p50 ms", "p95 ms",
-                "p99 ms", "decode ms", "embed ms", "queue ms", "infer ms", "outside ms", "mean batch", "dead");
-        report.format("ratio", "%.2f").format("mean batch", "%.1f");
+                "p99 ms", "decode ms", "embed ms", "queue ms", "infer ms", "outside ms", "mean batch", "dead", "sql img/s",
+                "sql / job", "sql p50 ms");
+        report.format("ratio", "%.2f").format("mean batch", "%.1f").format("sql / job", "%.2f");
         List<Integer> wholeRun = new ArrayList<>();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
             for (int b : batchSizes) {
                 Measured m = measure(kafka, work, shipped, b, encoded);
                 Pipeline p = m.pipeline();
-                report.row().put("batch", b).put("alone img/s", m.aloneRate())
+                BenchReport.Row row = report.row().put("batch", b).put("alone img/s", m.aloneRate())
                         .put("alone spread", String.format("%.2f-%.2f", Math.min(m.aloneBefore(), m.aloneAfter()),
                                 Math.max(m.aloneBefore(), m.aloneAfter())))
                         .put("model img/s", m.modelOnlyRate())
@@ -115,6 +121,12 @@ final class PipelineBench {
                         .put("queue ms", p.stageMs().get("queue")).put("infer ms", p.stageMs().get("inference"))
                         .put("outside ms", p.stageMs().get("outside")).put("mean batch", p.meanBatch())
                         .put("dead", p.deadLetters());
+                if (m.sql() != null) {
+                    row.put("sql img/s", m.sql().rate()).put("sql / job", m.sql().rate() / p.rate())
+                            .put("sql p50 ms", m.sql().latencyMs()[0]);
+                    System.out.printf("batch %d: ML_PREDICT %.1f images/s, %.2f of the job's%n", b, m.sql().rate(),
+                            m.sql().rate() / p.rate());
+                }
                 System.out.printf("batch %d: model alone %.1f images/s, pipeline %.1f images/s (ratio %.2f), "
                                 + "%d captions in %.1f s%n", b, m.aloneRate(), p.rate(), p.rate() / m.aloneRate(),
                         p.captions(), p.wallSeconds());
@@ -132,6 +144,11 @@ final class PipelineBench {
                 + "latency from produce to committed caption under a burst of all the images; stage columns: mean "
                 + "ms per image from timings_ms (infer: the image's batch), outside: latency minus the time inside "
                 + "the job (waiting in the images topic, the wait for the checkpoint that commits)");
+        if (sql) {
+            report.note("sql: the same images through ML_PREDICT (a Kafka table of raw bytes, CREATE MODEL ... 'glimpse' "
+                    + "with the same model, batch size, delay and views, static batches, max-concurrent-operations twice "
+                    + "the batch) into a Kafka table, exactly once, after the job; its rate taken as the job's");
+        }
         if (!wholeRun.isEmpty()) {
             report.note("batch size(s) " + wholeRun + ": fewer than three checkpoints committed timed captions, so their "
                     + "rate is all the images over the whole run, the wait for the last checkpoint included, and "
@@ -180,8 +197,56 @@ final class PipelineBench {
         } finally {
             client.cancel().get();
         }
+        Pipeline viaSql = sql ? measureSql(kafka, work, flags, c, encoded) : null;
         double[] after = modelAlone(c, batch, encoded);
-        return new Measured((before[0] + after[0]) / 2, before[0], after[0], (before[1] + after[1]) / 2, pipeline);
+        return new Measured((before[0] + after[0]) / 2, before[0], after[0], (before[1] + after[1]) / 2, pipeline, viaSql);
+    }
+
+    /**
+     * The same images through {@code ML_PREDICT}: a Kafka table of raw image bytes keyed by id, the SQL
+     * model provider with the job's model and batching, into a Kafka table of JSON, exactly once.
+     */
+    private Pipeline measureSql(EmbeddedKafka kafka, Path work, Map<String, String> jobFlags, GlimpseConfig job, byte[][] encoded)
+            throws Exception {
+        String run = "sql-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> flags = new LinkedHashMap<>(jobFlags);
+        flags.put(GlimpseOptions.IMAGES_TOPIC.key(), "images-" + run);
+        flags.put(GlimpseOptions.CAPTIONS_TOPIC.key(), "captions-" + run);
+        flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), work.resolve("checkpoints-" + run).toString());
+        GlimpseConfig c = this.job.load(flags);
+        kafka.createTopic(c.get(GlimpseOptions.IMAGES_TOPIC), 2);
+        kafka.createTopic(c.get(GlimpseOptions.CAPTIONS_TOPIC), 1);
+        int batch = c.get(GlimpseOptions.MAX_BATCH_SIZE);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.localCluster(c));
+        StreamTableEnvironment tables = StreamTableEnvironment.create(env, EnvironmentSettings.inStreamingMode());
+        String bootstrap = kafka.bootstrapServers();
+        tables.executeSql("CREATE TABLE images (id STRING, image BYTES) WITH ('connector' = 'kafka', 'topic' = '"
+                + c.get(GlimpseOptions.IMAGES_TOPIC) + "', 'properties.bootstrap.servers' = '" + bootstrap + "', "
+                + "'properties.isolation.level' = 'read_committed', 'scan.startup.mode' = 'earliest-offset', "
+                + "'key.format' = 'raw', 'key.fields' = 'id', 'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY')");
+        tables.executeSql("CREATE TABLE captions (id STRING, caption STRING, error_code STRING) WITH ('connector' = 'kafka', "
+                + "'topic' = '" + c.get(GlimpseOptions.CAPTIONS_TOPIC) + "', 'properties.bootstrap.servers' = '" + bootstrap
+                + "', 'key.format' = 'raw', 'key.fields' = 'id', 'value.format' = 'json', "
+                + "'sink.delivery-guarantee' = 'exactly-once', 'sink.transactional-id-prefix' = 'glimpse-bench-" + run + "', "
+                + "'properties.transaction.timeout.ms' = '" + c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis() + "')");
+        tables.executeSql("CREATE MODEL captioner INPUT (image BYTES) OUTPUT (caption STRING, error_code STRING) WITH ("
+                + "'provider' = 'glimpse', 'model-dir' = '" + c.modelDir().toAbsolutePath() + "', 'max-batch-size' = '" + batch
+                + "', 'max-batch-delay' = '" + c.get(GlimpseOptions.MAX_BATCH_DELAY).toMillis() + " ms', 'test-time-views' = '"
+                + c.get(GlimpseOptions.TEST_TIME_VIEWS) + "', 'image-splitting' = '" + c.get(GlimpseOptions.IMAGE_SPLITTING) + "')");
+        JobClient client = tables.executeSql("INSERT INTO captions SELECT id, caption, error_code FROM ML_PREDICT(TABLE images, "
+                + "MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '" + 2 * batch + "'])")
+                .getJobClient().orElseThrow();
+        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.imageProducer(bootstrap, c.kafkaProperties());
+             KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(),
+                     "glimpse-bench-reader-" + run, true)) {
+            consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC)));
+            Map<String, Long> sent = produce(producer, c, "warm-", Math.max(2 * batch, 16), encoded);
+            collect(consumer, c, sent, "warm-");
+            sent = produce(producer, c, "timed-", images, encoded);
+            return summarise(collect(consumer, c, sent, "timed-"), sent, c.get(GlimpseOptions.CHECKPOINT_INTERVAL));
+        } finally {
+            client.cancel().get();
+        }
     }
 
     /**
