@@ -70,7 +70,8 @@ public final class Progress implements AutoCloseable {
                     bar.maxHint(total);
                 }
                 bar.stepTo(done);
-                bar.setExtraMessage(this.extra);
+                // The bar writes its note right after the rate: without a separator it read "? img/s0 dead letters".
+                bar.setExtraMessage(this.extra.isEmpty() ? "" : ", " + this.extra);
             }
             case LINES -> {
                 long now = System.nanoTime() / 1_000_000;

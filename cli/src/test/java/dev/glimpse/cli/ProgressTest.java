@@ -70,4 +70,16 @@ class ProgressTest {
         String out = bytes.toString(StandardCharsets.UTF_8);
         assertThat(out).contains("\r").contains("40/80").contains("0 dead letters");
     }
+
+    @Test
+    void shouldSetTheNoteApartFromTheBarsRate() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (Progress p = new Progress("reprocess", Progress.Mode.BAR, new PrintStream(bytes, true, StandardCharsets.UTF_8),
+                Duration.ZERO)) {
+            p.update(0, -1, "0 dead letters");
+            Thread.sleep(700);
+        }
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        assertThat(out).contains("img/s, 0 dead letters").doesNotContain("img/s0");
+    }
 }
