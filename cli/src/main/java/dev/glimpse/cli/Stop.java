@@ -2,12 +2,15 @@ package dev.glimpse.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.glimpse.job.Checkpoints;
 import dev.glimpse.job.GlimpseJob;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,6 +34,9 @@ final class Stop implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String id = findRunningJob();
+        // Where the savepoint goes: asked now, while the cluster answers (a local one ends with its job).
+        String target = savepointDir != null ? GlimpseJob.toUri(savepointDir) : clusterSavepointDir();
+        long started = System.currentTimeMillis();
         String body = json.createObjectNode().put("drain", false)
                 .put("targetDirectory", savepointDir == null ? null : GlimpseJob.toUri(savepointDir)).toString();
         JsonNode trigger = send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + id + "/stop"))
@@ -43,8 +49,14 @@ final class Stop implements Callable<Integer> {
                 status = send(HttpRequest.newBuilder(URI.create(rest + "/jobs/" + id + "/savepoints/" + request)).GET().build());
             } catch (IllegalArgumentException gone) {
                 // A local cluster of 'glimpse run' shuts down with its job, right after the savepoint.
-                System.out.println("job " + id + " stopped with a savepoint and its local cluster shut down; "
-                        + "'glimpse run' printed the savepoint path (it is the newest under <checkpoint.dir>/savepoints)");
+                Optional<Path> savepoint = target != null && target.startsWith("file:")
+                        ? Checkpoints.newestSavepointIn(Path.of(URI.create(target)), started) : Optional.empty();
+                if (savepoint.isPresent()) {
+                    printStopped(id, savepoint.get().toString());
+                } else {
+                    System.out.println("job " + id + " stopped with a savepoint and its local cluster shut down; "
+                            + "'glimpse run' printed the savepoint path (it is the newest under <checkpoint.dir>/savepoints)");
+                }
                 return 0;
             }
             if (status.path("status").path("id").asText().equals("COMPLETED")) {
@@ -53,14 +65,28 @@ final class Stop implements Callable<Integer> {
                     System.err.println("stop with savepoint failed: " + op.path("failure-cause").path("stack-trace").asText().lines().findFirst().orElse(""));
                     return 1;
                 }
-                System.out.println("stopped job " + id + " with savepoint " + op.path("location").asText());
-                System.out.println("continue with: bin/glimpse run ... --from-savepoint " + op.path("location").asText());
+                printStopped(id, op.path("location").asText());
                 return 0;
             }
             Thread.sleep(500);
         }
         System.err.println("savepoint of job " + id + " did not complete within " + timeout);
         return 1;
+    }
+
+    private static void printStopped(String id, String savepoint) {
+        System.out.println("stopped job " + id + " with savepoint " + savepoint);
+        System.out.println("continue with: bin/glimpse run ... --from-savepoint " + savepoint);
+    }
+
+    /** The cluster's {@code execution.checkpointing.savepoint-dir}, or null where it has none. */
+    private String clusterSavepointDir() throws Exception {
+        for (JsonNode entry : send(HttpRequest.newBuilder(URI.create(rest + "/jobmanager/config")).GET().build())) {
+            if (entry.path("key").asText().equals("execution.checkpointing.savepoint-dir")) {
+                return entry.path("value").asText();
+            }
+        }
+        return null;
     }
 
     private String findRunningJob() throws Exception {

@@ -6,7 +6,10 @@ import dev.glimpse.job.KafkaPipelineHarness;
 import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,8 +107,22 @@ class RunS3ITCase {
             out = KafkaPipelineHarness.readCommitted(kafka.bootstrapServers(), List.of(prefix + "-captions", prefix + "-dlq"),
                     uris.size(), Duration.ofMinutes(4));
         } finally {
-            int stopped = run.isDone() ? -1 : new CommandLine(new Stop()).execute("--rest", "http://127.0.0.1:" + restPort);
+            ByteArrayOutputStream stopOut = new ByteArrayOutputStream();
+            PrintStream stdout = System.out;
+            System.setOut(new PrintStream(stopOut, true, StandardCharsets.UTF_8));
+            int stopped;
+            try {
+                stopped = run.isDone() ? -1 : new CommandLine(new Stop()).execute("--rest", "http://127.0.0.1:" + restPort);
+            } finally {
+                System.setOut(stdout);
+            }
             assertThat(stopped).as("glimpse stop (-1: run had already ended with %s)", run.getNow(null)).isZero();
+            // The next command needs the savepoint: stop names it even when run's local cluster ended with the job.
+            String said = stopOut.toString(StandardCharsets.UTF_8);
+            assertThat(said).as(said).contains("with savepoint ").contains("continue with: bin/glimpse run ... --from-savepoint ");
+            String savepoint = said.lines().filter(l -> l.startsWith("stopped job ")).findFirst().orElseThrow()
+                    .replaceFirst(".* with savepoint ", "").replaceFirst("^file:", "");
+            assertThat(Path.of(savepoint).resolve("_metadata")).as(said).isRegularFile();
         }
         assertThat(run.get(2, TimeUnit.MINUTES)).as("glimpse run's exit code after glimpse stop").isZero();
 

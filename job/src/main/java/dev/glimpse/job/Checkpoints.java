@@ -38,7 +38,11 @@ public final class Checkpoints {
 
     /** The newest savepoint under {@code <dir>/savepoints} written after {@code sinceMillis}, if any. */
     public static Optional<Path> newestSavepoint(Path dir, long sinceMillis) {
-        Path savepoints = dir.resolve("savepoints");
+        return newestSavepointIn(dir.resolve("savepoints"), sinceMillis);
+    }
+
+    /** The newest savepoint in the folder {@code savepoints} written after {@code sinceMillis}, if any. */
+    public static Optional<Path> newestSavepointIn(Path savepoints, long sinceMillis) {
         if (!Files.isDirectory(savepoints)) {
             return Optional.empty();
         }
