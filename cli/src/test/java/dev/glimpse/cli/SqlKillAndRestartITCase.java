@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never ends (FLINK-31006, open in flink-connector-kafka 5.0.0).
  */
 class SqlKillAndRestartITCase {
-    static final int IMAGES = 240;
+    static final int IMAGES = 400;
     static final int KILL_AFTER_ROWS = 40;
 
     @Test
