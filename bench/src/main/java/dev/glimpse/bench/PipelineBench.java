@@ -183,21 +183,9 @@ final class PipelineBench {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.localCluster(c));
         GlimpseJob.addTo(env, c);
         JobClient client = env.executeAsync("glimpse-bench-" + run);
-        Pipeline pipeline;
-        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.imageProducer(kafka.bootstrapServers(), c.kafkaProperties());
-             KafkaConsumer<String, String> consumer = KafkaClients.committedReader(kafka.bootstrapServers(),
-                     c.kafkaProperties(), "glimpse-bench-reader-" + run, true)) {
-            consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
-            // A warm-up: the job's model loaded, its first forwards and checkpoints done, before timing.
-            int warmup = Math.max(2 * batch, 16);
-            Map<String, Long> sent = produce(producer, c, "warm-", warmup, encoded);
-            collect(consumer, c, sent, "warm-");
-            sent = produce(producer, c, "timed-", images, encoded);
-            pipeline = summarise(collect(consumer, c, sent, "timed-"), sent, c.get(GlimpseOptions.CHECKPOINT_INTERVAL));
-        } finally {
-            client.cancel().get();
-        }
-        Pipeline viaSql = sql ? measureSql(kafka, work, flags, c, encoded) : null;
+        Pipeline pipeline = time(c, kafka.bootstrapServers(), run, List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC),
+                c.get(GlimpseOptions.DEAD_LETTER_TOPIC)), client, encoded);
+        Pipeline viaSql = sql ? measureSql(kafka, work, flags, encoded) : null;
         double[] after = modelAlone(c, batch, encoded);
         return new Measured((before[0] + after[0]) / 2, before[0], after[0], (before[1] + after[1]) / 2, pipeline, viaSql);
     }
@@ -206,14 +194,14 @@ final class PipelineBench {
      * The same images through {@code ML_PREDICT}: a Kafka table of raw image bytes keyed by id, the SQL
      * model provider with the job's model and batching, into a Kafka table of JSON, exactly once.
      */
-    private Pipeline measureSql(EmbeddedKafka kafka, Path work, Map<String, String> jobFlags, GlimpseConfig job, byte[][] encoded)
+    private Pipeline measureSql(EmbeddedKafka kafka, Path work, Map<String, String> jobFlags, byte[][] encoded)
             throws Exception {
         String run = "sql-" + UUID.randomUUID().toString().substring(0, 8);
         Map<String, String> flags = new LinkedHashMap<>(jobFlags);
         flags.put(GlimpseOptions.IMAGES_TOPIC.key(), "images-" + run);
         flags.put(GlimpseOptions.CAPTIONS_TOPIC.key(), "captions-" + run);
         flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), work.resolve("checkpoints-" + run).toString());
-        GlimpseConfig c = this.job.load(flags);
+        GlimpseConfig c = job.load(flags);
         kafka.createTopic(c.get(GlimpseOptions.IMAGES_TOPIC), 2);
         kafka.createTopic(c.get(GlimpseOptions.CAPTIONS_TOPIC), 1);
         int batch = c.get(GlimpseOptions.MAX_BATCH_SIZE);
@@ -236,11 +224,21 @@ final class PipelineBench {
         JobClient client = tables.executeSql("INSERT INTO captions SELECT id, caption, error_code FROM ML_PREDICT(TABLE images, "
                 + "MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '" + 2 * batch + "'])")
                 .getJobClient().orElseThrow();
+        return time(c, bootstrap, run, List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC)), client, encoded);
+    }
+
+    /**
+     * Times a running job ({@code client}, cancelled at the end) on the images: a warm-up first (its
+     * model loaded, its first forwards and checkpoints done), then the timed images, each produced in
+     * one burst and read back committed from {@code outputs}.
+     */
+    private Pipeline time(GlimpseConfig c, String bootstrap, String run, List<String> outputs, JobClient client,
+                          byte[][] encoded) throws Exception {
         try (KafkaProducer<byte[], byte[]> producer = KafkaClients.imageProducer(bootstrap, c.kafkaProperties());
              KafkaConsumer<String, String> consumer = KafkaClients.committedReader(bootstrap, c.kafkaProperties(),
                      "glimpse-bench-reader-" + run, true)) {
-            consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC)));
-            Map<String, Long> sent = produce(producer, c, "warm-", Math.max(2 * batch, 16), encoded);
+            consumer.subscribe(outputs);
+            Map<String, Long> sent = produce(producer, c, "warm-", Math.max(2 * c.get(GlimpseOptions.MAX_BATCH_SIZE), 16), encoded);
             collect(consumer, c, sent, "warm-");
             sent = produce(producer, c, "timed-", images, encoded);
             return summarise(collect(consumer, c, sent, "timed-"), sent, c.get(GlimpseOptions.CHECKPOINT_INTERVAL));

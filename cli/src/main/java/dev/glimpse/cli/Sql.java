@@ -7,7 +7,6 @@ import dev.glimpse.job.GlimpseOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -65,13 +64,14 @@ final class Sql implements Callable<Integer> {
         StatementSet inserts = tables.createStatementSet();
         int insertCount = 0;
         for (String statement : statements) {
-            if (firstWord(statement).equals("INSERT")) {
+            String keyword = SqlStatements.keyword(statement);
+            if (keyword.equals("INSERT")) {
                 inserts.addInsertSql(statement);
                 insertCount++;
                 continue;
             }
             TableResult result = tables.executeSql(statement);
-            if (PRINTED.contains(firstWord(statement))) {
+            if (PRINTED.contains(keyword)) {
                 result.print();
             }
         }
@@ -80,14 +80,5 @@ final class Sql implements Callable<Integer> {
             inserts.execute().await();
         }
         return 0;
-    }
-
-    private static String firstWord(String statement) {
-        String s = statement.replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("--[^\\n]*", " ").strip();
-        int end = 0;
-        while (end < s.length() && Character.isLetter(s.charAt(end))) {
-            end++;
-        }
-        return s.substring(0, end).toUpperCase(Locale.ROOT);
     }
 }

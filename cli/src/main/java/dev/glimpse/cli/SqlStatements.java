@@ -2,6 +2,7 @@ package dev.glimpse.cli;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A SQL script cut into statements as Flink's SQL client reads one: at each {@code ;} outside a quoted
@@ -70,7 +71,17 @@ final class SqlStatements {
         }
     }
 
+    /** The statement's first word, upper case ({@code INSERT}, {@code SELECT}, ...), comments left out. */
+    static String keyword(String statement) {
+        String s = withoutComments(statement).strip();
+        int end = 0;
+        while (end < s.length() && Character.isLetter(s.charAt(end))) {
+            end++;
+        }
+        return s.substring(0, end).toUpperCase(Locale.ROOT);
+    }
+
     private static String withoutComments(String s) {
-        return s.replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("--[^\\n]*", "");
+        return s.replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("--[^\\n]*", " ");
     }
 }

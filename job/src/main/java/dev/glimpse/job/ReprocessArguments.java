@@ -7,10 +7,7 @@ import dev.glimpse.connectors.reprocess.ReprocessSource;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * The options of {@code reprocess} that shape its graph, the same whether {@code bin/glimpse
@@ -45,20 +42,9 @@ public record ReprocessArguments(JobArguments job, String from, String fromOffse
         return job.load(all);
     }
 
-    /** The file extensions a folder source takes (empty: every file). */
-    public Set<String> extensionSet() {
-        if (extensions == null) {
-            return FileTreeListing.IMAGE_EXTENSIONS;
-        }
-        if (extensions.contains("*")) {
-            return Set.of();
-        }
-        return extensions.stream().map(e -> e.replaceFirst("^\\.", "").toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
-    }
-
     /** The run's source and sink, the sink's folders made: what the graph of run {@code runId} reads and writes. */
     public ReprocessJob.Plan plan(String runId) throws IOException {
-        ReprocessSource source = ReprocessSource.parse(from, extensionSet(), KafkaRange.parse(fromOffsets, untilOffsets));
+        ReprocessSource source = ReprocessSource.parse(from, FileTreeListing.extensions(extensions), KafkaRange.parse(fromOffsets, untilOffsets));
         ReprocessSink sink = ReprocessSink.parse(to, deadLetterTopic);
         sink.prepare();
         return new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);

@@ -41,7 +41,8 @@ public final class ReprocessJob {
     /** As above, with a given inference operator. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, Plan plan, BatchedCaptioner captioner) {
         checkKafkaAccess(c, plan);
-        PipelineSettings settings = PipelineSettings.of(c).withDecoder(decoderSettings(c, plan.from()));
+        PipelineSettings configured = PipelineSettings.of(c);
+        PipelineSettings settings = configured.withDecoder(allowingSource(configured.decoder(), plan.from()));
         int cpu = settings.cpuParallelism();
         int inference = settings.inferenceParallelism();
         DataStream<ImageEvent> events = plan.from().stream(env, c.kafkaSettings(), plan.prompt()).setParallelism(cpu)
@@ -92,12 +93,11 @@ public final class ReprocessJob {
     }
 
     /**
-     * The configured decoder limits, with the source's own locations added to the allowed URIs: the
+     * The decoder limits {@code d}, with the source's own locations added to the allowed URIs: the
      * images a folder or manifest names are what the run is for, while a manifest line pointing
      * anywhere else still needs {@code decoder.allowed-uris}.
      */
-    static DecoderSettings decoderSettings(GlimpseConfig c, ReprocessSource from) {
-        DecoderSettings d = c.decoderSettings(c.modelConfig());
+    static DecoderSettings allowingSource(DecoderSettings d, ReprocessSource from) {
         List<String> allowed = new ArrayList<>(d.allowedUris());
         from.allowedUris().stream().filter(u -> !allowed.contains(u)).forEach(allowed::add);
         return new DecoderSettings(d.maxPayloadBytes(), d.maxPixels(), d.maxPromptChars(), d.defaultMaxNewTokens(),

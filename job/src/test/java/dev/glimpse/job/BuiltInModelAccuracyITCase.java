@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.TestModels;
 import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
@@ -12,8 +13,6 @@ import dev.glimpse.model.scenes.SceneSample;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,16 +82,10 @@ class BuiltInModelAccuracyITCase {
         // The streaming path must caption exactly as the model does offline (batching changes nothing),
         // from the model's test-time views, as the job's default (generation.test-time-views) asks.
         try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
-            ImagePreprocessor pre = new ImagePreprocessor(model.config());
-            assertThat(pre.plan()).as("views of the built-in model").isEqualTo(new ViewPlan(3, 0.99));
-            List<float[]> pixels = new ArrayList<>();
-            for (SceneSample s : samples.values()) {
-                pixels.add(pre.preprocessViews(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
-            }
-            int[] caps = new int[SCENES];
-            Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> offline = new Captioner(model).caption(pixels, pre.plan(),
-                    new ArrayList<>(Collections.nCopies(SCENES, null)), caps);
+            assertThat(new ImagePreprocessor(model.config()).plan()).as("views of the built-in model")
+                    .isEqualTo(new ViewPlan(3, 0.99));
+            List<Captioner.Caption> offline = TestModels.captionOffline(model,
+                    samples.values().stream().map(SceneSample::encoded).toList());
             List<String> ids = new ArrayList<>(samples.keySet());
             for (int i = 0; i < SCENES; i++) {
                 assertThat(streamed.get(ids.get(i))).as(ids.get(i)).isEqualTo(offline.get(i).text());

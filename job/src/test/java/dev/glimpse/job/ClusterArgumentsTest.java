@@ -3,6 +3,8 @@ package dev.glimpse.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.glimpse.connectors.reprocess.FileTreeListing;
+import dev.glimpse.model.TestModels;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -54,7 +56,7 @@ class ClusterArgumentsTest {
         assertThat(r.untilOffsets()).isEqualTo("latest");
         assertThat(r.skipExisting()).isTrue();
         assertThat(r.prompt()).isNull();
-        assertThat(r.extensionSet()).containsExactlyInAnyOrder("jpg", "png");
+        assertThat(FileTreeListing.extensions(r.extensions())).containsExactlyInAnyOrder("jpg", "png");
         assertThat(r.job().set()).containsEntry("parallelism.decode", "4");
         assertThat(a.quiet()).isTrue();
     }

@@ -4,6 +4,10 @@ import dev.glimpse.model.training.ScenesModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
 
 /** Small models for tests of the code around the model, written to a folder like a real checkpoint. */
 public final class TestModels {
@@ -12,6 +16,23 @@ public final class TestModels {
     /** The built-in architecture at a tiny size with random weights (untrained: captions are noise). */
     public static ModelConfig tinyScenesConfig() {
         return ScenesModel.tinyConfig();
+    }
+
+    /**
+     * What {@code model} captions the encoded {@code images} as, offline and in one batch: from its
+     * test-time views, the model's own prompt, each to the model's longest caption. Tests of the jobs
+     * compare their captions with it.
+     */
+    public static List<Captioner.Caption> captionOffline(VisionLanguageModel model, List<byte[]> images)
+            throws ImageDecodeException {
+        ImagePreprocessor pre = new ImagePreprocessor(model.config());
+        List<float[]> pixels = new ArrayList<>();
+        for (byte[] image : images) {
+            pixels.add(pre.preprocessViews(image, ImagePreprocessor.Limits.DEFAULT));
+        }
+        int[] caps = new int[images.size()];
+        Arrays.fill(caps, model.config().lmMaxLength);
+        return new Captioner(model).caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(images.size(), null)), caps);
     }
 
     public static Path writeTinyScenesModel(Path dir) {

@@ -61,9 +61,7 @@ public final class AsyncCaptionFunction extends AsyncPredictFunction {
     @Override
     public CompletableFuture<Collection<RowData>> asyncPredict(RowData input) {
         CompletableFuture<Collection<RowData>> result = new CompletableFuture<>();
-        // The row is read now: Flink may reuse it once this returns.
-        RowCaptioner.Prepared p = captioner.prepare(input.isNullAt(0) ? null : input.getBinary(0),
-                spec.promptColumn() && !input.isNullAt(1) ? input.getString(1).toString() : null);
+        RowCaptioner.Prepared p = captioner.prepare(input);
         if (p.failed() != null) {
             result.complete(List.of(p.failed()));
         } else {

@@ -24,8 +24,7 @@ public final class CaptionFunction extends PredictFunction {
 
     @Override
     public Collection<RowData> predict(RowData input) {
-        RowCaptioner.Prepared p = captioner.prepare(input.isNullAt(0) ? null : input.getBinary(0),
-                spec.promptColumn() && !input.isNullAt(1) ? input.getString(1).toString() : null);
+        RowCaptioner.Prepared p = captioner.prepare(input);
         return p.failed() != null ? List.of(p.failed()) : captioner.caption(List.of(p.image()));
     }
 

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -83,11 +82,8 @@ public final class ImageFilesTableFactory implements DynamicTableSourceFactory {
                         + " is none a 'glimpse-images' table has; it has id STRING and image BYTES");
             }
         }
-        String extensions = options.getOptional(EXTENSIONS).orElse(null);
-        Set<String> exts = extensions == null ? FileTreeListing.IMAGE_EXTENSIONS
-                : extensions.strip().equals("*") ? Set.of()
-                : Arrays.stream(extensions.split(",")).map(e -> e.strip().replaceFirst("^\\.", "").toLowerCase(Locale.ROOT))
-                        .collect(Collectors.toSet());
+        Set<String> exts = FileTreeListing.extensions(options.getOptional(EXTENSIONS)
+                .map(e -> Arrays.stream(e.split(",")).map(String::strip).toList()).orElse(null));
         ReprocessSource source;
         try {
             source = ReprocessSource.parse(options.get(PATH), exts, KafkaRange.parse(null, null));

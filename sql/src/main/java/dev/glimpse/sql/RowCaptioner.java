@@ -46,8 +46,13 @@ final class RowCaptioner implements AutoCloseable {
         modelName = model.model().config().displayName();
     }
 
-    /** Decodes and embeds the row's image ({@code prompt}: null for the model's own). */
-    Prepared prepare(byte[] image, String prompt) {
+    /**
+     * Decodes and embeds the image of an INPUT row ({@code image}, and {@code prompt} where the model
+     * has one; a null prompt is the model's own). The row is read before this returns: Flink may reuse it.
+     */
+    Prepared prepare(RowData input) {
+        byte[] image = input.isNullAt(0) ? null : input.getBinary(0);
+        String prompt = spec.promptColumn() && !input.isNullAt(1) ? input.getString(1).toString() : null;
         ImageEvent event = new ImageEvent(null, image, "row", prompt, null);
         ImageDecoding.Outcome decoded = decoding.decode(event, System.currentTimeMillis());
         if (decoded instanceof ImageDecoding.Failed f) {

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.model.Captioner;
-import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.TestModels;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,15 +71,8 @@ class ModelPredictITCase {
         }
         // What the model says offline, from its test-time views as the provider's default asks.
         try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
-            ImagePreprocessor pre = new ImagePreprocessor(model.config());
-            List<float[]> pixels = new ArrayList<>();
-            for (SceneSample s : scenes.values()) {
-                pixels.add(pre.preprocessViews(s.encoded(), ImagePreprocessor.Limits.DEFAULT));
-            }
-            int[] caps = new int[SCENES];
-            Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = new Captioner(model).caption(pixels, pre.plan(),
-                    new ArrayList<>(Collections.nCopies(SCENES, null)), caps);
+            List<Captioner.Caption> captions = TestModels.captionOffline(model,
+                    scenes.values().stream().map(SceneSample::encoded).toList());
             offline = new HashMap<>();
             List<String> ids = new ArrayList<>(scenes.keySet());
             for (int i = 0; i < SCENES; i++) {

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FileSystem;
 
@@ -46,6 +47,21 @@ public final class FileTreeListing implements Listing {
     private final String root;
     private final Set<String> extensions;
     private final int window;
+
+    /**
+     * The extensions a listing takes from what a user gave ({@code --extensions}, a table's
+     * {@code 'extensions'}): null for {@link #IMAGE_EXTENSIONS}, {@code *} for every file (empty),
+     * else each without a leading dot, in lower case.
+     */
+    public static Set<String> extensions(List<String> given) {
+        if (given == null) {
+            return IMAGE_EXTENSIONS;
+        }
+        if (given.contains("*")) {
+            return Set.of();
+        }
+        return given.stream().map(e -> e.replaceFirst("^\\.", "").toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
+    }
 
     /**
      * {@code root}: a folder's URI ({@code file:///data/images}, {@code s3://bucket/prefix}).
