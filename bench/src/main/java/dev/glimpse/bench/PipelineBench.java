@@ -29,6 +29,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.core.execution.JobClient;
@@ -146,7 +147,7 @@ final class PipelineBench {
                 + "the job (waiting in the images topic, the wait for the checkpoint that commits)");
         if (sql) {
             report.note("sql: the same images through ML_PREDICT (a Kafka table of raw bytes, CREATE MODEL ... 'glimpse' "
-                    + "with the same model, batch size, delay and views, static batches, max-concurrent-operations twice "
+                    + "with the same model, batch size, delay, batching mode and views, max-concurrent-operations twice "
                     + "the batch) into a Kafka table, exactly once, after the job; its rate taken as the job's");
         }
         if (!wholeRun.isEmpty()) {
@@ -219,7 +220,8 @@ final class PipelineBench {
                 + "'properties.transaction.timeout.ms' = '" + c.get(GlimpseOptions.TRANSACTION_TIMEOUT).toMillis() + "')");
         tables.executeSql("CREATE MODEL captioner INPUT (image BYTES) OUTPUT (caption STRING, error_code STRING) WITH ("
                 + "'provider' = 'glimpse', 'model-dir' = '" + c.modelDir().toAbsolutePath() + "', 'max-batch-size' = '" + batch
-                + "', 'max-batch-delay' = '" + c.get(GlimpseOptions.MAX_BATCH_DELAY).toMillis() + " ms', 'test-time-views' = '"
+                + "', 'max-batch-delay' = '" + c.get(GlimpseOptions.MAX_BATCH_DELAY).toMillis() + " ms', 'batching-mode' = '"
+                + c.get(GlimpseOptions.BATCHING_MODE).name().toLowerCase(Locale.ROOT) + "', 'test-time-views' = '"
                 + c.get(GlimpseOptions.TEST_TIME_VIEWS) + "', 'image-splitting' = '" + c.get(GlimpseOptions.IMAGE_SPLITTING) + "')");
         JobClient client = tables.executeSql("INSERT INTO captions SELECT id, caption, error_code FROM ML_PREDICT(TABLE images, "
                 + "MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '" + 2 * batch + "'])")

@@ -13,9 +13,10 @@ import org.slf4j.LoggerFactory;
  * looks and the unsure images of {@link SecondLooks}, join the running {@link ContinuousBatch}. While
  * nothing decodes, the first records wait for {@code max-batch-size} of them or {@code max-batch-delay},
  * as a static batch does, so a burst shares one prefill; while the batch decodes, they join it
- * together in the rows that finished images freed ({@link #enoughToShareAPrefill}). The operator runs
- * the decoding steps this asks for, each a mail of the task's mailbox, so that records arriving
- * between two steps are taken in. Not thread-safe.
+ * together in the rows that finished images freed ({@link #enoughToShareAPrefill}). Its host runs
+ * the decoding steps this asks for ({@link CaptionEngine.Host#queueStep}: the operator's task mailbox,
+ * the SQL function's own thread), so that records arriving between two steps are taken in. Not
+ * thread-safe.
  */
 final class ContinuousBatching {
     private static final Logger LOG = LoggerFactory.getLogger(ContinuousBatching.class);
@@ -29,19 +30,10 @@ final class ContinuousBatching {
      */
     static final double MIN_REFILL_SHARE = 0.5;
 
-    /** What the policy asks of the operator that runs it. */
-    interface Host {
-        /** Runs a decoding step in a mail of the task's mailbox, unless one is queued already. */
-        void queueStep();
-
-        /** Runs {@code onTimer} at processing time {@code atMs}. */
-        void setTimer(long atMs, Runnable onTimer);
-    }
-
     private final int maxBatchSize;
     private final long maxBatchDelayMs;
     private final SecondLooks secondLooks;
-    private final Host host;
+    private final CaptionEngine.Host host;
     /** Records waiting for their first look, oldest first. */
     private final List<Pending> firstLooks = new ArrayList<>();
     /** The deadline of the timer set for the first looks waiting; -1 when none is. */
@@ -55,7 +47,7 @@ final class ContinuousBatching {
     /** Since when records wait beside a batch with free rows that they do not fill; -1 when none. */
     private long refillFromMs = -1;
 
-    ContinuousBatching(BatchingSettings batching, SecondLooks secondLooks, Host host) {
+    ContinuousBatching(BatchingSettings batching, SecondLooks secondLooks, CaptionEngine.Host host) {
         this.maxBatchSize = batching.maxBatchSize();
         this.maxBatchDelayMs = batching.maxBatchDelay().toMillis();
         this.secondLooks = secondLooks;

@@ -15,9 +15,14 @@ class ContinuousBatchingTest {
     static final BatchingSettings SETTINGS = new BatchingSettings(4, Duration.ofMillis(50), Duration.ofMillis(200));
 
     /** The operator's side: counts the steps asked for and keeps the timers set, to fire them. */
-    static final class RecordingHost implements ContinuousBatching.Host {
+    static final class RecordingHost implements CaptionEngine.Host {
         int steps;
         final List<Map.Entry<Long, Runnable>> timers = new ArrayList<>();
+
+        @Override
+        public long now() {
+            throw new UnsupportedOperationException("the policy takes the time from its caller");
+        }
 
         @Override
         public void queueStep() {

@@ -2,7 +2,6 @@ package dev.glimpse.sql;
 
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.job.GlimpseOptions;
-import dev.glimpse.operators.BatchingSettings;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -65,17 +64,11 @@ final class ModelOptions {
                 overrides.put(yaml.key(), value);
             }
         });
-        // ML_PREDICT's rows run as static batches; the DataStream job also batches continuously.
-        overrides.putIfAbsent(GlimpseOptions.BATCHING_MODE.key(), BatchingSettings.Mode.STATIC.name());
         GlimpseConfig c;
         try {
             c = GlimpseConfig.load(null, overrides);
         } catch (IllegalArgumentException e) {
             throw new ValidationException("model " + model + ": " + e.getMessage(), e);
-        }
-        if (c.get(GlimpseOptions.BATCHING_MODE) != BatchingSettings.Mode.STATIC) {
-            throw new ValidationException("model " + model + ": 'batching-mode' must be 'static' in SQL (ML_PREDICT's "
-                    + "rows run as static batches), got '" + overrides.get(GlimpseOptions.BATCHING_MODE.key()) + "'");
         }
         return c;
     }

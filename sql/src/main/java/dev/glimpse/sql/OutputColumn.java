@@ -1,6 +1,6 @@
 package dev.glimpse.sql;
 
-import dev.glimpse.model.Captioner;
+import dev.glimpse.operators.CaptionRecord;
 import dev.glimpse.operators.ErrorCode;
 import java.util.Locale;
 import org.apache.flink.table.data.StringData;
@@ -54,14 +54,14 @@ enum OutputColumn {
         };
     }
 
-    /** This column's value for a caption made by {@code model}. */
-    Object of(Captioner.Caption caption, String model) {
+    /** This column's value for a caption. */
+    Object of(CaptionRecord caption) {
         return switch (this) {
-            case CAPTION -> StringData.fromString(caption.text());
-            case CONFIDENCE -> caption.confidence();
-            case TOKENS -> caption.tokens();
-            case VIEWS -> caption.views();
-            case MODEL -> StringData.fromString(model);
+            case CAPTION -> StringData.fromString(caption.caption);
+            case CONFIDENCE -> caption.confidence;
+            case TOKENS -> caption.tokens;
+            case VIEWS -> caption.views;
+            case MODEL -> StringData.fromString(caption.model);
             case ERROR_CODE, ERROR_MESSAGE -> null;
         };
     }

@@ -1,8 +1,10 @@
 package dev.glimpse.sql;
 
 import dev.glimpse.job.PipelineSettings;
-import dev.glimpse.model.Captioner;
-import dev.glimpse.operators.BatchForward;
+import dev.glimpse.operators.BatchingSettings;
+import dev.glimpse.operators.CaptionEngine;
+import dev.glimpse.operators.CaptionRecord;
+import dev.glimpse.operators.DeadLetter;
 import dev.glimpse.operators.Devices;
 import dev.glimpse.operators.EmbeddedImage;
 import dev.glimpse.operators.ErrorCode;
@@ -11,44 +13,68 @@ import dev.glimpse.operators.ImageEmbedding;
 import dev.glimpse.operators.ImageEvent;
 import dev.glimpse.operators.SharedModels;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
-import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.functions.FunctionContext;
 
 /**
  * What a Glimpse model does to the rows of one task, with the DataStream job's own code: {@link
- * ImageDecoding} and {@link ImageEmbedding} on the task's thread, then {@link BatchForward} on the
- * model this TaskManager shares for its device (the GPU Flink assigned, else the CPU). Every row gets
- * one output row: its caption, or the error code and message of the dead-letter topic. Only the
- * first two steps are thread-confined; {@link #caption} may run on another thread.
+ * ImageDecoding} and {@link ImageEmbedding} on the task's thread ({@link #prepare}), then the job's
+ * {@link CaptionEngine} (static or continuous batching, second looks, a failed batch split so that one
+ * poisonous image fails alone) on the model this TaskManager shares for its device (the GPU Flink
+ * assigned, else the CPU), run by its {@link CaptionEngine.Host}. Every row gets one output row,
+ * handed to {@link Rows}: its caption, or the error code and message of the dead-letter topic.
  */
 final class RowCaptioner implements AutoCloseable {
-    /** A row decoded and embedded, or the outcome it already has. */
+    /** A row decoded and embedded (its id set for {@link Rows}), or the outcome it already has. */
     record Prepared(EmbeddedImage image, RowData failed) {}
+
+    /** Where the output row of each row the engine took goes. */
+    interface Rows {
+        void completed(String id, RowData row);
+    }
 
     private final CaptionModelSpec spec;
     private final ImageDecoding decoding;
     private final ImageEmbedding embedding;
-    private final SharedModels.Handle model;
-    private final BatchForward forward;
-    private final String modelName;
+    private final CaptionEngine engine;
+    private final String idPrefix;
+    /** The ids given to prepared rows; the task's thread only. */
+    private long nextId;
 
-    RowCaptioner(CaptionModelSpec spec, Set<ExternalResourceInfo> gpus) {
+    RowCaptioner(CaptionModelSpec spec, FunctionContext context, CaptionEngine.Host host, Rows rows) {
         this.spec = spec;
         PipelineSettings s = spec.settings();
         decoding = new ImageDecoding(s.decoder());
         embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting());
-        model = SharedModels.acquire(Path.of(s.modelDir()), Devices.pick(gpus));
-        forward = new BatchForward(model);
-        modelName = model.model().config().displayName();
+        idPrefix = "row-" + context.getTaskInfo().getIndexOfThisSubtask() + "-";
+        SharedModels.Handle model = SharedModels.acquire(Path.of(s.modelDir()),
+                Devices.pick(context.getExternalResourceInfos("gpu")));
+        // The job's unsure images wait for the next barrier; a row in flight waits for nothing but its batch.
+        BatchingSettings b = s.batching();
+        BatchingSettings batching = new BatchingSettings(b.maxBatchSize(), b.maxBatchDelay(), b.maxBatchDelay(), b.mode());
+        engine = new CaptionEngine("ML_PREDICT", batching, model, context.getMetricGroup(), host, new CaptionEngine.Outputs() {
+            @Override
+            public void caption(CaptionRecord c) {
+                rows.completed(c.request.id, captioned(c));
+            }
+
+            @Override
+            public void deadLetter(DeadLetter d) {
+                rows.completed(d.id, failed(d.code, d.message));
+            }
+        });
+    }
+
+    /** The engine the host runs: it takes {@link Prepared#image}s and gives their rows to {@link Rows}. */
+    CaptionEngine engine() {
+        return engine;
     }
 
     /**
      * Decodes and embeds the image of an INPUT row ({@code image}, and {@code prompt} where the model
-     * has one; a null prompt is the model's own). The row is read before this returns: Flink may reuse it.
+     * has one; a null prompt is the model's own), giving it an id of its own. The row is read before
+     * this returns: Flink may reuse it. The task's thread only.
      */
     Prepared prepare(RowData input) {
         byte[] image = input.isNullAt(0) ? null : input.getBinary(0);
@@ -58,50 +84,20 @@ final class RowCaptioner implements AutoCloseable {
         if (decoded instanceof ImageDecoding.Failed f) {
             return new Prepared(null, failed(f.code(), f.message()));
         }
+        EmbeddedImage embedded;
         try {
-            return new Prepared(embedding.embed(((ImageDecoding.Decoded) decoded).image()), null);
+            embedded = embedding.embed(((ImageDecoding.Decoded) decoded).image());
         } catch (RuntimeException e) {
             return new Prepared(null, failed(ErrorCode.INFERENCE_FAILED, "patch embedding failed: " + e));
         }
+        embedded.request.id = idPrefix + nextId++;
+        return new Prepared(embedded, null);
     }
 
-    /**
-     * The output rows of {@code images}, in order, from one batched forward (and a second look at the
-     * images an adaptive plan's first look left unsure). A batch that fails is captioned again one
-     * image at a time, so that one poisonous image fails alone.
-     */
-    List<RowData> caption(List<EmbeddedImage> images) {
-        try {
-            List<Captioner.Caption> captions = new ArrayList<>(forward.caption(images, false, rows -> {}));
-            List<Integer> unsure = new ArrayList<>();
-            for (int i = 0; i < images.size(); i++) {
-                if (images.get(i).plan().unsure(captions.get(i))) {
-                    unsure.add(i);
-                }
-            }
-            if (!unsure.isEmpty()) {
-                List<Captioner.Caption> second = forward.caption(unsure.stream().map(images::get).toList(), true, rows -> {});
-                for (int k = 0; k < unsure.size(); k++) {
-                    captions.set(unsure.get(k), second.get(k));
-                }
-            }
-            List<RowData> rows = new ArrayList<>(images.size());
-            captions.forEach(c -> rows.add(captioned(c)));
-            return rows;
-        } catch (RuntimeException e) {
-            if (images.size() > 1) {
-                List<RowData> rows = new ArrayList<>(images.size());
-                images.forEach(image -> rows.addAll(caption(List.of(image))));
-                return rows;
-            }
-            return List.of(failed(ErrorCode.INFERENCE_FAILED, "inference failed: " + e));
-        }
-    }
-
-    private RowData captioned(Captioner.Caption caption) {
+    private RowData captioned(CaptionRecord caption) {
         GenericRowData row = new GenericRowData(spec.outputs().size());
         for (int i = 0; i < spec.outputs().size(); i++) {
-            row.setField(i, spec.outputs().get(i).of(caption, modelName));
+            row.setField(i, spec.outputs().get(i).of(caption));
         }
         return row;
     }
@@ -114,10 +110,11 @@ final class RowCaptioner implements AutoCloseable {
         return row;
     }
 
+    /** Closes the engine (the host has stopped running it) and the CPU stages. */
     @Override
     public void close() throws Exception {
+        engine.close();
         decoding.close();
         embedding.close();
-        model.close();
     }
 }

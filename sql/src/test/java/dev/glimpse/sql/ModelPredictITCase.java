@@ -11,6 +11,7 @@ import dev.glimpse.model.TestModels;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import dev.glimpse.operators.BatchingSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -36,6 +38,8 @@ import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -135,20 +139,33 @@ class ModelPredictITCase {
                 Map.entry("noise", "UNSUPPORTED_FORMAT"), Map.entry("outside", "URI_NOT_ALLOWED"));
     }
 
-    @Test
-    void shouldCaptionEveryRowInBatchesAndGiveBadRowsTheirDeadLetterCodes() throws Exception {
-        GaugeReporter.GAUGES.remove("largestBatch");
+    @ParameterizedTest
+    @EnumSource(BatchingSettings.Mode.class)
+    void shouldCaptionEveryRowInBatchesAndGiveBadRowsTheirDeadLetterCodes(BatchingSettings.Mode mode) throws Exception {
+        GaugeReporter.HISTOGRAMS.remove("batchSize");
+        GaugeReporter.COUNTERS.remove("numBatches");
         StreamTableEnvironment t = tables();
+        t.executeSql("CREATE TEMPORARY MODEL batching INPUT (image BYTES) "
+                + "OUTPUT (caption STRING, confidence DOUBLE, tokens INT, error_code STRING, error_message STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'max-batch-size' = '8', "
+                + "'batching.max-batch-delay' = '500 ms', 'batching-mode' = '" + mode.name().toLowerCase(Locale.ROOT) + "')");
         Map<String, Row> out = byId(collect(t.executeSql("SELECT id, caption, confidence, tokens, error_code, error_message "
-                + "FROM ML_PREDICT(TABLE images, MODEL captioner, DESCRIPTOR(image), MAP['max-concurrent-operations', '16'])")));
+                + "FROM ML_PREDICT(TABLE images, MODEL batching, DESCRIPTOR(image), MAP['max-concurrent-operations', '16'])")));
 
         assertOutcomes(out);
         long right = scenes.entrySet().stream().filter(e -> e.getValue().caption().equals(out.get(e.getKey()).getField("caption"))).count();
         assertThat(right).as("captions equal to the scenes' truth").isGreaterThanOrEqualTo(SCENES - 1);
         assertThat((Integer) out.get("scene-0").getField("tokens")).isPositive();
         assertThat((Double) out.get("scene-0").getField("confidence")).isBetween(0.0, 1.0);
-        assertThat(GaugeReporter.GAUGES.get("largestBatch")).as("the function's largestBatch gauge").isNotNull();
-        assertThat((Integer) GaugeReporter.GAUGES.get("largestBatch").getValue()).as("largest batch").isGreaterThan(1);
+        // The job's captioner metrics: a batch is a forward under static batching, a decoding step under continuous.
+        assertThat(GaugeReporter.HISTOGRAMS.get("batchSize")).as("the function's batchSize histogram").isNotNull();
+        assertThat(GaugeReporter.HISTOGRAMS.get("batchSize").getStatistics().getMax()).as("largest batch").isGreaterThan(1);
+        long batches = GaugeReporter.COUNTERS.get("numBatches").getCount();
+        if (mode == BatchingSettings.Mode.CONTINUOUS) {
+            assertThat(batches).as("decoding steps, each caption several").isGreaterThan(SCENES);
+        } else {
+            assertThat(batches).as("static batches of up to 8 rows").isBetween(3L, (long) SCENES);
+        }
     }
 
     @Test
@@ -245,9 +262,9 @@ class ModelPredictITCase {
                 + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'max-batch-size' = 'lots')");
         assertThatThrownBy(() -> t.executeSql(String.format(select, "big")))
                 .hasStackTraceContaining("batching.max-batch-size");
-        t.executeSql("CREATE TEMPORARY MODEL streamed INPUT (image BYTES) OUTPUT (caption STRING) "
-                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'batching-mode' = 'continuous')");
-        assertThatThrownBy(() -> t.executeSql(String.format(select, "streamed")))
-                .hasStackTraceContaining("'batching-mode' must be 'static' in SQL");
+        t.executeSql("CREATE TEMPORARY MODEL sometimes INPUT (image BYTES) OUTPUT (caption STRING) "
+                + "WITH ('provider' = 'glimpse', 'model-dir' = '" + MODEL + "', 'batching-mode' = 'sometimes')");
+        assertThatThrownBy(() -> t.executeSql(String.format(select, "sometimes")))
+                .hasStackTraceContaining("sometimes: invalid value for option 'batching.mode'");
     }
 }
