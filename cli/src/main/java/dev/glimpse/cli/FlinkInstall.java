@@ -33,7 +33,8 @@ import picocli.CommandLine.Parameters;
 public final class FlinkInstall implements Callable<Integer> {
     /** Where the dist module writes the jars for Flink's lib/. */
     static final String DIST_FLINK_LIB = "dist/target/flink-lib";
-    static final String CONFIG_ADDITIONS = "conf/flink/config-additions.yaml";
+    /** The keys to append to Flink's config.yaml, relative to the Glimpse installation. */
+    public static final String CONFIG_ADDITIONS = "conf/flink/config-additions.yaml";
     static final String SUPPORTED_FLINK = "2.2.";
 
     private static final Pattern VERSIONED_JAR = Pattern.compile("(.+?)-(\\d[^/]*)\\.jar");
@@ -55,7 +56,8 @@ public final class FlinkInstall implements Callable<Integer> {
         this(System.out);
     }
 
-    FlinkInstall(PrintStream out) {
+    /** Prints to {@code out} (the cluster test reads what it did). */
+    public FlinkInstall(PrintStream out) {
         this.out = out;
     }
 

@@ -69,7 +69,7 @@ final class FlinkDistribution {
         for (Path jar : ClusterLayout.flinkRuntime(jobClasspath)) {
             Path dir = jar.getFileName().toString().startsWith(PROMETHEUS_PLUGIN) ? prometheus : lib();
             Files.copy(jar, dir.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-            jars += dir == lib() ? 1 : 0;
+            jars += dir.equals(lib()) ? 1 : 0;
         }
         Files.createDirectories(conf());
         Files.writeString(conf().resolve("config.yaml"), defaultConfig());
