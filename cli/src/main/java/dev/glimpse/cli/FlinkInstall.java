@@ -152,8 +152,9 @@ public final class FlinkInstall implements Callable<Integer> {
         Engine engine = Engine.getEngine("PyTorch");
         String libtorch = ai.djl.pytorch.jni.LibUtils.getLibtorchPath();
         ai.djl.huggingface.tokenizers.jni.LibUtils.checkStatus();
-        out.printf("natives: PyTorch %s at %s, tokenizers loaded (%.1f s); a TaskManager of this user finds them there%n",
-                engine.getVersion(), libtorch, (System.nanoTime() - start) / 1e9);
+        out.printf("natives: PyTorch %s at %s, tokenizers loaded (%.1f s); TaskManagers that run as this user"
+                + " (with DJL_CACHE_DIR=%s) find them there%n", engine.getVersion(), libtorch, (System.nanoTime() - start) / 1e9,
+                System.getenv().getOrDefault("DJL_CACHE_DIR", "unset"));
     }
 
     private void printNextSteps(Path home) {

@@ -887,6 +887,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
                 last = e;
             }
             checkProcesses();
+            noteLoad();
             long now = System.currentTimeMillis();
             if (now > deadline) {
                 throw new IllegalStateException("--timeout " + timeout + " exceeded after " + secs(now - start)
@@ -898,6 +899,17 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             }
             Thread.sleep(500);
         }
+    }
+
+    private double firstLoad = -1;
+    private double highestLoad = -1;
+
+    private void noteLoad() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        if (firstLoad < 0) {
+            firstLoad = load;
+        }
+        highestLoad = Math.max(highestLoad, load);
     }
 
     /** The one-minute load average of this machine, for the report. */
@@ -961,6 +973,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         out.println("timings:");
         timings.forEach((k, v) -> out.printf("  %-55s %s%n", k, v));
         out.printf("  %-55s %s%n", "total", secs(System.currentTimeMillis() - t0));
+        out.printf("  %-55s %.1f at the first wait, %.1f at the highest%n", "load average (1 min)", firstLoad, highestLoad);
         out.println("checks:");
         for (String[] c : checks) {
             out.printf("  [%s] %s: %s%n", c[0], c[1], c[2]);
