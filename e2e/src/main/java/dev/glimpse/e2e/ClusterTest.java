@@ -95,6 +95,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
     private final PrintStream log = System.err;
     private final long t0 = System.currentTimeMillis();
     private long deadline;
+    private Readiness readiness;
     private Path tmp;
     private Path logs;
     private final List<JvmProcess> processes = new ArrayList<>();
@@ -121,6 +122,10 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             throw new IllegalArgumentException("--images must be at least 12");
         }
         deadline = t0 + timeout.toMillis();
+        readiness = new Readiness(deadline, "--timeout " + timeout, () -> {
+            checkProcesses();
+            noteLoad();
+        }, this::progress, Readiness.SYSTEM);
         Path home = Installation.home().toAbsolutePath();
         tmp = Files.createTempDirectory("glimpse-cluster-test-");
         logs = tmp.resolve("logs");
@@ -852,53 +857,14 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
 
     // ================================================================================ waiting
 
-    interface Condition {
-        boolean holds() throws Exception;
-    }
-
     /** Milliseconds left before --timeout; fails once it has passed. */
     private long remaining() {
-        long left = deadline - System.currentTimeMillis();
-        if (left <= 0) {
-            throw new IllegalStateException("--timeout " + timeout + " exceeded");
-        }
-        return left;
+        return readiness.remaining();
     }
 
-    /**
-     * Polls {@code condition} every half second until it holds: readiness (REST answering,
-     * TaskManagers registered, slots free, every subtask running) and results alike, with one deadline,
-     * the overall --timeout, and no fixed wait of its own, so a loaded machine only makes it slower. It
-     * fails at once when a process the cluster needs has died, and says every 30 s what it waits for.
-     * An exception of the condition (connection refused while a process starts...) counts as "not yet".
-     */
-    private void awaitCondition(String what, Condition condition) throws Exception {
-        long start = System.currentTimeMillis();
-        long nextNote = start + 30_000;
-        Exception last = null;
-        while (true) {
-            try {
-                if (condition.holds()) {
-                    return;
-                }
-            } catch (InterruptedException e) {
-                throw e;
-            } catch (Exception e) {
-                last = e;
-            }
-            checkProcesses();
-            noteLoad();
-            long now = System.currentTimeMillis();
-            if (now > deadline) {
-                throw new IllegalStateException("--timeout " + timeout + " exceeded after " + secs(now - start)
-                        + " waiting for " + what + (last != null ? " (last error: " + last + ")" : ""));
-            }
-            if (now > nextNote) {
-                progress("still waiting for " + what + " (" + secs(now - start) + ", load average " + loadAverage() + ")");
-                nextNote = now + 30_000;
-            }
-            Thread.sleep(500);
-        }
+    /** Waits for readiness or a result, with the run's one deadline ({@link Readiness}). */
+    private void awaitCondition(String what, Readiness.Condition condition) throws Exception {
+        readiness.await(what, condition);
     }
 
     private double firstLoad = -1;
