@@ -19,7 +19,7 @@ public final class Cli {
     /** The order of {@code glimpse --help}; a command found but not named here comes last. */
     public static final List<String> ORDER = List.of("demo", "run", "reprocess", "caption", "scenes", "train", "eval",
             "verify-reference", "bench", "bench-reprocess", "bench-batching", "stop", "broker", "produce", "tail", "soak",
-            "cluster-test", "gallery", "sql");
+            "flink-install", "cluster-test", "gallery", "sql");
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -29,7 +29,8 @@ public final class Cli {
     public static CommandLine commandLine() {
         List<Object> commands = new ArrayList<>(List.of(new Demo(), new Run(), new Reprocess(), new CaptionFiles(),
                 new ModelCommands.Scenes(), new ModelCommands.Train(), new ModelCommands.Eval(),
-                new ModelCommands.VerifyReference(), new Stop(), new Broker(), new Produce(), new Tail(), new Gallery(), new Sql()));
+                new ModelCommands.VerifyReference(), new Stop(), new Broker(), new Produce(), new Tail(), new Gallery(), new Sql(),
+                new FlinkInstall()));
         ServiceLoader.load(Subcommand.class).forEach(commands::add);
         Map<String, Object> byName = new LinkedHashMap<>();
         for (Object command : commands) {

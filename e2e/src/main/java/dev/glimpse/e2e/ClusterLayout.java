@@ -99,15 +99,7 @@ final class ClusterLayout {
      * Never Glimpse's classes, the Kafka connector or kafka-clients: those come with the job jar.
      */
     static List<Path> flinkLib(List<Path> jobClasspath, Path distFlinkLib) {
-        List<Path> lib = new ArrayList<>();
-        for (Path jar : jobClasspath) {
-            if (isGlimpseModule(jar) || NOT_IN_FLINK_LIB.stream().anyMatch(x -> jar.toString().replace(File.separatorChar, '/').contains("/" + x))) {
-                continue;
-            }
-            if (FLINK_LIB_GROUPS.stream().anyMatch(g -> inGroup(jar, g))) {
-                lib.add(jar);
-            }
-        }
+        List<Path> lib = new ArrayList<>(flinkRuntime(jobClasspath));
         List<Path> djl = listJars(distFlinkLib);
         if (djl.isEmpty()) {
             throw new IllegalStateException(distFlinkLib + " holds no jars (run mvn package: the dist module writes it)");
@@ -117,6 +109,24 @@ final class ClusterLayout {
             String n = jar.getFileName().toString();
             if (isGlimpseModule(jar) || n.startsWith("kafka") || n.startsWith("flink-connector-kafka") || n.startsWith("picocli")) {
                 throw new IllegalStateException("user code on the cluster class path: " + jar);
+            }
+        }
+        return lib;
+    }
+
+    /**
+     * What a Flink release brings in lib/, cut from the job's resolved class path: the modules that
+     * flink-dist bundles (flink-dist itself is not on Maven Central) with their unshaded dependencies,
+     * the table, CEP, file and JSON jars, slf4j and log4j; never Glimpse, the Kafka connector or DJL.
+     */
+    static List<Path> flinkRuntime(List<Path> jobClasspath) {
+        List<Path> lib = new ArrayList<>();
+        for (Path jar : jobClasspath) {
+            if (isGlimpseModule(jar) || NOT_IN_FLINK_LIB.stream().anyMatch(x -> jar.toString().replace(File.separatorChar, '/').contains("/" + x))) {
+                continue;
+            }
+            if (FLINK_LIB_GROUPS.stream().anyMatch(g -> inGroup(jar, g))) {
+                lib.add(jar);
             }
         }
         return lib;

@@ -77,6 +77,13 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
     @Option(names = "--seed", defaultValue = "2024", description = "Seed of the generated scenes.")
     long seed;
 
+    @Option(names = "--flink-home", paramLabel = "DIR", description = {"Instead, follow docs/deployment.md's steps 'On an existing "
+            + "Flink installation' on this Flink folder (laid out here as a Flink 2.2.1 release, from Maven Central's jars, when its lib/ "
+            + "holds no Flink): bin/glimpse flink-install, conf/flink/config-additions.yaml appended to Flink's config.yaml, a JobManager "
+            + "and one TaskManager with Flink's default single slot started as Flink's scripts start them, the documented submit line "
+            + "run by Flink's client (CliFrontend run), every image captioned exactly once, then CliFrontend stop with a savepoint."})
+    Path flinkHome;
+
     @Option(names = "--interval", defaultValue = "150ms", converter = DurationConverter.class,
             description = "Pause between two images sent (default: ${DEFAULT-VALUE}): the images arrive as a stream.")
     Duration interval;
@@ -88,6 +95,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
     private final PrintStream log = System.err;
     private final long t0 = System.currentTimeMillis();
     private long deadline;
+    private Readiness readiness;
     private Path tmp;
     private Path logs;
     private final List<JvmProcess> processes = new ArrayList<>();
@@ -99,6 +107,8 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
     private JvmProcess kafka;
     private JvmProcess jobManager;
     private final Map<String, JvmProcess> taskManagers = new LinkedHashMap<>();
+    /** Processes the test ended on purpose (kill -9 of a TaskManager): not a failure when found dead. */
+    private final List<JvmProcess> killed = new java.util.concurrent.CopyOnWriteArrayList<>();
     private String bootstrap;
     private FlinkRest rest;
 
@@ -112,6 +122,10 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             throw new IllegalArgumentException("--images must be at least 12");
         }
         deadline = t0 + timeout.toMillis();
+        readiness = new Readiness(deadline, "--timeout " + timeout, () -> {
+            checkProcesses();
+            noteLoad();
+        }, this::progress, Readiness.SYSTEM);
         Path home = Installation.home().toAbsolutePath();
         tmp = Files.createTempDirectory("glimpse-cluster-test-");
         logs = tmp.resolve("logs");
@@ -119,7 +133,11 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         Runtime.getRuntime().addShutdownHook(hook);
         Throwable failure = null;
         try {
-            run(home);
+            if (flinkHome != null) {
+                runOnDistribution(home);
+            } else {
+                run(home);
+            }
         } catch (Throwable t) {
             failure = t;
         } finally {
@@ -177,7 +195,8 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         t = System.currentTimeMillis();
         startFlink(home, lib);
         timings.put("Flink JobManager + 2 TaskManagers registered", secs(System.currentTimeMillis() - t));
-        pass("cluster up", "JobManager and 2 TaskManagers (2 slots each) registered; REST " + rest.base);
+        awaitCondition("2 free slots (parallelism 2)", () -> rest.overview().path("slots-available").asInt() >= 2);
+        pass("cluster up", "JobManager and 2 TaskManagers (2 slots each) registered, slots free; REST " + rest.base);
 
         // ---------------------------------------------------------------- submit
         Path checkpoints = tmp.resolve("checkpoints");
@@ -196,7 +215,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         t = System.currentTimeMillis();
         String jarId = rest.uploadJar(jobJar);
         String job = submit(jarId, programArgs, null);
-        awaitCondition("job " + job + " to run every subtask", Duration.ofMinutes(6), () -> rest.allRunning(job));
+        awaitCondition("job " + job + " to run every subtask", () -> rest.allRunning(job));
         List<String> initialTms = rest.taskManagersOf(job);
         timings.put("jar upload + submission -> every subtask RUNNING", secs(System.currentTimeMillis() - t));
         facts.add("job 1     : " + job + " on " + initialTms);
@@ -209,9 +228,9 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
              KafkaProducer<byte[], byte[]> producer = producer()) {
             long firstSent = System.currentTimeMillis();
             ImageStream stream = new ImageStream(producer, imagesTopic, scenes, 0, firstStreamEnd, interval.toMillis());
-            awaitCondition("the first committed outcome", Duration.ofMinutes(5), () -> outcomes.distinctIds() > 0);
+            awaitCondition("the first committed outcome", () -> outcomes.distinctIds() > 0);
             timings.put("first image sent -> first committed outcome", secs(System.currentTimeMillis() - firstSent));
-            awaitCondition(killAfter + " committed outcomes", Duration.ofMinutes(6), () -> outcomes.distinctIds() >= killAfter);
+            awaitCondition(killAfter + " committed outcomes", () -> outcomes.distinctIds() >= killAfter);
             int committedAtKill = outcomes.distinctIds();
             int sentAtKill = stream.sent();
 
@@ -219,6 +238,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             String victim = running.contains("tm-2") ? "tm-2" : running.get(0);
             String survivor = victim.equals("tm-1") ? "tm-2" : "tm-1";
             long killedAt = System.currentTimeMillis();
+            killed.add(taskManagers.get(victim));
             taskManagers.get(victim).kill();
             String when = committedAtKill + " outcomes committed, " + sentAtKill + " images sent";
             progress("killed " + victim + " (kill -9, pid " + taskManagers.get(victim).pid() + ") with " + when
@@ -226,10 +246,10 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             facts.add("killed    : " + victim + " (kill -9) with " + when + " of " + images + "; survivor " + survivor);
 
             // ------------------------------------------------------------ phase 2: recovery while images keep coming
-            awaitCondition("the JobManager to notice the loss of " + victim, Duration.ofMinutes(2),
+            awaitCondition("the JobManager to notice the loss of " + victim,
                     () -> rest.overview().path("taskmanagers").asInt() == 1);
             timings.put("kill -9 -> JobManager dropped the TaskManager", secs(System.currentTimeMillis() - killedAt));
-            awaitCondition("job " + job + " to run again, on " + survivor + " only", Duration.ofMinutes(6),
+            awaitCondition("job " + job + " to run again, on " + survivor + " only",
                     () -> rest.allRunning(job) && rest.taskManagersOf(job).equals(List.of(survivor)));
             timings.put("kill -9 -> every subtask RUNNING on the survivor", secs(System.currentTimeMillis() - killedAt));
             List<String> failures = rest.exceptionHistory(job, killedAt);
@@ -238,11 +258,11 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             if (!failures.isEmpty()) {
                 facts.add("failover  : " + failures.get(failures.size() - 1));
             }
-            awaitCondition("a committed outcome after the kill", Duration.ofMinutes(5),
+            awaitCondition("a committed outcome after the kill",
                     () -> outcomes.outcomes().stream().anyMatch(o -> o.atMillis() > killedAt));
             timings.put("kill -9 -> next committed outcome", secs(firstAfter(outcomes, killedAt) - killedAt));
             stream.await();
-            awaitCondition("outcomes for images 0.." + (firstStreamEnd - 1), Duration.ofMinutes(8),
+            awaitCondition("outcomes for images 0.." + (firstStreamEnd - 1),
                     () -> hasOutcomes(outcomes, 0, firstStreamEnd));
 
             // ------------------------------------------------------------ phase 3: cancel mid-stream, resume from the checkpoint
@@ -250,19 +270,19 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             int loadsBefore = countLines(survivorLog, "loaded model");
             long phase3 = System.currentTimeMillis();
             ImageStream last = new ImageStream(producer, imagesTopic, scenes, firstStreamEnd, images, Math.max(300, interval.toMillis()));
-            awaitCondition("a committed outcome of the last images", Duration.ofMinutes(5),
+            awaitCondition("a committed outcome of the last images",
                     () -> outcomes.outcomes().stream().anyMatch(o -> o.atMillis() > phase3));
             long cancelAt = System.currentTimeMillis();
             rest.cancel(job);
             int committedAtCancel = outcomes.distinctIds();
             int sentAtCancel = firstStreamEnd + last.sent();
-            awaitCondition("job " + job + " to be CANCELED", Duration.ofMinutes(2),
+            awaitCondition("job " + job + " to be CANCELED",
                     () -> "CANCELED".equals(rest.job(job).path("state").asText()));
             String checkpoint = latestRetainedCheckpoint(job, checkpoints);
             String cancelWhen = committedAtCancel + " outcomes committed, " + sentAtCancel + " images sent";
             progress("cancelled " + job + " with " + cancelWhen + "; resuming from " + checkpoint);
             String job2 = submit(jarId, programArgs, checkpoint);
-            awaitCondition("job " + job2 + " to run every subtask", Duration.ofMinutes(6), () -> rest.allRunning(job2));
+            awaitCondition("job " + job2 + " to run every subtask", () -> rest.allRunning(job2));
             timings.put("cancel -> resubmitted job RUNNING from its checkpoint", secs(System.currentTimeMillis() - cancelAt));
             List<String> job2Tms = rest.taskManagersOf(job2);
             facts.add("cancelled : job 1 with " + cancelWhen + "; restored from " + checkpoint);
@@ -270,12 +290,12 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             check(job2Tms.equals(List.of(survivor)), "restart on the same TaskManager",
                     "job 2 runs on " + job2Tms + " (survivor " + survivor + "), in a new user-code class loader");
             last.await();
-            awaitCondition("outcomes for all " + images + " images", Duration.ofMinutes(8),
+            awaitCondition("outcomes for all " + images + " images",
                     () -> hasOutcomes(outcomes, 0, images));
             timings.put("first image sent -> last outcome committed", secs(System.currentTimeMillis() - firstSent));
             // Let two more checkpoints commit: a duplicate would show up now.
             long settled = rest.completedCheckpoints(job2) + 2;
-            awaitCondition("two more checkpoints", Duration.ofMinutes(2), () -> rest.completedCheckpoints(job2) >= settled);
+            awaitCondition("two more checkpoints", () -> rest.completedCheckpoints(job2) >= settled);
             Thread.sleep(1500);
 
             int loadsAfter = countLines(survivorLog, "loaded model");
@@ -284,6 +304,171 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             verifyOutcomes(outcomes, scenes, modelDir);
         }
         verifyLogs();
+    }
+
+    /**
+     * docs/deployment.md, "On an existing Flink installation", step by step on {@code --flink-home}:
+     * flink-install, the keys appended to Flink's config.yaml, the topics, the JobManager and one
+     * TaskManager (Flink's default single slot) started as bin/start-cluster.sh starts them, the
+     * documented submit line run by Flink's own client, a stream of images, the stop with a savepoint.
+     */
+    private void runOnDistribution(Path home) throws Exception {
+        List<Path> jobClasspath = ClusterLayout.readClasspath(home.resolve("e2e/target/classpath.txt"));
+        Path jobJar = clusterJar(home.resolve("dist/target"));
+        FlinkDistribution flink = new FlinkDistribution(flinkHome);
+        if (!flink.isLaidOut()) {
+            long t = System.currentTimeMillis();
+            String laidOut = flink.layOut(jobClasspath);
+            timings.put("Flink folder laid out as a release", secs(System.currentTimeMillis() - t));
+            facts.add("flink home: " + flink.home + ": " + laidOut);
+        } else {
+            facts.add("flink home: " + flink.home + " (its own lib/, conf/config.yaml, plugins/)");
+        }
+        facts.add("job jar   : " + jobJar + " (" + Files.size(jobJar) / (1024 * 1024) + " MB)");
+        facts.add("tmp       : " + tmp);
+
+        // Step 2: bin/glimpse flink-install FLINK_HOME.
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        int rc = new CommandLine(new dev.glimpse.cli.FlinkInstall(new PrintStream(printed, true, StandardCharsets.UTF_8)))
+                .execute(flink.home.toString());
+        String installed = printed.toString(StandardCharsets.UTF_8);
+        installed.lines().forEach(l -> progress("flink-install: " + l));
+        String summary = installed.lines().filter(l -> l.startsWith("lib/:")).findFirst().orElse("no summary");
+        check(rc == 0 && flink.libHas("pytorch-engine") && flink.libHas("imageio-webp"), "step 2: glimpse flink-install " + flink.home,
+                "exit " + rc + "; " + summary);
+
+        // Step 3: the keys appended to Flink's config.yaml (a copy per run, with this run's free ports).
+        Path conf = Files.createDirectories(tmp.resolve("conf"));
+        Path flinkConfig = flink.conf().resolve("config.yaml");
+        int[] ports = EmbeddedKafka.freePorts(2);
+        Files.writeString(conf.resolve("config.yaml"), FlinkDistribution.runConfig(Files.readString(flinkConfig), ports[0], ports[1],
+                Files.readString(home.resolve(dev.glimpse.cli.FlinkInstall.CONFIG_ADDITIONS))));
+        Path log4j = conf.resolve("log4j.properties");
+        Files.writeString(log4j, ClusterLayout.flinkLog4j());
+        Configuration config = ClusterLayout.loadFlinkConfiguration(conf);
+        facts.add("config    : " + conf.resolve("config.yaml") + " = " + flinkConfig + " + " + dev.glimpse.cli.FlinkInstall.CONFIG_ADDITIONS
+                + " (jobmanager.rpc.port " + ports[0] + ", rest.port " + ports[1] + ")");
+
+        // Step 5 (before the job): Kafka and its topics.
+        Path modelDir = resolveModel(home);
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String imagesTopic = "dt-images-" + run;
+        String captionsTopic = "dt-captions-" + run;
+        String deadLetterTopic = "dt-dlq-" + run;
+        long t = System.currentTimeMillis();
+        startKafka(ClusterLayout.kafkaClasspath(jobClasspath));
+        createTopics(Map.of(imagesTopic, 1, captionsTopic, 1, deadLetterTopic, 1));
+        timings.put("Kafka broker formatted, started, topics created", secs(System.currentTimeMillis() - t));
+
+        // Step 4: bin/start-cluster.sh: a JobManager, then one TaskManager, each with lib/* and env.java.opts.
+        t = System.currentTimeMillis();
+        String cp = ClusterLayout.joinClasspath(flink.classpath());
+        Map<String, String> env = Map.of("FLINK_HOME", flink.home.toString(), "FLINK_CONF_DIR", conf.toString(),
+                "FLINK_LIB_DIR", flink.lib().toString(), "FLINK_PLUGINS_DIR", flink.plugins().toString(),
+                "FLINK_BIN_DIR", flink.home.resolve("bin").toString());
+        rest = new FlinkRest("http://localhost:" + ports[1]);
+        List<List<String>> jmMemory = ClusterLayout.jobManagerMemory(config);
+        List<String> jmJvm = new ArrayList<>(jmMemory.get(0));
+        jmJvm.addAll(FlinkDistribution.jvmOptions(config, org.apache.flink.configuration.CoreOptions.FLINK_JM_JVM_OPTIONS));
+        jmJvm.addAll(logFlags(log4j, "jobmanager"));
+        List<String> jmArgs = new ArrayList<>(List.of("--configDir", conf.toString(), "--executionMode", "cluster"));
+        jmArgs.addAll(jmMemory.get(1));
+        jobManager = track(JvmProcess.start("jobmanager", jmJvm, cp,
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", jmArgs, env, logs));
+        progress("JobManager starting (" + jobManager + "), REST " + rest.base);
+        List<List<String>> tmMemory = ClusterLayout.taskManagerMemory(config);
+        List<String> tmJvm = new ArrayList<>(tmMemory.get(0));
+        tmJvm.addAll(FlinkDistribution.jvmOptions(config, org.apache.flink.configuration.CoreOptions.FLINK_TM_JVM_OPTIONS));
+        tmJvm.addAll(logFlags(log4j, "tm-1"));
+        List<String> tmArgs = new ArrayList<>(List.of("--configDir", conf.toString()));
+        tmArgs.addAll(tmMemory.get(1));
+        JvmProcess tm = track(JvmProcess.start("tm-1", tmJvm, cp, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", tmArgs, env, logs));
+        taskManagers.put("tm-1", tm);
+        progress("TaskManager " + tm + " starting, JVM " + String.join(" ", tmMemory.get(0)));
+        awaitCondition("the JobManager's REST API", () -> rest.overview().has("taskmanagers"));
+        awaitCondition("the TaskManager to register", () -> rest.overview().path("taskmanagers").asInt() == 1);
+        awaitCondition("a free slot", () -> rest.overview().path("slots-available").asInt() >= 1);
+        int slots = rest.overview().path("slots-total").asInt();
+        timings.put("JobManager + TaskManager registered, slot free", secs(System.currentTimeMillis() - t));
+        check(slots == 1, "cluster up with Flink's default slots", "1 TaskManager registered with " + slots + " slot(s); REST " + rest.base);
+
+        // Step 6: the documented submit line, through Flink's client (what bin/flink run executes).
+        Path checkpoints = mkdirs("checkpoints");
+        List<String> submit = new ArrayList<>(List.of("run", "-d", jobJar.toString(),
+                "--set", "kafka.bootstrap-servers=" + bootstrap,
+                "--set", "kafka.images-topic=" + imagesTopic,
+                "--set", "kafka.captions-topic=" + captionsTopic,
+                "--set", "kafka.dead-letter-topic=" + deadLetterTopic,
+                "--set", "kafka.group-id=glimpse-dt-" + run,
+                "--set", "kafka.transactional-id-prefix=glimpse-dt-" + run,
+                "--set", "checkpoint.dir=" + checkpoints.toUri(),
+                "--set", "checkpoint.interval=1s",
+                "--set", "model.dir=" + modelDir,
+                "--set", "parallelism.decode=1", "--set", "parallelism.inference=1"));
+        t = System.currentTimeMillis();
+        String submitted = flinkClient(flink, config, env, log4j, "client-run", submit);
+        Matcher jobId = Pattern.compile("Job has been submitted with JobID ([0-9a-f]{32})").matcher(submitted);
+        if (!jobId.find()) {
+            throw new IllegalStateException("CliFrontend run printed no job id: " + FlinkRest.abbreviate(submitted));
+        }
+        String job = jobId.group(1);
+        pass("step 6: the job submitted with Flink's client (CliFrontend run -d)", "Job has been submitted with JobID " + job);
+        awaitCondition("job " + job + " to run every subtask", () -> rest.allRunning(job));
+        timings.put("CliFrontend run -> every subtask RUNNING", secs(System.currentTimeMillis() - t));
+
+        // Images: every one captioned (or dead-lettered) exactly once.
+        SceneGenerator scenes = new SceneGenerator(seed);
+        try (OutcomeReader outcomes = new OutcomeReader(bootstrap, captionsTopic, deadLetterTopic);
+             KafkaProducer<byte[], byte[]> producer = producer()) {
+            long firstSent = System.currentTimeMillis();
+            ImageStream stream = new ImageStream(producer, imagesTopic, scenes, 0, images, interval.toMillis());
+            awaitCondition("the first committed outcome", () -> outcomes.distinctIds() > 0);
+            timings.put("first image sent -> first committed outcome", secs(System.currentTimeMillis() - firstSent));
+            stream.await();
+            awaitCondition("outcomes for all " + images + " images", () -> hasOutcomes(outcomes, 0, images));
+            timings.put("first image sent -> last outcome committed", secs(System.currentTimeMillis() - firstSent));
+            long settled = rest.completedCheckpoints(job) + 2;
+            awaitCondition("two more checkpoints", () -> rest.completedCheckpoints(job) >= settled);
+            Thread.sleep(1500);
+            verifyOutcomes(outcomes, scenes, modelDir);
+        }
+
+        // Section 7: stop with a savepoint, through Flink's client.
+        Path savepoints = mkdirs("savepoints");
+        t = System.currentTimeMillis();
+        String stopped = flinkClient(flink, config, env, log4j, "client-stop",
+                List.of("stop", "--savepointPath", savepoints.toUri().toString(), job));
+        Matcher path = Pattern.compile("Savepoint completed\\. Path: (\\S+)").matcher(stopped);
+        boolean saved = path.find() && Files.isRegularFile(Path.of(java.net.URI.create(path.group(1))).resolve("_metadata"));
+        awaitCondition("job " + job + " to finish", () -> "FINISHED".equals(rest.job(job).path("state").asText()));
+        timings.put("CliFrontend stop --savepointPath -> FINISHED", secs(System.currentTimeMillis() - t));
+        check(saved, "stopped with a savepoint (CliFrontend stop)", saved ? "Savepoint completed. Path: " + path.group(1) + " (holds _metadata)"
+                : "no savepoint path with _metadata in: " + FlinkRest.abbreviate(stopped));
+        verifyLogs();
+    }
+
+    /**
+     * Runs Flink's client as bin/flink does: lib/* on the class path, env.java.opts.all and
+     * env.java.opts.client, FLINK_CONF_DIR; waits for it and returns what it printed (exit 0 required).
+     */
+    private String flinkClient(FlinkDistribution flink, Configuration config, Map<String, String> env, Path log4j, String name,
+                               List<String> args) throws Exception {
+        List<String> jvm = new ArrayList<>(FlinkDistribution.jvmOptions(config, org.apache.flink.configuration.CoreOptions.FLINK_CLI_JVM_OPTIONS));
+        jvm.addAll(logFlags(log4j, name));
+        progress("bin/flink " + String.join(" ", args));
+        JvmProcess client = JvmProcess.start(name, jvm, ClusterLayout.joinClasspath(flink.classpath()),
+                "org.apache.flink.client.cli.CliFrontend", args, env, logs);
+        Integer rc = client.await(remaining());
+        String printed = Files.readString(client.output, StandardCharsets.ISO_8859_1);
+        if (rc == null || rc != 0) {
+            client.stop(1000);
+            throw new IllegalStateException("bin/flink " + args.get(0) + " exited " + rc + ": " + tail(client.output, 30));
+        }
+        return printed;
+    }
+
+    private List<String> logFlags(Path log4j, String name) {
+        return List.of("-Dlog.file=" + logs.resolve(name + ".log"), "-Dlog4j.configurationFile=file:" + log4j);
     }
 
     private void verifyOutcomes(OutcomeReader reader, SceneGenerator scenes, Path modelDir) {
@@ -380,7 +565,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
                 "-Djava.io.tmpdir=" + dir);
         JvmProcess format = JvmProcess.start("kafka-format", jvm, cp, "kafka.tools.StorageTool",
                 List.of("format", "-t", Uuid.randomUuid().toString(), "-c", props.toString(), "--standalone"), Map.of(), logs);
-        Integer rc = format.await(remaining(Duration.ofMinutes(3)));
+        Integer rc = format.await(remaining());
         if (rc == null || rc != 0) {
             format.stop(1000);
             throw new IllegalStateException("kafka-storage format failed (exit " + rc + "): " + tail(format.output, 20));
@@ -388,7 +573,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         kafka = track(JvmProcess.start("kafka", jvm, cp, "kafka.Kafka", List.of(props.toString()), Map.of(), logs));
         progress("Kafka broker starting on " + bootstrap + " (" + kafka + ")");
         try (Admin admin = admin()) {
-            awaitCondition("the Kafka broker to answer", Duration.ofMinutes(3),
+            awaitCondition("the Kafka broker to answer",
                     () -> !admin.describeCluster().nodes().get().isEmpty());
         }
     }
@@ -397,7 +582,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         try (Admin admin = admin()) {
             admin.createTopics(topics.entrySet().stream().map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1)).toList())
                     .all().get();
-            awaitCondition("topic leaders", Duration.ofMinutes(1), () -> admin.describeTopics(topics.keySet()).allTopicNames().get()
+            awaitCondition("topic leaders", () -> admin.describeTopics(topics.keySet()).allTopicNames().get()
                     .values().stream().allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())));
         }
     }
@@ -431,7 +616,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         jobManager = track(JvmProcess.start("jobmanager", jmJvm, cp,
                 "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", jmArgs, env, logs));
         progress("JobManager starting (" + jobManager + "), REST " + rest.base + ", JVM " + String.join(" ", jmMemory.get(0)));
-        awaitCondition("the JobManager's REST API", Duration.ofMinutes(4), () -> rest.overview().has("taskmanagers"));
+        awaitCondition("the JobManager's REST API", () -> rest.overview().has("taskmanagers"));
 
         List<List<String>> tmMemory = ClusterLayout.taskManagerMemory(flink);
         for (String id : List.of("tm-1", "tm-2")) {
@@ -446,7 +631,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
             taskManagers.put(id, tm);
             progress("TaskManager " + tm + " starting, JVM " + String.join(" ", tmMemory.get(0)));
         }
-        awaitCondition("2 TaskManagers to register", Duration.ofMinutes(4),
+        awaitCondition("2 TaskManagers to register",
                 () -> rest.overview().path("taskmanagers").asInt() == 2);
     }
 
@@ -618,7 +803,7 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         }
 
         void await() throws Exception {
-            done.get(remaining(Duration.ofMinutes(5)), java.util.concurrent.TimeUnit.MILLISECONDS);
+            done.get(remaining(), java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 
@@ -672,54 +857,40 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
 
     // ================================================================================ waiting
 
-    interface Condition {
-        boolean holds() throws Exception;
+    /** Milliseconds left before --timeout; fails once it has passed. */
+    private long remaining() {
+        return readiness.remaining();
     }
 
-    private long remaining(Duration max) {
-        long left = deadline - System.currentTimeMillis();
-        if (left <= 0) {
-            throw new IllegalStateException("--timeout " + timeout + " exceeded");
+    /** Waits for readiness or a result, with the run's one deadline ({@link Readiness}). */
+    private void awaitCondition(String what, Readiness.Condition condition) throws Exception {
+        readiness.await(what, condition);
+    }
+
+    private double firstLoad = -1;
+    private double highestLoad = -1;
+
+    private void noteLoad() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        if (firstLoad < 0) {
+            firstLoad = load;
         }
-        return Math.min(left, max.toMillis());
+        highestLoad = Math.max(highestLoad, load);
     }
 
-    /**
-     * Polls {@code condition} every half second until it holds; fails when {@code max} (or the
-     * overall --timeout) passes or when a process the cluster needs has died. An exception of the
-     * condition (connection refused while a process starts...) counts as "not yet".
-     */
-    private void awaitCondition(String what, Duration max, Condition condition) throws Exception {
-        long start = System.currentTimeMillis();
-        long until = start + remaining(max);
-        Exception last = null;
-        while (true) {
-            try {
-                if (condition.holds()) {
-                    return;
-                }
-            } catch (InterruptedException e) {
-                throw e;
-            } catch (Exception e) {
-                last = e;
-            }
-            checkProcesses();
-            if (System.currentTimeMillis() > until) {
-                throw new IllegalStateException("timed out after " + secs(System.currentTimeMillis() - start)
-                        + " waiting for " + what + (last != null ? " (last error: " + last + ")" : ""));
-            }
-            Thread.sleep(500);
-        }
+    /** The one-minute load average of this machine, for the report. */
+    static String loadAverage() {
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return load < 0 ? "unknown" : String.format("%.1f", load);
     }
 
+    /** Fails when a process of the cluster has exited, unless the test killed it on purpose. */
     private void checkProcesses() {
-        List<JvmProcess> needed = new ArrayList<>();
-        if (kafka != null) {
-            needed.add(kafka);
+        List<JvmProcess> needed;
+        synchronized (processes) {
+            needed = new ArrayList<>(processes);
         }
-        if (jobManager != null) {
-            needed.add(jobManager);
-        }
+        needed.removeAll(killed);
         for (JvmProcess p : needed) {
             if (!p.alive()) {
                 throw new IllegalStateException(p.name + " exited: " + tail(p.output, 20));
@@ -758,12 +929,17 @@ public final class ClusterTest implements Callable<Integer>, Subcommand {
         PrintStream out = System.out;
         out.println();
         out.println("=================== glimpse cluster-test: " + (pass ? "PASS" : "FAIL") + " ===================");
-        out.println("setup: Kafka broker (KRaft) + Flink JobManager + 2 TaskManagers as separate JVMs on " + HOST
-                + "; " + images + " images; parallelism 2 (decode, inference)");
+        out.println(flinkHome != null
+                ? "setup: docs/deployment.md 'On an existing Flink installation' on " + flinkHome.toAbsolutePath().normalize()
+                        + ": Kafka broker (KRaft) + JobManager + 1 TaskManager (1 slot) as separate JVMs on " + HOST + "; " + images
+                        + " images; parallelism 1 (decode, inference)"
+                : "setup: Kafka broker (KRaft) + Flink JobManager + 2 TaskManagers as separate JVMs on " + HOST
+                        + "; " + images + " images; parallelism 2 (decode, inference)");
         facts.forEach(f -> out.println("  " + f));
         out.println("timings:");
         timings.forEach((k, v) -> out.printf("  %-55s %s%n", k, v));
         out.printf("  %-55s %s%n", "total", secs(System.currentTimeMillis() - t0));
+        out.printf("  %-55s %.1f at the first wait, %.1f at the highest%n", "load average (1 min)", firstLoad, highestLoad);
         out.println("checks:");
         for (String[] c : checks) {
             out.printf("  [%s] %s: %s%n", c[0], c[1], c[2]);
