@@ -76,11 +76,12 @@ public final class KafkaClients {
 
     /**
      * Connects once with the job's settings before the job starts, so that wrong credentials or TLS
-     * settings stop it at once with a message naming the failure, instead of a job that restarts
-     * forever. A broker that does not answer within {@code timeout} is only warned about: the job
-     * waits for Kafka as it always did.
+     * settings, or a missing topic ({@link KafkaTopics}: created where the configuration allows it),
+     * stop it at once with a message naming the failure, instead of a job that restarts forever. A
+     * broker that does not answer within {@code timeout} is only warned about: the job waits for Kafka
+     * as it always did.
      */
-    public static void checkAccess(String bootstrap, Map<String, String> properties, Duration timeout) {
+    public static void checkAccess(String bootstrap, Map<String, String> properties, Duration timeout, KafkaTopics topics) {
         Properties p = new Properties();
         p.putAll(properties);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -88,6 +89,7 @@ public final class KafkaClients {
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
         try (Admin admin = create(() -> Admin.create(p), properties)) {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            topics.ensure(admin, bootstrap, timeout.toMillis());
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof AuthenticationException) {

@@ -1,6 +1,7 @@
 package dev.glimpse.job;
 
 import dev.glimpse.connectors.KafkaClients;
+import dev.glimpse.connectors.KafkaTopics;
 import dev.glimpse.connectors.reprocess.OutputLine;
 import dev.glimpse.connectors.reprocess.ReadTally;
 import dev.glimpse.connectors.reprocess.ReprocessSink;
@@ -9,9 +10,9 @@ import dev.glimpse.operators.BatchedCaptioner;
 import dev.glimpse.operators.DecoderSettings;
 import dev.glimpse.operators.ImageEvent;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -78,18 +79,23 @@ public final class ReprocessJob {
 
     /**
      * Connects once to each Kafka cluster the run reads or writes, with the job's settings, as
-     * {@code run} does: wrong credentials stop the command now, naming the failure, instead of a job
-     * that restarts until it times out.
+     * {@code run} does: wrong credentials, a source topic that does not exist or a sink topic that
+     * does not exist and may not be created ({@code kafka.create-topics}) stop the command now, naming
+     * the failure, instead of a job that restarts until it times out.
      */
     static void checkKafkaAccess(GlimpseConfig c, Plan plan) {
-        Set<String> bootstraps = new LinkedHashSet<>();
+        Map<String, List<String>> read = new LinkedHashMap<>();
+        Map<String, List<String>> written = new LinkedHashMap<>();
         if (plan.from() instanceof ReprocessSource.KafkaTopic k) {
-            bootstraps.add(k.bootstrap());
+            read.computeIfAbsent(k.bootstrap(), b -> new ArrayList<>()).add(k.topic());
+            written.putIfAbsent(k.bootstrap(), new ArrayList<>());
         }
         if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
-            bootstraps.add(k.bootstrap());
+            written.computeIfAbsent(k.bootstrap(), b -> new ArrayList<>()).addAll(List.of(k.topic(), k.deadLetterTopic()));
         }
-        bootstraps.forEach(b -> KafkaClients.checkAccess(b, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT));
+        written.forEach((bootstrap, topics) -> KafkaClients.checkAccess(bootstrap, c.kafkaProperties(),
+                GlimpseJob.ACCESS_CHECK_TIMEOUT, new KafkaTopics(read.getOrDefault(bootstrap, List.of()), topics,
+                        c.topicCreation())));
     }
 
     /**
