@@ -78,7 +78,7 @@ public record KafkaTopics(List<String> read, List<String> used, TopicCreation cr
                 }
             }
         }
-        LOG.info("created Kafka {} on {} (partitions {}, replication factor {})", topics(missing), bootstrap,
+        LOG.info("created {} on {} (partitions {}, replication factor {})", topics(missing), bootstrap,
                 creation.partitions() < 0 ? "the broker's default" : creation.partitions(),
                 creation.replicationFactor() < 0 ? "the broker's default" : creation.replicationFactor());
         return missing;
