@@ -38,12 +38,21 @@ public record KafkaTopics(List<String> read, List<String> used, TopicCreation cr
         return new KafkaTopics(List.of(), topics, creation);
     }
 
+    /** The topics of both on one cluster, with this one's {@code creation}. */
+    public KafkaTopics and(KafkaTopics other) {
+        List<String> allRead = new ArrayList<>(read);
+        allRead.addAll(other.read);
+        List<String> allUsed = new ArrayList<>(used);
+        allUsed.addAll(other.used);
+        return new KafkaTopics(allRead, allUsed, creation);
+    }
+
     /**
-     * Checks every topic with {@code admin} (at {@code bootstrap}) and creates the missing ones it may;
-     * returns the topics it created. Throws {@link IllegalArgumentException} for a topic that is missing
-     * and may not be created, or that the job's credentials may not see.
+     * Checks every topic with {@code admin} (at {@code bootstrap}) and creates the missing ones it may.
+     * Throws {@link IllegalArgumentException} for a topic that is missing and may not be created, or
+     * that the job's credentials may not see.
      */
-    public List<String> ensure(Admin admin, String bootstrap, long timeoutMs)
+    public void ensure(Admin admin, String bootstrap, long timeoutMs)
             throws ExecutionException, InterruptedException, TimeoutException {
         List<String> all = new ArrayList<>(read);
         used.stream().filter(t -> !all.contains(t)).forEach(all::add);
@@ -54,7 +63,7 @@ public record KafkaTopics(List<String> read, List<String> used, TopicCreation cr
                     + " not exist on the Kafka cluster at " + bootstrap + ": nothing to read; check the name");
         }
         if (missing.isEmpty()) {
-            return List.of();
+            return;
         }
         if (!creation.enabled()) {
             throw new IllegalArgumentException(topics(missing) + (missing.size() == 1 ? " does" : " do")
@@ -81,7 +90,6 @@ public record KafkaTopics(List<String> read, List<String> used, TopicCreation cr
         LOG.info("created {} on {} (partitions {}, replication factor {})", topics(missing), bootstrap,
                 creation.partitions() < 0 ? "the broker's default" : creation.partitions(),
                 creation.replicationFactor() < 0 ? "the broker's default" : creation.replicationFactor());
-        return missing;
     }
 
     /** The topics of {@code names} the cluster does not have. */

@@ -84,18 +84,16 @@ public final class ReprocessJob {
      * the failure, instead of a job that restarts until it times out.
      */
     static void checkKafkaAccess(GlimpseConfig c, Plan plan) {
-        Map<String, List<String>> read = new LinkedHashMap<>();
-        Map<String, List<String>> written = new LinkedHashMap<>();
+        Map<String, KafkaTopics> byCluster = new LinkedHashMap<>();
         if (plan.from() instanceof ReprocessSource.KafkaTopic k) {
-            read.computeIfAbsent(k.bootstrap(), b -> new ArrayList<>()).add(k.topic());
-            written.putIfAbsent(k.bootstrap(), new ArrayList<>());
+            byCluster.put(k.bootstrap(), new KafkaTopics(List.of(k.topic()), List.of(), c.topicCreation()));
         }
         if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
-            written.computeIfAbsent(k.bootstrap(), b -> new ArrayList<>()).addAll(List.of(k.topic(), k.deadLetterTopic()));
+            byCluster.merge(k.bootstrap(), KafkaTopics.used(List.of(k.topic(), k.deadLetterTopic()), c.topicCreation()),
+                    KafkaTopics::and);
         }
-        written.forEach((bootstrap, topics) -> KafkaClients.checkAccess(bootstrap, c.kafkaProperties(),
-                GlimpseJob.ACCESS_CHECK_TIMEOUT, new KafkaTopics(read.getOrDefault(bootstrap, List.of()), topics,
-                        c.topicCreation())));
+        byCluster.forEach((bootstrap, topics) ->
+                KafkaClients.checkAccess(bootstrap, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT, topics));
     }
 
     /**
