@@ -69,7 +69,8 @@ public record KafkaTopics(List<String> read, List<String> used, TopicCreation cr
             throw new IllegalArgumentException(topics(missing) + (missing.size() == 1 ? " does" : " do")
                     + " not exist on the Kafka cluster at " + bootstrap + ". Create " + (missing.size() == 1 ? "it" : "them")
                     + " (kafka-topics.sh --bootstrap-server " + bootstrap + " --create --topic " + missing.get(0)
-                    + " --partitions " + Math.max(1, creation.partitions()) + (missing.size() == 1 ? "" : ", and so on")
+                    + (creation.partitions() > 0 ? " --partitions " + creation.partitions() : "")
+                    + (missing.size() == 1 ? "" : ", and so on")
                     + "), or let the job create missing topics: kafka.create-topics: true in the configuration "
                     + "(--set kafka.create-topics=true; partitions and replicas from kafka.topic-partitions and "
                     + "kafka.topic-replication-factor)");
