@@ -21,6 +21,8 @@ import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The bounded job: a source of {@link ReprocessSource}, the skip-existing filter, the streaming job's
@@ -30,6 +32,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * the run, while here each checkpoint commits what came before it.
  */
 public final class ReprocessJob {
+    private static final Logger LOG = LoggerFactory.getLogger(ReprocessJob.class);
+
     private ReprocessJob() {}
 
     /** What one run does. {@code prompt}: for images that bring none (null: the model's). */
@@ -94,6 +98,24 @@ public final class ReprocessJob {
         }
         byCluster.forEach((bootstrap, topics) ->
                 KafkaClients.checkAccess(bootstrap, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT, topics));
+        if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
+            warnOfOpenTransactions(c, k, plan.skipExisting());
+        }
+    }
+
+    /**
+     * Each run writes with transactional ids of its own, so a run never aborts what another left open:
+     * say so when a transaction is open on the sink's topics, as one left by a run killed with {@code
+     * kill -9} holds back every read_committed reader of them until the broker aborts it.
+     */
+    private static void warnOfOpenTransactions(GlimpseConfig c, ReprocessSink.KafkaTopic k, boolean skipExisting) {
+        for (KafkaClients.OpenTransaction t : KafkaClients.openTransactions(k.bootstrap(), c.kafkaProperties(),
+                List.of(k.topic(), k.deadLetterTopic()), GlimpseJob.ACCESS_CHECK_TIMEOUT)) {
+            LOG.warn("Kafka transaction '{}' is open on {} since {} (another writer, or a run killed with kill -9, which "
+                    + "the broker aborts by {}): until it ends, read_committed readers of it see nothing written after "
+                    + "it began{}", t.transactionalId(), String.join(", ", t.topics()), t.since(), t.abortedBy(),
+                    skipExisting ? ", --skip-existing included" : "");
+        }
     }
 
     /**

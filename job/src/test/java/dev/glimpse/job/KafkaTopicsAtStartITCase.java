@@ -3,6 +3,7 @@ package dev.glimpse.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.glimpse.connectors.KafkaClients;
 import dev.glimpse.connectors.reprocess.KafkaRange;
 import dev.glimpse.connectors.reprocess.ReprocessSink;
 import dev.glimpse.connectors.reprocess.ReprocessSource;
@@ -10,8 +11,11 @@ import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.TestModels;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -23,6 +27,10 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the job failed over again and again on {@code UnknownTopicOrPartitionException}); with {@code
  * kafka.create-topics: true} missing ones are created with the configured partitions. The broker
  * creates topics on a producer's first write ({@code auto.create.topics.enable}), as many do: the check
- * must not rely on it.
+ * must not rely on it. And point 7's other side: a transaction left open on a reprocess sink's topics
+ * (by a run killed with {@code kill -9}) is found, for the start to warn of it.
  */
 class KafkaTopicsAtStartITCase {
     @RegisterExtension
@@ -120,6 +129,44 @@ class KafkaTopicsAtStartITCase {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("Kafka topics 'entry-images', 'entry-captions', 'entry-dlq' do not exist");
         assertThat(client.listJobs().get()).as("no job submitted, none failing over").isEmpty();
+    }
+
+    @Test
+    void shouldListATransactionLeftOpenOnTheSinksTopicsAndNoCommittedOne() throws Exception {
+        kafka.createTopic("ot-out", 1);
+        kafka.createTopic("ot-other", 1);
+        long before = System.currentTimeMillis();
+        try (KafkaProducer<byte[], byte[]> left = transactional("ot-left-open");
+             KafkaProducer<byte[], byte[]> committed = transactional("ot-committed");
+             KafkaProducer<byte[], byte[]> elsewhere = transactional("ot-elsewhere")) {
+            for (var p : List.of(left, committed, elsewhere)) {
+                p.initTransactions();
+                p.beginTransaction();
+            }
+            left.send(new ProducerRecord<>("ot-out", "k".getBytes(StandardCharsets.UTF_8), new byte[1])).get();
+            committed.send(new ProducerRecord<>("ot-out", "k".getBytes(StandardCharsets.UTF_8), new byte[1])).get();
+            committed.commitTransaction();
+            elsewhere.send(new ProducerRecord<>("ot-other", "k".getBytes(StandardCharsets.UTF_8), new byte[1])).get();
+
+            List<KafkaClients.OpenTransaction> open = KafkaClients.openTransactions(kafka.bootstrapServers(), Map.of(),
+                    List.of("ot-out", "ot-out-dlq"), Duration.ofSeconds(10));
+
+            assertThat(open).extracting(KafkaClients.OpenTransaction::transactionalId).containsExactly("ot-left-open");
+            KafkaClients.OpenTransaction t = open.get(0);
+            assertThat(t.topics()).containsExactly("ot-out");
+            assertThat(t.since().toEpochMilli()).isBetween(before - 1000, System.currentTimeMillis());
+            assertThat(Duration.between(t.since(), t.abortedBy())).isEqualTo(Duration.ofMinutes(1));
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> transactional(String id) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return new KafkaProducer<>(p);
     }
 
     private static Path writeEmptyConfig() throws IOException {
