@@ -194,7 +194,7 @@ public class Reprocess implements Callable<Integer> {
         System.out.print(s.table(firstOutcome(plan.runId(), started, first != null ? first : s)));
         int restarts = Tallies.restarts(plan.runId());
         if (restarts > 0) {
-            // Exactly once all the same, but each failover redoes work since the last checkpoint: say why it came.
+            // Exactly once all the same, but each failover redoes the work since the last checkpoint: a slow run says why.
             System.out.printf(Locale.ROOT, "restarts      %d  (the job failed over and went on from its last checkpoint)%n",
                     restarts);
         }
