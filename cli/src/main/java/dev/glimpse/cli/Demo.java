@@ -155,7 +155,7 @@ final class Demo implements Callable<Integer> {
             consumer.subscribe(List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)));
             while (outcome.size() < truth.size()) {
                 if (System.currentTimeMillis() > deadline) {
-                    System.out.println("timed out after " + timeout + " with " + outcome.size() + " of " + truth.size() + " outcomes");
+                    progress.println(System.out, "timed out after " + timeout + " with " + outcome.size() + " of " + truth.size() + " outcomes");
                     return 1;
                 }
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {

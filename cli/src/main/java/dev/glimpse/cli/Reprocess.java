@@ -192,6 +192,12 @@ public class Reprocess implements Callable<Integer> {
         }
         Summary s = Summary.of(plan.runId(), started);
         System.out.print(s.table(firstOutcome(plan.runId(), started, first != null ? first : s)));
+        int restarts = Tallies.restarts(plan.runId());
+        if (restarts > 0) {
+            // Exactly once all the same, but each failover redoes the work since the last checkpoint: a slow run says why.
+            System.out.printf(Locale.ROOT, "restarts      %d  (the job failed over and went on from its last checkpoint)%n",
+                    restarts);
+        }
         if (gallery != null) {
             writeGallery(plan, c, s);
         }

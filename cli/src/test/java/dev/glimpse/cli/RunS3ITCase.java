@@ -92,7 +92,7 @@ class RunS3ITCase {
                 "--captions-topic", prefix + "-captions", "--dead-letter-topic", prefix + "-dlq",
                 "--checkpoint-dir", work.resolve("checkpoints").toString(), "--rest-port", String.valueOf(restPort),
                 "--set", "checkpoint.interval=1s", "--set", "kafka.group-id=" + prefix,
-                "--set", "kafka.transactional-id-prefix=" + prefix,
+                "--set", "kafka.transactional-id-prefix=" + prefix, "--set", "kafka.create-topics=true",
                 "--set", "decoder.allowed-uris=s3://" + BUCKET + "/photos/"));
         args.addAll(s3.flinkOptions());
         CompletableFuture<Integer> run = CompletableFuture.supplyAsync(

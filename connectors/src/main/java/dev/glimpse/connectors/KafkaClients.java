@@ -1,18 +1,29 @@
 package dev.glimpse.connectors;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListTransactionsOptions;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -76,11 +87,12 @@ public final class KafkaClients {
 
     /**
      * Connects once with the job's settings before the job starts, so that wrong credentials or TLS
-     * settings stop it at once with a message naming the failure, instead of a job that restarts
-     * forever. A broker that does not answer within {@code timeout} is only warned about: the job
-     * waits for Kafka as it always did.
+     * settings, or a missing topic ({@link KafkaTopics}: created where the configuration allows it),
+     * stop it at once with a message naming the failure, instead of a job that restarts forever. A
+     * broker that does not answer within {@code timeout} is only warned about: the job waits for Kafka
+     * as it always did.
      */
-    public static void checkAccess(String bootstrap, Map<String, String> properties, Duration timeout) {
+    public static void checkAccess(String bootstrap, Map<String, String> properties, Duration timeout, KafkaTopics topics) {
         Properties p = new Properties();
         p.putAll(properties);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -88,6 +100,7 @@ public final class KafkaClients {
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
         try (Admin admin = create(() -> Admin.create(p), properties)) {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            topics.ensure(admin, bootstrap, timeout.toMillis());
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof AuthenticationException) {
@@ -105,6 +118,51 @@ public final class KafkaClients {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while checking Kafka at " + bootstrap, e);
+        }
+    }
+
+    /**
+     * A Kafka transaction open on some of the topics asked about: its id, the topics, when it began and
+     * when the broker aborts it at the latest (its timeout). Until it ends, {@code read_committed}
+     * readers of those topics see nothing written after it began.
+     */
+    public record OpenTransaction(String transactionalId, Set<String> topics, Instant since, Instant abortedBy) {}
+
+    /**
+     * The transactions open on {@code topics} now, oldest first: those of another writer, or those a
+     * writer killed with {@code kill -9} left to the broker. Empty when the cluster does not answer or
+     * does not let the job's credentials list transactions: it only informs.
+     */
+    public static List<OpenTransaction> openTransactions(String bootstrap, Map<String, String> properties,
+                                                         Collection<String> topics, Duration timeout) {
+        Properties p = new Properties();
+        p.putAll(properties);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        try (Admin admin = create(() -> Admin.create(p), properties)) {
+            List<String> ids = admin.listTransactions(new ListTransactionsOptions().filterStates(List.of(TransactionState.ONGOING)))
+                    .all().get(timeout.toMillis(), TimeUnit.MILLISECONDS).stream().map(TransactionListing::transactionalId).toList();
+            if (ids.isEmpty()) {
+                return List.of();
+            }
+            List<OpenTransaction> open = new ArrayList<>();
+            admin.describeTransactions(ids).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS).forEach((id, t) -> {
+                Set<String> on = new TreeSet<>();
+                t.topicPartitions().stream().map(TopicPartition::topic).filter(topics::contains).forEach(on::add);
+                if (!on.isEmpty() && t.state() == TransactionState.ONGOING && t.transactionStartTimeMs().isPresent()) {
+                    Instant since = Instant.ofEpochMilli(t.transactionStartTimeMs().getAsLong());
+                    open.add(new OpenTransaction(id, on, since, since.plusMillis(t.transactionTimeoutMs())));
+                }
+            });
+            open.sort(Comparator.comparing(OpenTransaction::since));
+            return open;
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.debug("could not list the open transactions at {}: {}", bootstrap, e.toString());
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing the transactions at " + bootstrap, e);
         }
     }
 

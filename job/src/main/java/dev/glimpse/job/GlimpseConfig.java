@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.glimpse.connectors.KafkaSettings;
 import dev.glimpse.connectors.Secrets;
+import dev.glimpse.connectors.TopicCreation;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.operators.BatchingSettings;
@@ -207,6 +208,12 @@ public final class GlimpseConfig {
     public KafkaSettings kafkaSettings() {
         return new KafkaSettings(kafkaProperties(), get(GlimpseOptions.TRANSACTIONAL_ID_PREFIX),
                 get(GlimpseOptions.TRANSACTION_TIMEOUT));
+    }
+
+    /** Whether and how the job creates the Kafka topics it needs when they are missing. */
+    public TopicCreation topicCreation() {
+        return new TopicCreation(get(GlimpseOptions.CREATE_TOPICS), get(GlimpseOptions.TOPIC_PARTITIONS),
+                get(GlimpseOptions.TOPIC_REPLICATION_FACTOR));
     }
 
     /** The model folder: the option, else the built-in model beside the installation. */

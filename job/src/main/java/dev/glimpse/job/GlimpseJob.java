@@ -3,6 +3,7 @@ package dev.glimpse.job;
 import dev.glimpse.connectors.KafkaClients;
 import dev.glimpse.connectors.KafkaConnectors;
 import dev.glimpse.connectors.KafkaSettings;
+import dev.glimpse.connectors.KafkaTopics;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.operators.BatchedCaptioner;
 import dev.glimpse.operators.CaptionSerializer;
@@ -10,6 +11,7 @@ import dev.glimpse.operators.DeadLetterSerializer;
 import dev.glimpse.operators.ImageEvent;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -22,6 +24,8 @@ import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The streaming job with Kafka at both ends: images topic → {@link GlimpsePipeline} → captions topic
@@ -29,6 +33,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * class is also the entry point a Flink cluster runs ({@code flink run glimpse-job.jar --set ...}).
  */
 public final class GlimpseJob {
+    private static final Logger LOG = LoggerFactory.getLogger(GlimpseJob.class);
+
     /** How long the start-up check waits for Kafka before the job starts anyway. */
     public static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofSeconds(15);
 
@@ -107,10 +113,12 @@ public final class GlimpseJob {
 
     /** Adds the whole Kafka job to {@code env}, with a given inference operator. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, BatchedCaptioner captioner) {
-        KafkaClients.checkAccess(c.get(GlimpseOptions.BOOTSTRAP_SERVERS), c.kafkaProperties(), ACCESS_CHECK_TIMEOUT);
+        String bootstrap = c.get(GlimpseOptions.BOOTSTRAP_SERVERS);
+        KafkaClients.checkAccess(bootstrap, c.kafkaProperties(), ACCESS_CHECK_TIMEOUT, KafkaTopics.used(List.of(
+                c.get(GlimpseOptions.IMAGES_TOPIC), c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)),
+                c.topicCreation()));
         PipelineSettings settings = PipelineSettings.of(c);
         int cpu = settings.cpuParallelism();
-        String bootstrap = c.get(GlimpseOptions.BOOTSTRAP_SERVERS);
         KafkaSettings kafka = c.kafkaSettings();
         DataStream<ImageEvent> events = env.fromSource(KafkaConnectors.images(bootstrap, c.get(GlimpseOptions.IMAGES_TOPIC),
                         c.get(GlimpseOptions.GROUP_ID), c.get(GlimpseOptions.STARTING_OFFSETS), c.get(GlimpseOptions.BOUNDED), kafka),
@@ -132,6 +140,16 @@ public final class GlimpseJob {
      * application mode main() runs inside the JobManager.
      */
     public static void main(String[] args) throws Exception {
+        try {
+            submit(args);
+        } catch (IllegalArgumentException e) {
+            // What the client prints may be far from the JobManager's log (application mode, REST): say it in both.
+            LOG.error("Glimpse job not submitted: {}", e.getMessage());
+            throw e;
+        }
+    }
+
+    private static void submit(String[] args) throws Exception {
         ClusterArguments arguments = ClusterArguments.parse(args);
         if (arguments.help()) {
             System.out.print(ClusterArguments.USAGE);

@@ -38,6 +38,19 @@ public final class GlimpseOptions {
             .durationType().defaultValue(Duration.ofMinutes(5))
             .withDescription("Kafka transaction timeout of the exactly-once sinks; must stay below the broker's transaction.max.timeout.ms (15 min by default).");
 
+    public static final ConfigOption<Boolean> CREATE_TOPICS = ConfigOptions.key("kafka.create-topics")
+            .booleanType().defaultValue(false)
+            .withDescription("Create the images, captions and dead-letter topics (and the topics a reprocess run writes) "
+                    + "when they are missing at start, with kafka.topic-partitions and kafka.topic-replication-factor. "
+                    + "false: a missing topic stops the start with a message naming it.");
+    public static final ConfigOption<Integer> TOPIC_PARTITIONS = ConfigOptions.key("kafka.topic-partitions")
+            .intType().defaultValue(2)
+            .withDescription("Partitions of each topic kafka.create-topics creates (the images topic needs at least "
+                    + "parallelism.decode to keep every source subtask busy); -1: the broker's num.partitions.");
+    public static final ConfigOption<Integer> TOPIC_REPLICATION_FACTOR = ConfigOptions.key("kafka.topic-replication-factor")
+            .intType().defaultValue(-1)
+            .withDescription("Replicas of each topic kafka.create-topics creates; -1: the broker's default.replication.factor.");
+
     public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
             .stringType().noDefaultValue()
             .withDescription("Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in models/glimpse-scenes.");
@@ -105,7 +118,7 @@ public final class GlimpseOptions {
 
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, IMAGES_TOPIC, CAPTIONS_TOPIC,
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
-            MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
+            CREATE_TOPICS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
             ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
             DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING_MODE,
             DECODE_PARALLELISM,

@@ -1,6 +1,7 @@
 package dev.glimpse.job;
 
 import dev.glimpse.connectors.KafkaClients;
+import dev.glimpse.connectors.KafkaTopics;
 import dev.glimpse.connectors.reprocess.OutputLine;
 import dev.glimpse.connectors.reprocess.ReadTally;
 import dev.glimpse.connectors.reprocess.ReprocessSink;
@@ -9,9 +10,9 @@ import dev.glimpse.operators.BatchedCaptioner;
 import dev.glimpse.operators.DecoderSettings;
 import dev.glimpse.operators.ImageEvent;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -20,6 +21,8 @@ import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The bounded job: a source of {@link ReprocessSource}, the skip-existing filter, the streaming job's
@@ -29,6 +32,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * the run, while here each checkpoint commits what came before it.
  */
 public final class ReprocessJob {
+    private static final Logger LOG = LoggerFactory.getLogger(ReprocessJob.class);
+
     private ReprocessJob() {}
 
     /** What one run does. {@code prompt}: for images that bring none (null: the model's). */
@@ -78,18 +83,39 @@ public final class ReprocessJob {
 
     /**
      * Connects once to each Kafka cluster the run reads or writes, with the job's settings, as
-     * {@code run} does: wrong credentials stop the command now, naming the failure, instead of a job
-     * that restarts until it times out.
+     * {@code run} does: wrong credentials, a source topic that does not exist or a sink topic that
+     * does not exist and may not be created ({@code kafka.create-topics}) stop the command now, naming
+     * the failure, instead of a job that restarts until it times out.
      */
     static void checkKafkaAccess(GlimpseConfig c, Plan plan) {
-        Set<String> bootstraps = new LinkedHashSet<>();
+        Map<String, KafkaTopics> byCluster = new LinkedHashMap<>();
         if (plan.from() instanceof ReprocessSource.KafkaTopic k) {
-            bootstraps.add(k.bootstrap());
+            byCluster.put(k.bootstrap(), new KafkaTopics(List.of(k.topic()), List.of(), c.topicCreation()));
         }
         if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
-            bootstraps.add(k.bootstrap());
+            byCluster.merge(k.bootstrap(), KafkaTopics.used(List.of(k.topic(), k.deadLetterTopic()), c.topicCreation()),
+                    KafkaTopics::and);
         }
-        bootstraps.forEach(b -> KafkaClients.checkAccess(b, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT));
+        byCluster.forEach((bootstrap, topics) ->
+                KafkaClients.checkAccess(bootstrap, c.kafkaProperties(), GlimpseJob.ACCESS_CHECK_TIMEOUT, topics));
+        if (plan.to() instanceof ReprocessSink.KafkaTopic k) {
+            warnOfOpenTransactions(c, k, plan.skipExisting());
+        }
+    }
+
+    /**
+     * Each run writes with transactional ids of its own, so a run never aborts what another left open:
+     * say so when a transaction is open on the sink's topics, as one left by a run killed with {@code
+     * kill -9} holds back every read_committed reader of them until the broker aborts it.
+     */
+    private static void warnOfOpenTransactions(GlimpseConfig c, ReprocessSink.KafkaTopic k, boolean skipExisting) {
+        for (KafkaClients.OpenTransaction t : KafkaClients.openTransactions(k.bootstrap(), c.kafkaProperties(),
+                List.of(k.topic(), k.deadLetterTopic()), GlimpseJob.ACCESS_CHECK_TIMEOUT)) {
+            LOG.warn("Kafka transaction '{}' is open on {} since {} (another writer, or a run killed with kill -9, which "
+                    + "the broker aborts by {}): until it ends, read_committed readers of it see nothing written after "
+                    + "it began{}", t.transactionalId(), String.join(", ", t.topics()), t.since(), t.abortedBy(),
+                    skipExisting ? ", --skip-existing included" : "");
+        }
     }
 
     /**

@@ -56,6 +56,7 @@ class BuiltInModelAccuracyITCase {
             o.put("checkpoint.interval", "1s");
             o.put("checkpoint.dir", work.resolve("checkpoints").toString());
             o.put("batching.max-batch-size", "16");
+            o.put("kafka.create-topics", "true");
             GlimpseConfig c = GlimpseConfig.load(null, o);
             kafka.createTopic(c.get(GlimpseOptions.IMAGES_TOPIC), 2);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));

@@ -53,6 +53,8 @@ public final class KafkaPipelineHarness {
         o.put("batching.max-batch-size", "4");
         o.put("parallelism.decode", "2");
         o.put("parallelism.inference", "2");
+        // Each test's topics: those it does not make itself are made at the job's start.
+        o.put("kafka.create-topics", "true");
         o.putAll(extra);
         return GlimpseConfig.load(null, o);
     }

@@ -237,9 +237,12 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
     /**
      * Both topics through one exactly-once {@code KafkaSink} (Kafka transactions committed on each
      * checkpoint), with the job's transaction timeout and {@code kafka.properties.*}. Its transactional
-     * ids are stable per output topic, so a run after a {@code kill -9} aborts the transactions the killed
-     * one left open rather than leaving read_committed consumers blocked until they time out: run one
-     * reprocessing job per output topic at a time.
+     * ids are the run's own ({@code <prefix>-<run id>-<topic>}), kept across the run's failovers: two
+     * runs into one topic each commit their own transactions. With ids fixed per topic a second run
+     * fenced the first one's producers as it started, and each then fenced the other on every restart.
+     * The price: a run killed with {@code kill -9} leaves its open transaction to the broker, which aborts
+     * it after {@code kafka.transaction-timeout}; until then read_committed readers of the topic see
+     * nothing committed after it.
      */
     record KafkaTopic(String topic, String deadLetterTopic, String bootstrap) implements ReprocessSink {
         @Override
@@ -253,7 +256,7 @@ public sealed interface ReprocessSink permits ReprocessSink.JsonLinesFile, Repro
                     (KafkaRecordSerializationSchema<OutputLine>) (line, context, timestamp) ->
                             new ProducerRecord<>(line.deadLetter() ? dead : captions,
                                     line.id.getBytes(StandardCharsets.UTF_8), line.json),
-                    "reprocess-" + topic, kafka);
+                    runId + "-" + topic, kafka);
             tallied(lines, runId, p).sinkTo(sink).name("kafka " + topic).uid("kafka-sink").setParallelism(p);
         }
 

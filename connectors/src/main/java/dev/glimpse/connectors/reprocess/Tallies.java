@@ -16,14 +16,23 @@ public final class Tallies {
     private static final Map<String, Map<String, Map<String, AtomicLong>>> RUNS = new ConcurrentHashMap<>();
     /** Per run and tally, {@link System#nanoTime()} when any of its instances first counted anything. */
     private static final Map<String, Long> FIRST_COUNTED = new ConcurrentHashMap<>();
+    /** Per run and tally instance, how often it was started again (a failover of the job). */
+    private static final Map<String, Map<String, Integer>> RESTARTS = new ConcurrentHashMap<>();
 
     private Tallies() {}
 
     static Map<String, AtomicLong> slot(String runId, String tally, int subtask, Map<String, Long> restored) {
         Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
         restored.forEach((k, v) -> counts.put(k, new AtomicLong(v)));
-        RUNS.computeIfAbsent(runId, r -> new ConcurrentHashMap<>()).put(tally + "#" + subtask, counts);
+        if (RUNS.computeIfAbsent(runId, r -> new ConcurrentHashMap<>()).put(tally + "#" + subtask, counts) != null) {
+            RESTARTS.computeIfAbsent(runId, r -> new ConcurrentHashMap<>()).merge(tally + "#" + subtask, 1, Integer::sum);
+        }
         return counts;
+    }
+
+    /** How many times the run's job failed over: the most any tally instance was started again. */
+    public static int restarts(String runId) {
+        return RESTARTS.getOrDefault(runId, Map.of()).values().stream().mapToInt(Integer::intValue).max().orElse(0);
     }
 
     /** The counts of {@code tally} summed over its instances, by key. */
@@ -52,6 +61,7 @@ public final class Tallies {
 
     public static void forget(String runId) {
         RUNS.remove(runId);
+        RESTARTS.remove(runId);
         FIRST_COUNTED.keySet().removeIf(k -> k.startsWith(runId + "#"));
     }
 }
