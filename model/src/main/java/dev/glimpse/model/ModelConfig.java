@@ -80,12 +80,24 @@ public final class ModelConfig {
     @JsonProperty("idefics3") public Idefics3Settings idefics3;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The families this class describes: nanoVLM's and Glimpse's own folders have no {@code model_type}. */
+    static final String SUPPORTED = "nanoVLM/Glimpse (no model_type), " + Idefics3Config.MODEL_TYPE;
 
     public static ModelConfig read(Path file) {
         try {
             byte[] bytes = Files.readAllBytes(file);
-            if (Idefics3Config.MODEL_TYPE.equals(JSON.readTree(bytes).path("model_type").asText())) {
+            String modelType = JSON.readTree(bytes).path("model_type").asText("");
+            if (Idefics3Config.MODEL_TYPE.equals(modelType)) {
                 return Idefics3Config.read(file.toAbsolutePath().getParent()).validated(file.toString());
+            }
+            if (Qwen2VlConfig.MODEL_TYPE.equals(modelType)) {
+                throw new IllegalArgumentException("model folder " + file.toAbsolutePath().getParent()
+                        + " is Qwen2-VL (model_type qwen2_vl), which Qwen2VlModel.load reads; this part of Glimpse runs "
+                        + SUPPORTED + " only");
+            }
+            if (!modelType.isEmpty()) {
+                throw new IllegalArgumentException("model folder " + file.toAbsolutePath().getParent() + ": model_type '"
+                        + modelType + "' is not supported (supported: " + SUPPORTED + ", " + Qwen2VlConfig.MODEL_TYPE + ")");
             }
             return JSON.readValue(bytes, ModelConfig.class).validated(file.toString());
         } catch (IOException e) {
