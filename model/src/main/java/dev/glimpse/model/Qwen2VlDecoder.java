@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
@@ -56,16 +57,53 @@ public final class Qwen2VlDecoder {
         /** Keeps the rows {@code rows} (int64 {@code [r]}) of every layer, in that order. */
         public void keepRows(NDArray rows) {
             for (int i = 0; i < keys.length; i++) {
-                NDArray k = keys[i].get(rows);
-                NDArray v = values[i].get(rows);
-                NDScope.unregister(k, v);
-                k.attach(owner);
-                v.attach(owner);
-                keys[i].close();
-                values[i].close();
-                keys[i] = k;
-                values[i] = v;
+                replace(i, keys[i].get(rows), values[i].get(rows));
             }
+        }
+
+        /**
+         * This cache's rows then {@code other}'s (which is closed), the shorter left-padded with zero
+         * columns, which the caller masks. Returns how many columns each side was padded with: {@code {this, other}}.
+         */
+        public long[] appendRows(Cache other) {
+            long mine = length();
+            long theirs = other.length();
+            long longest = Math.max(mine, theirs);
+            for (int i = 0; i < keys.length; i++) {
+                NDArray k = NDArrays.concat(new NDList(leftPad(keys[i], longest - mine), leftPad(other.keys[i], longest - theirs)), 0);
+                NDArray v = NDArrays.concat(new NDList(leftPad(values[i], longest - mine), leftPad(other.values[i], longest - theirs)), 0);
+                replace(i, k, v);
+            }
+            other.close();
+            return new long[] {longest - mine, longest - theirs};
+        }
+
+        /** Drops the first {@code columns} columns of every row (masked for all of them). */
+        public void dropLeadingColumns(long columns) {
+            if (columns <= 0) {
+                return;
+            }
+            for (int i = 0; i < keys.length; i++) {
+                replace(i, keys[i].get(new NDIndex(":, :, {}:", columns)), values[i].get(new NDIndex(":, :, {}:", columns)));
+            }
+        }
+
+        private NDArray leftPad(NDArray a, long columns) {
+            if (columns == 0) {
+                return a;
+            }
+            Shape s = a.getShape();
+            return NDArrays.concat(new NDList(a.getManager().zeros(new Shape(s.get(0), s.get(1), columns, s.get(3))), a), 2);
+        }
+
+        private void replace(int layer, NDArray k, NDArray v) {
+            NDScope.unregister(k, v);
+            k.attach(owner);
+            v.attach(owner);
+            keys[layer].close();
+            values[layer].close();
+            keys[layer] = k;
+            values[layer] = v;
         }
 
         /** Columns (positions) held per row. */

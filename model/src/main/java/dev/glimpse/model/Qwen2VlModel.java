@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
@@ -194,125 +193,21 @@ public final class Qwen2VlModel implements AutoCloseable {
     }
 
     /**
-     * Greedy decoding of {@code rows} in one batch: one vision forward over all images, one prefill of
-     * the left-padded prompts, then one decoder step per token with a KV cache. A row stops at a stop
-     * token or at its cap; its cache rows are dropped at once, so it costs nothing more.
+     * Greedy decoding of {@code rows} in one batch ({@link Qwen2VlDecodingBatch}): one vision forward
+     * over all images, one prefill of the left-padded prompts, then one decoder step per token with a
+     * KV cache; a row that stops leaves the batch at once.
      */
     public List<Result> generate(List<Prepared> rows, int[] caps, boolean keepLogits) {
-        int b = rows.size();
-        if (caps.length != b) {
-            throw new IllegalArgumentException(b + " rows, " + caps.length + " caps");
-        }
-        List<List<Long>> tokens = new ArrayList<>();
-        List<List<float[]>> kept = new ArrayList<>();
-        for (int r = 0; r < b; r++) {
-            tokens.add(new ArrayList<>());
-            kept.add(new ArrayList<>());
-        }
-        if (b == 0) {
-            return List.of();
-        }
-        List<MRopePositions> own = new ArrayList<>();
-        for (Prepared p : rows) {
-            own.add(MRopePositions.of(p.ids(), p.grids(), cfg.imageTokenId(), cfg.mergeSize()));
-        }
-        int longest = rows.stream().mapToInt(r -> r.ids().length).max().orElse(0);
-        try (NDManager m = manager.newSubManager(); Qwen2VlDecoder.Cache cache = new Qwen2VlDecoder.Cache(cfg.layers(), m)) {
-            NDArray logits;
-            try (NDScope prefill = new NDScope()) {
-                NDArray embeds = inputsEmbeds(m, rows, imageTokens(m, rows)); // [B, L, D]
-                float[] mask = new float[b * longest * longest];
-                for (int r = 0; r < b; r++) {
-                    int pad = longest - rows.get(r).ids().length;
-                    for (int q = 0; q < longest; q++) {
-                        for (int k = 0; k < longest; k++) {
-                            if (k > q || k < pad) {
-                                mask[(r * longest + q) * longest + k] = TextDecoder.MASKED;
-                            }
-                        }
-                    }
+        Result[] out = new Result[rows.size()];
+        try (Qwen2VlDecodingBatch<Integer> batch = new Qwen2VlDecodingBatch<>(this, keepLogits)) {
+            batch.join(java.util.stream.IntStream.range(0, rows.size()).boxed().toList(), rows, caps);
+            while (!batch.isEmpty()) {
+                for (Qwen2VlDecodingBatch.Done<Integer> d : batch.step()) {
+                    out[d.tag()] = d.result();
                 }
-                NDArray hidden = decoder.forward(embeds, decoder.rotary(m, positions(rows, own)),
-                        m.create(mask, new Shape(b, 1, longest, longest)), cache, null);
-                logits = decoder.logits(hidden.get(new NDIndex(":, -1, :"))); // [B, V]
-                NDScope.unregister(logits);
-            }
-            int[] active = new int[b]; // original row of each batch row
-            long[] nextPosition = new long[b];
-            for (int r = 0; r < b; r++) {
-                active[r] = r;
-                nextPosition[r] = own.get(r).next();
-            }
-            int length = longest;
-            while (true) {
-                long[] chosen = logits.argMax(-1).toLongArray();
-                float[] all = keepLogits ? logits.toFloatArray() : null;
-                List<Integer> still = new ArrayList<>();
-                for (int i = 0; i < active.length; i++) {
-                    int r = active[i];
-                    if (caps[r] <= 0) {
-                        continue;
-                    }
-                    if (all != null) {
-                        kept.get(r).add(Arrays.copyOfRange(all, i * cfg.vocabSize(), (i + 1) * cfg.vocabSize()));
-                    }
-                    boolean stop = isStop(chosen[i]);
-                    if (!stop) {
-                        tokens.get(r).add(chosen[i]);
-                    }
-                    if (!stop && tokens.get(r).size() < caps[r]) {
-                        still.add(i);
-                    }
-                }
-                if (still.isEmpty()) {
-                    logits.close();
-                    break;
-                }
-                try (NDScope step = new NDScope()) {
-                    if (still.size() < active.length) {
-                        cache.keepRows(m.create(still.stream().mapToLong(Integer::longValue).toArray()));
-                    }
-                    int n = still.size();
-                    int[] nextActive = new int[n];
-                    long[] ids = new long[n];
-                    long[][][] pos = new long[n][3][1];
-                    float[] mask = new float[n * (length + 1)];
-                    for (int j = 0; j < n; j++) {
-                        int i = still.get(j);
-                        int r = active[i];
-                        nextActive[j] = r;
-                        ids[j] = chosen[i];
-                        for (int s = 0; s < 3; s++) {
-                            pos[j][s][0] = nextPosition[r];
-                        }
-                        nextPosition[r]++;
-                        int pad = longest - rows.get(r).ids().length;
-                        Arrays.fill(mask, j * (length + 1), j * (length + 1) + pad, TextDecoder.MASKED);
-                    }
-                    active = nextActive;
-                    NDArray hidden = decoder.forward(decoder.embed(m.create(ids, new Shape(n, 1))), decoder.rotary(m, pos),
-                            m.create(mask, new Shape(n, 1, 1, length + 1)), cache, null); // [n, 1, D]
-                    logits.close();
-                    logits = decoder.logits(hidden.squeeze(1)); // [n, V]
-                    NDScope.unregister(logits);
-                }
-                length++;
             }
         }
-        List<Result> out = new ArrayList<>();
-        for (int r = 0; r < b; r++) {
-            out.add(new Result(tokens.get(r).stream().mapToLong(Long::longValue).toArray(), kept.get(r)));
-        }
-        return out;
-    }
-
-    private boolean isStop(long token) {
-        for (long s : cfg.stopTokenIds()) {
-            if (s == token) {
-                return true;
-            }
-        }
-        return false;
+        return Arrays.asList(out);
     }
 
     public Qwen2VlConfig config() { return cfg; }
