@@ -42,6 +42,8 @@ public record Qwen2VlConfig(
     public static final String PREPROCESSOR = "preprocessor_config.json";
     /** The captioning prompt when a request brings none. */
     public static final String DEFAULT_PROMPT = "Describe this image.";
+    /** Tokens a caption may have when the request and the job's options say nothing. */
+    public static final int DEFAULT_MAX_NEW_TOKENS = 64;
     static final String IMAGE_PAD = "<|image_pad|>";
     static final String VISION_START = "<|vision_start|>";
     static final String VISION_END = "<|vision_end|>";
@@ -92,6 +94,34 @@ public record Qwen2VlConfig(
                 mropeSection, tieWordEmbeddings, imageTokenId, visionStartTokenId, visionEndTokenId, stopTokenIds,
                 padTokenId, minPixels, Math.min(maxPixels, cap), imageMean, imageStd, rescaleFactor, resample,
                 chatTemplate, modelName);
+    }
+
+    /**
+     * What the job reads of this folder without loading it, as a {@link ModelConfig} of format
+     * QWEN2VL: the name, the default prompt and caption length, the side an image is decoded for
+     * (a {@code max_pixels} square) and, as {@code vit_img_size x vit_img_size} patches of
+     * {@code vit_hidden_dim} = C·T·P·P values, the largest preprocessed record.
+     */
+    public ModelConfig summary() {
+        ModelConfig c = new ModelConfig();
+        c.qwen2vl = true;
+        c.modelName = modelName;
+        c.defaultPrompt = DEFAULT_PROMPT;
+        c.lmMaxLength = DEFAULT_MAX_NEW_TOKENS;
+        c.vitPatchSize = patchSize;
+        c.vitImgSize = (int) Math.ceil(Math.sqrt(maxPixels) / factor()) * factor();
+        c.vitHiddenDim = patchValues();
+        c.vitNHeads = 1;
+        c.mpPixelShuffleFactor = mergeSize;
+        c.lmHiddenDim = hiddenSize;
+        c.lmNHeads = heads;
+        c.lmNKvHeads = kvHeads;
+        c.lmNBlocks = layers;
+        c.lmVocabSize = vocabSize;
+        c.lmEosTokenId = (int) stopTokenIds[0];
+        c.lmPadTokenId = padTokenId;
+        c.lmTieWeights = tieWordEmbeddings;
+        return c;
     }
 
     /** Whether {@code config.json} says {@code model_type: qwen2_vl}. */

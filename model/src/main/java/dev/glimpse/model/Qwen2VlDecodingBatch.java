@@ -31,6 +31,7 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
         final int cap;
         final List<Long> tokens = new ArrayList<>();
         final List<float[]> logits = new ArrayList<>();
+        double confidence = 1.0;
         /** The M-RoPE position of the row's next token (all three streams). */
         long nextPosition;
         /** Leading cache columns the row must not attend to (its padding). */
@@ -84,7 +85,7 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
         List<Row<T>> joined = new ArrayList<>();
         for (int i = 0; i < tags.size(); i++) {
             if (caps[i] <= 0) {
-                finishedAtJoin.add(new Done<>(tags.get(i), new Qwen2VlModel.Result(new long[0], List.of())));
+                finishedAtJoin.add(new Done<>(tags.get(i), new Qwen2VlModel.Result(new long[0], 1.0, List.of())));
             } else {
                 joining.add(prepared.get(i));
                 joined.add(new Row<>(tags.get(i), caps[i]));
@@ -150,6 +151,10 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
             return done;
         }
         long[] chosen = logits.argMax(-1).toLongArray();
+        float[] best;
+        try (NDScope pick = new NDScope()) {
+            best = logits.logSoftmax(-1).max(new int[] {-1}).toFloatArray(); // log-probability of each pick
+        }
         float[] all = keepLogits ? logits.toFloatArray() : null;
         List<Integer> still = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
@@ -157,13 +162,14 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
             if (all != null) {
                 r.logits.add(Arrays.copyOfRange(all, i * cfg.vocabSize(), (i + 1) * cfg.vocabSize()));
             }
+            r.confidence = Math.min(r.confidence, Math.exp(best[i]));
             boolean stop = isStop(chosen[i]);
             if (!stop) {
                 r.tokens.add(chosen[i]);
             }
             if (stop || r.tokens.size() >= r.cap) {
                 done.add(new Done<>(r.tag, new Qwen2VlModel.Result(r.tokens.stream().mapToLong(Long::longValue).toArray(),
-                        r.logits)));
+                        r.confidence, r.logits)));
             } else {
                 still.add(i);
             }

@@ -31,8 +31,11 @@ public final class Qwen2VlModel implements AutoCloseable {
         }
     }
 
-    /** A row's new tokens (without the stop token) and, when asked, the logits each was picked from. */
-    public record Result(long[] tokens, List<float[]> stepLogits) {}
+    /**
+     * A row's new tokens (without the stop token), the lowest probability among the tokens it picked,
+     * and, when asked, the logits each was picked from.
+     */
+    public record Result(long[] tokens, double confidence, List<float[]> stepLogits) {}
 
     private final Qwen2VlConfig cfg;
     private final Weights weights;
@@ -104,7 +107,11 @@ public final class Qwen2VlModel implements AutoCloseable {
 
     /** A request's inputs: its images preprocessed and the chat prompt of {@code text} (null or blank: the default). */
     public Prepared prepare(List<RgbImage> images, String text) {
-        List<Qwen2VlImageProcessor.Patches> patches = images.stream().map(processor::process).toList();
+        return prepared(images.stream().map(processor::process).toList(), text);
+    }
+
+    /** As {@link #prepare(List, String)} for images already preprocessed. */
+    public Prepared prepared(List<Qwen2VlImageProcessor.Patches> patches, String text) {
         int[] tokens = patches.stream().mapToInt(p -> p.mergedTokens(cfg.mergeSize())).toArray();
         String t = text == null || text.isBlank() ? Qwen2VlConfig.DEFAULT_PROMPT : text;
         return new Prepared(patches, encode(prompt.text(tokens, t)));

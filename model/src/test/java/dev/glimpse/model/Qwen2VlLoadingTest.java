@@ -70,9 +70,16 @@ class Qwen2VlLoadingTest {
     void shouldSendAQwen2VlFolderToItsOwnLoaderInsteadOfReadingItAsNanoVlm() throws Exception {
         Path config = Qwen2VlPromptTest.golden().resolve("config.json");
         assertThat(Qwen2VlConfig.isQwen2Vl(config.getParent())).isTrue();
-        assertThatThrownBy(() -> ModelConfig.read(config))
+        assertThatThrownBy(() -> VisionLanguageModel.load(config.getParent()))
                 .hasMessageContaining("Qwen2-VL (model_type qwen2_vl)")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("missing tensor").doesNotContain("\n"));
+        // What the job reads without loading the model.
+        ModelConfig summary = ModelConfig.read(config);
+        assertThat(summary.format()).isEqualTo(ModelConfig.Format.QWEN2VL);
+        assertThat(summary.displayName()).isEqualTo("qwen2vl-tiny");
+        assertThat(summary.defaultPrompt).isEqualTo(Qwen2VlConfig.DEFAULT_PROMPT);
+        assertThat(summary.decodeTargetSize()).isEqualTo(112); // a 9408-pixel square, rounded up to 28
+        assertThat(summary.copy().format()).isEqualTo(ModelConfig.Format.QWEN2VL);
     }
 
     @Test

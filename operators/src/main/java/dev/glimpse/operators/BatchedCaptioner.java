@@ -48,6 +48,10 @@ import org.slf4j.LoggerFactory;
  * once per checkpoint, so waiting for the barrier does not delay them; sharing the forward saves
  * most of its cost, which at a small model's size is its decoding steps rather than its rows. With
  * continuous batching a second look joins the running batch like any record, sharing its steps.
+ *
+ * <p>A Qwen2-VL model runs in static batches whatever the mode says: its rows differ in image tokens
+ * and M-RoPE positions, which {@link dev.glimpse.model.Qwen2VlDecodingBatch} handles within a batch,
+ * but the running batch of continuous batching here is built for the fixed-size families.
  */
 public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         implements OneInputStreamOperator<EmbeddedImage, CaptionRecord>, BoundedOneInput {
@@ -56,6 +60,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     private final String modelDir;
     private final BatchingSettings batching;
+    /** The mode batches run in: the settings', except for a Qwen2-VL model (static). */
+    private transient BatchingSettings.Mode mode;
     /** Static batching: the first looks waiting for their batch; null under continuous batching. */
     private transient StaticBatching staticBatching;
     /** Continuous batching: the records waiting and the running batch; null under static batching. */
@@ -93,6 +99,11 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     @Override
     public void open() throws Exception {
         super.open();
+        model = SharedModels.acquire(Path.of(modelDir), Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")));
+        mode = model.qwen2Vl() != null ? BatchingSettings.Mode.STATIC : batching.mode();
+        if (mode != batching.mode()) {
+            LOG.info("Qwen2-VL model {}: static batches (continuous batching runs the other families)", modelDir);
+        }
         secondLooks = new SecondLooks(batching);
         if (continuous()) {
             continuousBatching = new ContinuousBatching(batching, secondLooks, new ContinuousBatching.Host() {
@@ -109,11 +120,10 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         } else {
             staticBatching = new StaticBatching(batching);
         }
-        model = SharedModels.acquire(Path.of(modelDir), Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")));
         forward = new BatchForward(model);
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         metrics = new CaptionerMetrics(getRuntimeContext().getMetricGroup(), this::rowsActive,
-                model.model().manager().getDevice(), model.loadTimeMs());
+                model.manager().getDevice(), model.loadTimeMs());
     }
 
     /** The GPU Flink's external resource framework assigned to this TaskManager, if DJL can use it. */
@@ -177,7 +187,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     }
 
     private boolean continuous() {
-        return batching.mode() == BatchingSettings.Mode.CONTINUOUS;
+        return mode == BatchingSettings.Mode.CONTINUOUS;
     }
 
     private long now() {
@@ -340,7 +350,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     /** One batched forward over {@code batch}; throws if the model fails. */
     protected List<CaptionRecord> caption(List<Pending> batch) {
-        ModelConfig cfg = model.model().config();
+        ModelConfig cfg = model.config();
         int n = batch.size();
         ViewPlan plan = batch.get(0).image().plan();
         boolean second = batch.get(0).secondLook();

@@ -43,7 +43,7 @@ final class RowCaptioner implements AutoCloseable {
         embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting());
         model = SharedModels.acquire(Path.of(s.modelDir()), Devices.pick(gpus));
         forward = new BatchForward(model);
-        modelName = model.model().config().displayName();
+        modelName = model.config().displayName();
     }
 
     /**
