@@ -40,7 +40,7 @@ final class RowCaptioner implements AutoCloseable {
         this.spec = spec;
         PipelineSettings s = spec.settings();
         decoding = new ImageDecoding(s.decoder());
-        embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting());
+        embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens());
         model = SharedModels.acquire(Path.of(s.modelDir()), Devices.pick(gpus));
         forward = new BatchForward(model);
         modelName = model.config().displayName();
