@@ -86,11 +86,10 @@ public final class Qwen2VlModel implements AutoCloseable {
         }
     }
 
-    /** The folder's configuration and tokenizer with random weights of its shapes (benchmarks of a real shape). */
-    public static Qwen2VlModel random(Path dir, Qwen2VlConfig cfg, long seed, Device device) {
-        HuggingFaceTokenizer tok = tokenizer(dir.resolve(VisionLanguageModel.TOKENIZER));
+    /** Random weights of {@code cfg}'s shapes, without a tokenizer (benchmarks of a real shape: rows bring their ids). */
+    public static Qwen2VlModel random(Qwen2VlConfig cfg, long seed, Device device) {
         NDManager manager = NDManager.newBaseManager(device);
-        return new Qwen2VlModel(cfg, Qwen2VlWeights.random(manager, cfg, seed), tok, manager);
+        return new Qwen2VlModel(cfg, Qwen2VlWeights.random(manager, cfg, seed), null, manager);
     }
 
     static HuggingFaceTokenizer tokenizer(Path file) {
@@ -122,11 +121,18 @@ public final class Qwen2VlModel implements AutoCloseable {
     }
 
     public long[] encode(String text) {
-        return tokenizer.encode(text, false, false).getIds();
+        return tokenizer().encode(text, false, false).getIds();
     }
 
     public String decode(long[] ids) {
-        return tokenizer.decode(ids, true).trim();
+        return tokenizer().decode(ids, true).trim();
+    }
+
+    private HuggingFaceTokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new IllegalStateException("model " + cfg.modelName() + " has no " + VisionLanguageModel.TOKENIZER);
+        }
+        return tokenizer;
     }
 
     /** Captions of {@code rows}, greedy, at most {@code caps[i]} tokens each, in one batch. */
@@ -227,7 +233,9 @@ public final class Qwen2VlModel implements AutoCloseable {
 
     @Override
     public void close() {
-        tokenizer.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
         manager.close();
     }
 }
