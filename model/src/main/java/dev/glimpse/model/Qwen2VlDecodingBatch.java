@@ -46,6 +46,7 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
     private final Qwen2VlModel model;
     private final Qwen2VlConfig cfg;
     private final boolean keepLogits;
+    private final boolean stopAtStopTokens;
     private final NDManager manager;
     /** Rows in cache order. */
     private final List<Row<T>> rows = new ArrayList<>();
@@ -55,9 +56,15 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
     private NDArray logits;
 
     public Qwen2VlDecodingBatch(Qwen2VlModel model, boolean keepLogits) {
+        this(model, keepLogits, true);
+    }
+
+    /** {@code stopAtStopTokens} false: every row decodes to its cap (benchmarks). */
+    public Qwen2VlDecodingBatch(Qwen2VlModel model, boolean keepLogits, boolean stopAtStopTokens) {
         this.model = model;
         this.cfg = model.config();
         this.keepLogits = keepLogits;
+        this.stopAtStopTokens = stopAtStopTokens;
         this.manager = model.manager().newSubManager();
     }
 
@@ -163,7 +170,7 @@ public final class Qwen2VlDecodingBatch<T> implements AutoCloseable {
                 r.logits.add(Arrays.copyOfRange(all, i * cfg.vocabSize(), (i + 1) * cfg.vocabSize()));
             }
             r.confidence = Math.min(r.confidence, Math.exp(best[i]));
-            boolean stop = isStop(chosen[i]);
+            boolean stop = stopAtStopTokens && isStop(chosen[i]);
             if (!stop) {
                 r.tokens.add(chosen[i]);
             }

@@ -211,8 +211,13 @@ public final class Qwen2VlModel implements AutoCloseable {
      * KV cache; a row that stops leaves the batch at once.
      */
     public List<Result> generate(List<Prepared> rows, int[] caps, boolean keepLogits) {
+        return generate(rows, caps, keepLogits, true);
+    }
+
+    /** As {@link #generate(List, int[], boolean)}; {@code stopAtStopTokens} false: every row decodes to its cap. */
+    public List<Result> generate(List<Prepared> rows, int[] caps, boolean keepLogits, boolean stopAtStopTokens) {
         Result[] out = new Result[rows.size()];
-        try (Qwen2VlDecodingBatch<Integer> batch = new Qwen2VlDecodingBatch<>(this, keepLogits)) {
+        try (Qwen2VlDecodingBatch<Integer> batch = new Qwen2VlDecodingBatch<>(this, keepLogits, stopAtStopTokens)) {
             batch.join(java.util.stream.IntStream.range(0, rows.size()).boxed().toList(), rows, caps);
             while (!batch.isEmpty()) {
                 for (Qwen2VlDecodingBatch.Done<Integer> d : batch.step()) {
