@@ -120,9 +120,9 @@ final class Qwen2VlBench {
     /** A row's prompt: the folder's chat template when it has a tokenizer, else the same layout of made-up text ids. */
     private Qwen2VlModel.Prepared row(Qwen2VlImageProcessor.Patches patches) {
         Qwen2VlConfig c = model.config();
-        try {
+        if (model.hasTokenizer()) {
             return model.prepared(List.of(patches), null);
-        } catch (IllegalStateException noTokenizer) {
+        } else {
             int pads = patches.mergedTokens(c.mergeSize());
             long[] ids = new long[8 + 1 + pads + 1 + 8];
             int at = 0;

@@ -128,6 +128,11 @@ public final class Qwen2VlModel implements AutoCloseable {
         return tokenizer().decode(ids, true).trim();
     }
 
+    /** False for {@link #random} models, whose rows bring their own ids. */
+    public boolean hasTokenizer() {
+        return tokenizer != null;
+    }
+
     private HuggingFaceTokenizer tokenizer() {
         if (tokenizer == null) {
             throw new IllegalStateException("model " + cfg.modelName() + " has no " + VisionLanguageModel.TOKENIZER);
