@@ -69,7 +69,9 @@ public final class Qwen2VlVision {
             }
             NDArray[] cosSin = rotary(x.getManager(), g);
             for (int b = 0; b < cfg.visionDepth(); b++) {
-                x = block(x, "visual.blocks." + b + ".", cosSin);
+                String p = "visual.blocks." + b + ".";
+                // Each block's temporaries (60 MB per block for a 448 px image at the 2B shape) are freed as it returns.
+                x = Ops.freeingTemporaries(x, b > 0 && !stages, in -> block(in, p, cosSin));
                 if (stages) {
                     blocks.get(b).add(x);
                 }
