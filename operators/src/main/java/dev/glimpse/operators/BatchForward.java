@@ -98,25 +98,29 @@ public final class BatchForward {
         }
     }
 
+    /** A Qwen2-VL record's row: its patches and its prompt with the image pads expanded; throws for patches that do not fit its grid. */
+    static Qwen2VlModel.Prepared qwen2VlRow(Qwen2VlModel qwen, EmbeddedImage img) {
+        int expected = img.gridT * img.gridH * img.gridW * qwen.config().patchValues();
+        if (expected == 0 || img.patches.length != expected) {
+            throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
+                    + " patch values, its Qwen2-VL grid " + img.gridT + "x" + img.gridH + "x" + img.gridW + " needs "
+                    + expected);
+        }
+        return qwen.prepared(List.of(new Qwen2VlImageProcessor.Patches(img.patches, img.gridT, img.gridH, img.gridW)),
+                img.request.prompt);
+    }
+
     /**
      * A Qwen2-VL batch: each image's patches go through the vision tower at its own size, its merged
      * tokens into its own prompt, and all rows decode in one batch ({@link Qwen2VlModel#generate}).
      */
     private List<Captioner.Caption> captionQwen2Vl(List<EmbeddedImage> images, IntConsumer active) {
         Qwen2VlModel qwen = model.qwen2Vl();
-        int perPatch = qwen.config().patchValues();
         List<Qwen2VlModel.Prepared> rows = new ArrayList<>(images.size());
         int[] caps = new int[images.size()];
         for (int i = 0; i < images.size(); i++) {
             EmbeddedImage img = images.get(i);
-            int expected = img.gridT * img.gridH * img.gridW * perPatch;
-            if (expected == 0 || img.patches.length != expected) {
-                throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
-                        + " patch values, its Qwen2-VL grid " + img.gridT + "x" + img.gridH + "x" + img.gridW + " needs "
-                        + expected);
-            }
-            rows.add(qwen.prepared(List.of(new Qwen2VlImageProcessor.Patches(img.patches, img.gridT, img.gridH, img.gridW)),
-                    img.request.prompt));
+            rows.add(qwen2VlRow(qwen, img));
             caps[i] = img.request.maxNewTokens;
         }
         model.lock().lock();

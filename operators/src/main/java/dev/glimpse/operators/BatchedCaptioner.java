@@ -48,10 +48,6 @@ import org.slf4j.LoggerFactory;
  * once per checkpoint, so waiting for the barrier does not delay them; sharing the forward saves
  * most of its cost, which at a small model's size is its decoding steps rather than its rows. With
  * continuous batching a second look joins the running batch like any record, sharing its steps.
- *
- * <p>A Qwen2-VL model runs in static batches whatever the mode says: its rows differ in image tokens
- * and M-RoPE positions, which {@link dev.glimpse.model.Qwen2VlDecodingBatch} handles within a batch,
- * but the running batch of continuous batching here is built for the fixed-size families.
  */
 public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         implements OneInputStreamOperator<EmbeddedImage, CaptionRecord>, BoundedOneInput {
@@ -60,8 +56,6 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
 
     private final String modelDir;
     private final BatchingSettings batching;
-    /** The mode batches run in: the settings', except for a Qwen2-VL model (static). */
-    private transient BatchingSettings.Mode mode;
     /** Static batching: the first looks waiting for their batch; null under continuous batching. */
     private transient StaticBatching staticBatching;
     /** Continuous batching: the records waiting and the running batch; null under static batching. */
@@ -100,10 +94,6 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     public void open() throws Exception {
         super.open();
         model = SharedModels.acquire(Path.of(modelDir), Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")));
-        mode = model.qwen2Vl() != null ? BatchingSettings.Mode.STATIC : batching.mode();
-        if (mode != batching.mode()) {
-            LOG.info("Qwen2-VL model {}: static batches (continuous batching runs the other families)", modelDir);
-        }
         secondLooks = new SecondLooks(batching);
         if (continuous()) {
             continuousBatching = new ContinuousBatching(batching, secondLooks, new ContinuousBatching.Host() {
@@ -187,7 +177,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     }
 
     private boolean continuous() {
-        return mode == BatchingSettings.Mode.CONTINUOUS;
+        return batching.mode() == BatchingSettings.Mode.CONTINUOUS;
     }
 
     private long now() {
@@ -226,7 +216,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         int images;
         model.lock().lock();
         try {
-            continuousBatching.admit(joining, model.model(), this::deadLetter, now());
+            continuousBatching.admit(joining, model, this::deadLetter, now());
             ContinuousBatch running = continuousBatching.running();
             if (running == null) {
                 return;
@@ -245,7 +235,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         if (joinedSecondLooks > 0) {
             metrics.secondLooks(joinedSecondLooks);
         }
-        ModelConfig cfg = model.model().config();
+        ModelConfig cfg = model.config();
         for (ContinuousBatch.Finished f : finished) {
             Pending p = f.row().look.pending;
             long inference = f.finishedAtMs() - f.row().joinedAtMs;

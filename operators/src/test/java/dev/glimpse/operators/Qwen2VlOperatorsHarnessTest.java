@@ -22,8 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A Qwen2-VL folder as transformers saves it runs through the decoder, the patch embedder (its own
  * preprocessing: each image at its own size) and the batched captioner unchanged: images of three
- * aspect ratios, hence three numbers of image tokens, in one batch, with default and per-request
- * prompts, each caption the one the model gives that image alone.
+ * aspect ratios, hence three numbers of image tokens, in one batch (static, continuous, and
+ * continuous with room for two, so that the third joins the running batch when a row frees), with
+ * default and per-request prompts, each caption the one the model gives that image alone.
  */
 class Qwen2VlOperatorsHarnessTest {
     static final String[] FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
@@ -86,11 +87,17 @@ class Qwen2VlOperatorsHarnessTest {
         assertThat(embedded).extracting(e -> e.gridT + "x" + e.gridH + "x" + e.gridW).containsExactly("1x4x8", "1x4x4", "1x8x4");
         assertThat(embedded).extracting(e -> e.patches.length).containsExactly(32 * 1176, 16 * 1176, 32 * 1176);
 
-        for (BatchingSettings.Mode mode : BatchingSettings.Mode.values()) {
-            List<CaptionRecord> captions = caption(dir, embedded,
-                    new BatchingSettings(embedded.size(), Duration.ofHours(1)).withMode(mode));
+        for (BatchingSettings settings : List.of(new BatchingSettings(3, Duration.ofHours(1)).withMode(BatchingSettings.Mode.STATIC),
+                new BatchingSettings(3, Duration.ofHours(1)), new BatchingSettings(2, Duration.ofHours(1)))) {
+            String mode = settings.mode() + " of " + settings.maxBatchSize();
+            // With room for two, "a" stops after 2 tokens and "c" takes its row while "b" still decodes.
+            int[] caps = settings.maxBatchSize() == 2 ? new int[] {2, 6, 6} : new int[] {6, 6, 6};
+            for (int i = 0; i < caps.length; i++) {
+                embedded.get(i).request.maxNewTokens = caps[i];
+            }
+            List<CaptionRecord> captions = caption(dir, embedded, settings);
             assertThat(captions).extracting(c -> c.request.id).containsExactly("a", "b", "c");
-            assertThat(captions).as(mode.name()).extracting(c -> c.batchSize).containsOnly(3);
+            assertThat(captions).as(mode).extracting(c -> c.batchSize).containsOnly(settings.maxBatchSize());
             assertThat(captions).extracting(c -> c.prompt)
                     .containsExactly("Describe this image.", "What is it?", "Look at the picture. What colors are there?");
             assertThat(captions).allSatisfy(c -> {
@@ -103,7 +110,7 @@ class Qwen2VlOperatorsHarnessTest {
                 for (int i = 0; i < images.size(); i++) {
                     var row = model.prepare(ImagePreprocessor.decodeRgb(images.get(i), ImagePreprocessor.Limits.DEFAULT, 112),
                             prompts.get(i));
-                    Qwen2VlModel.Result alone = model.generate(List.of(row), new int[] {6}, false).get(0);
+                    Qwen2VlModel.Result alone = model.generate(List.of(row), new int[] {caps[i]}, false).get(0);
                     assertThat(captions.get(i).caption).as("%s image %d", mode, i).isEqualTo(model.decode(alone.tokens()));
                     assertThat(captions.get(i).tokens).as("%s image %d", mode, i).isEqualTo(alone.tokens().length);
                 }
