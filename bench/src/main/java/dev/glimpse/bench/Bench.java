@@ -12,6 +12,8 @@ import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ModelFlops;
 import dev.glimpse.model.ModelPresets;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
@@ -43,7 +45,13 @@ public final class Bench implements Callable<Integer>, Subcommand {
     private static final long[] PROMPT = {1, 2, 3, 4, 5, 6, 7, 8};
 
     @Option(names = "--model", description = "Model folder; default: random weights of --preset.") Path model;
-    @Option(names = "--preset", defaultValue = "scenes", description = "scenes, nanovlm-222m or smolvlm-256m (random weights).") String preset;
+    @Option(names = "--preset", defaultValue = "scenes",
+            description = "scenes, nanovlm-222m, smolvlm-256m or qwen2vl-2b (random weights).") String preset;
+    @Option(names = "--image-size", defaultValue = "448",
+            description = "Qwen2-VL: side of the square photo each row captions, in pixels; default: ${DEFAULT-VALUE}.")
+    int imageSize;
+    @Option(names = "--max-image-tokens", defaultValue = "0",
+            description = "Qwen2-VL: generation.max-image-tokens (0: the folder's max_pixels).") int maxImageTokens;
     @Option(names = "--batch-sizes", defaultValue = "1,8", split = ",") int[] batchSizes;
     @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
     @Option(names = "--repeats", defaultValue = "3", description = "Timed runs after one warm-up; 0: one cold run.") int repeats;
@@ -82,6 +90,14 @@ public final class Bench implements Callable<Integer>, Subcommand {
             job.model = model;
             job.set.putAll(set);
             return new PipelineBench(job, images, Math.min(images, 200), batchSizes, out, Duration.ofMinutes(30), sql).run();
+        }
+        if (model != null ? Qwen2VlConfig.isQwen2Vl(model) : preset.equals("qwen2vl-2b")) {
+            Qwen2VlConfig preset2b = ModelPresets.qwen2Vl2b();
+            try (Qwen2VlModel m = model != null ? Qwen2VlModel.load(model, null, maxImageTokens)
+                    : Qwen2VlModel.random(maxImageTokens > 0 ? preset2b.withMaxImageTokens(maxImageTokens) : preset2b, 1, null)) {
+                write(new Qwen2VlBench(m, imageSize, tokens, repeats, visionColumn).run(batchSizes));
+            }
+            return 0;
         }
         try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
             ModelConfig c = m.config();
@@ -397,7 +413,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
             c = ScenesModel.defaultConfig();
             c.modelName = "glimpse-scenes (random weights)";
         } else {
-            throw new IllegalArgumentException("--preset must be scenes, nanovlm-222m or smolvlm-256m");
+            throw new IllegalArgumentException("--preset must be scenes, nanovlm-222m, smolvlm-256m or qwen2vl-2b");
         }
         return VisionLanguageModel.random(c, null, 1, null);
     }

@@ -9,6 +9,8 @@ import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.VisionLanguageModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,6 +28,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "caption", mixinStandardHelpOptions = true,
         description = "Caption image files or folders (recursively), one line per image.")
 final class CaptionFiles implements Callable<Integer> {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
     @Parameters(arity = "1..*", paramLabel = "PATH") List<Path> paths;
     @Option(names = "--model", description = "Model folder (default: the built-in model).") Path model;
     @Option(names = "--json", description = "Print JSON lines with id, path, caption.") boolean json;
@@ -36,6 +40,8 @@ final class CaptionFiles implements Callable<Integer> {
             + "model's test-time views (view_shifts in its config.json).") boolean singleView;
     @Option(names = "--no-image-splitting", description = "SmolVLM models: caption from the global image only "
             + "instead of its tiles plus the global image.") boolean noImageSplitting;
+    @Option(names = "--max-image-tokens", defaultValue = "0", description = "Qwen2-VL models: the most image tokens "
+            + "one image may cost (28 x 28 pixels each); 0: the folder's max_pixels.") int maxImageTokens;
 
     @Override
     public Integer call() throws IOException {
@@ -54,7 +60,9 @@ final class CaptionFiles implements Callable<Integer> {
                 throw new IllegalArgumentException("no such file or folder: " + p);
             }
         }
-        ObjectMapper mapper = new ObjectMapper();
+        if (model != null && Qwen2VlConfig.isQwen2Vl(model)) {
+            return captionQwen2Vl(files);
+        }
         int failures = 0;
         try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
             Captioner captioner = new Captioner(m);
@@ -91,21 +99,54 @@ final class CaptionFiles implements Callable<Integer> {
                 List<Captioner.Caption> captions = tiler != null ? captioner.captionTiles(tiles, prompts, caps)
                         : captioner.caption(pixels, pre.plan(), prompts, caps);
                 for (int i = 0; i < batch.size(); i++) {
-                    Path f = batch.get(i);
-                    if (json) {
-                        ObjectNode n = mapper.createObjectNode();
-                        String name = f.getFileName().toString();
-                        n.put("id", name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name);
-                        n.put("path", f.toString());
-                        n.put("caption", captions.get(i).text());
-                        System.out.println(mapper.writeValueAsString(n));
-                    } else {
-                        System.out.println(f + "\t" + captions.get(i).text());
-                    }
+                    print(batch.get(i), captions.get(i).text());
                 }
             }
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    /** A Qwen2-VL folder: each batch's images at their own sizes in one batched forward. */
+    private int captionQwen2Vl(List<Path> files) throws IOException {
+        int failures = 0;
+        try (Qwen2VlModel m = Qwen2VlModel.load(model, null, maxImageTokens)) {
+            int cap = maxNewTokens > 0 ? maxNewTokens : Qwen2VlConfig.DEFAULT_MAX_NEW_TOKENS;
+            int target = m.config().summary().decodeTargetSize();
+            for (int first = 0; first < files.size(); first += batchSize) {
+                List<Path> batch = new ArrayList<>();
+                List<Qwen2VlModel.Prepared> rows = new ArrayList<>();
+                for (Path f : files.subList(first, Math.min(files.size(), first + batchSize))) {
+                    try {
+                        rows.add(m.prepare(ImagePreprocessor.decodeRgb(Files.readAllBytes(f), ImagePreprocessor.Limits.DEFAULT,
+                                target), prompt));
+                        batch.add(f);
+                    } catch (ImageDecodeException | IllegalArgumentException e) {
+                        failures++;
+                        System.err.println(f + "\t" + e.getMessage());
+                    }
+                }
+                int[] caps = new int[batch.size()];
+                java.util.Arrays.fill(caps, cap);
+                List<String> captions = m.caption(rows, caps);
+                for (int i = 0; i < batch.size(); i++) {
+                    print(batch.get(i), captions.get(i));
+                }
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    private void print(Path f, String caption) throws IOException {
+        if (json) {
+            ObjectNode n = MAPPER.createObjectNode();
+            String name = f.getFileName().toString();
+            n.put("id", name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name);
+            n.put("path", f.toString());
+            n.put("caption", caption);
+            System.out.println(MAPPER.writeValueAsString(n));
+        } else {
+            System.out.println(f + "\t" + caption);
+        }
     }
 
     /** Folder entries are captioned when their first bytes are an image signature, whatever the name. */

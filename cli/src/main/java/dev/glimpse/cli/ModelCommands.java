@@ -2,6 +2,9 @@ package dev.glimpse.cli;
 
 import dev.glimpse.job.Engines;
 import dev.glimpse.job.Installation;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlModel;
+import dev.glimpse.model.Qwen2VlVerifier;
 import dev.glimpse.model.ReferenceVerifier;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
@@ -111,14 +114,21 @@ final class ModelCommands {
 
         @Override
         public Integer call() throws Exception {
-            try (VisionLanguageModel m = VisionLanguageModel.load(model)) {
-                List<ReferenceVerifier.Stage> stages = ReferenceVerifier.verify(m, expected);
-                System.out.print(ReferenceVerifier.table(stages));
-                boolean ok = !stages.isEmpty() && stages.stream().allMatch(ReferenceVerifier.Stage::pass);
-                System.out.println(ok ? "all stages match (float tolerance " + ReferenceVerifier.TOLERANCE + ")"
-                        : "MISMATCH");
-                return ok ? 0 : 1;
+            List<ReferenceVerifier.Stage> stages;
+            if (Qwen2VlConfig.isQwen2Vl(model)) {
+                try (Qwen2VlModel m = Qwen2VlModel.load(model)) {
+                    stages = Qwen2VlVerifier.verify(m, expected);
+                }
+            } else {
+                try (VisionLanguageModel m = VisionLanguageModel.load(model)) {
+                    stages = ReferenceVerifier.verify(m, expected);
+                }
             }
+            System.out.print(ReferenceVerifier.table(stages));
+            boolean ok = !stages.isEmpty() && stages.stream().allMatch(ReferenceVerifier.Stage::pass);
+            System.out.println(ok ? "all stages match (float tolerance " + ReferenceVerifier.TOLERANCE + ")"
+                    : "MISMATCH");
+            return ok ? 0 : 1;
         }
     }
 }

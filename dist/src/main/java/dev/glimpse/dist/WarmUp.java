@@ -4,6 +4,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.util.Platform;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.VisionLanguageModel;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -144,9 +146,16 @@ public final class WarmUp {
         // 5. The model, when asked: config, safetensors and tokenizer load with this lib/.
         if (model != null) {
             long start = System.nanoTime();
-            try (VisionLanguageModel m = VisionLanguageModel.load(model)) {
-                OUT.println("model " + model + " loaded in " + (System.nanoTime() - start) / 1_000_000 + " ms: "
-                        + m.config().displayName());
+            if (Qwen2VlConfig.isQwen2Vl(model)) {
+                try (Qwen2VlModel m = Qwen2VlModel.load(model)) {
+                    OUT.println("model " + model + " loaded in " + (System.nanoTime() - start) / 1_000_000 + " ms: "
+                            + m.config().modelName() + " (Qwen2-VL)");
+                }
+            } else {
+                try (VisionLanguageModel m = VisionLanguageModel.load(model)) {
+                    OUT.println("model " + model + " loaded in " + (System.nanoTime() - start) / 1_000_000 + " ms: "
+                            + m.config().displayName());
+                }
             }
         }
     }

@@ -94,6 +94,13 @@ public final class GlimpseOptions {
                     + "each). false: the global image only (64 image tokens), far fewer tokens and less detail. "
                     + "Other models ignore it.");
 
+    public static final ConfigOption<Integer> MAX_IMAGE_TOKENS = ConfigOptions.key("generation.max-image-tokens")
+            .intType().defaultValue(0)
+            .withDescription("Qwen2-VL models: the most merged image tokens one image may cost (each stands for a 28 x 28 "
+                    + "pixel square); a larger image is resized down to fit (fewer tokens: a shorter prefill and a "
+                    + "smaller KV cache, less detail). 0: the folder's max_pixels (Qwen2-VL-2B: 1280 tokens, about "
+                    + "1000 x 1000 pixels). Other models ignore it.");
+
     public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("batching.max-batch-size")
             .intType().defaultValue(16).withDescription("Largest batch of the inference operator.");
     public static final ConfigOption<Duration> MAX_BATCH_DELAY = ConfigOptions.key("batching.max-batch-delay")
@@ -120,7 +127,7 @@ public final class GlimpseOptions {
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
             CREATE_TOPICS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
             ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
-            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING_MODE,
+            DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_IMAGE_TOKENS, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING_MODE,
             DECODE_PARALLELISM,
             INFERENCE_PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR);
 }

@@ -34,7 +34,7 @@ public final class GlimpsePipeline {
                 .process(new ImageDecoder(s.decoder()), TypeInformation.of(DecodedImage.class))
                 .name(ImageDecoder.STAGE).uid("image-decoder").setParallelism(s.cpuParallelism());
         SingleOutputStreamOperator<EmbeddedImage> embedded = decoded
-                .process(new PatchEmbedder(s.modelDir(), s.testTimeViews(), s.imageSplitting()), TypeInformation.of(EmbeddedImage.class))
+                .process(new PatchEmbedder(s.modelDir(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens()), TypeInformation.of(EmbeddedImage.class))
                 .name(PatchEmbedder.STAGE).uid("patch-embedder").setParallelism(s.cpuParallelism());
         // A rebalance decouples the stages: decoding never starves inference, inference never waits on one decoder.
         SingleOutputStreamOperator<CaptionRecord> captions = embedded.rebalance()

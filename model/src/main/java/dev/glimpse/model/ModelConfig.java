@@ -21,7 +21,7 @@ import java.nio.file.Path;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class ModelConfig {
     /** The checkpoint family a folder belongs to. */
-    public enum Format { GLIMPSE, NANOVLM, IDEFICS3 }
+    public enum Format { GLIMPSE, NANOVLM, IDEFICS3, QWEN2VL }
 
     @JsonProperty("vit_hidden_dim") public int vitHiddenDim = 768;
     @JsonProperty("vit_inter_dim") public int vitInterDim = 3072;
@@ -78,14 +78,31 @@ public final class ModelConfig {
      * configs: what their processor needs besides the shapes above ({@link Idefics3Config} fills both).
      */
     @JsonProperty("idefics3") public Idefics3Settings idefics3;
+    /**
+     * True only for a Qwen2-VL folder, which {@link Qwen2VlModel} runs: this config then holds what
+     * the job needs to know of it without loading it (name, default prompt, caption length, the side
+     * an image is decoded for, the size of a preprocessed record), see {@link Qwen2VlConfig#summary}.
+     */
+    @JsonProperty("qwen2vl") public Boolean qwen2vl;
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The families Glimpse runs: nanoVLM's and Glimpse's own folders have no {@code model_type}. */
+    static final String SUPPORTED = "nanoVLM/Glimpse (no model_type), " + Idefics3Config.MODEL_TYPE + ", "
+            + Qwen2VlConfig.MODEL_TYPE;
 
     public static ModelConfig read(Path file) {
         try {
             byte[] bytes = Files.readAllBytes(file);
-            if (Idefics3Config.MODEL_TYPE.equals(JSON.readTree(bytes).path("model_type").asText())) {
+            String modelType = JSON.readTree(bytes).path("model_type").asText("");
+            if (Idefics3Config.MODEL_TYPE.equals(modelType)) {
                 return Idefics3Config.read(file.toAbsolutePath().getParent()).validated(file.toString());
+            }
+            if (Qwen2VlConfig.MODEL_TYPE.equals(modelType)) {
+                return Qwen2VlConfig.read(file.toAbsolutePath().getParent()).summary().validated(file.toString());
+            }
+            if (!modelType.isEmpty()) {
+                throw new IllegalArgumentException("model folder " + file.toAbsolutePath().getParent() + ": model_type '"
+                        + modelType + "' is not supported (supported: " + SUPPORTED + ")");
             }
             return JSON.readValue(bytes, ModelConfig.class).validated(file.toString());
         } catch (IOException e) {
@@ -101,6 +118,9 @@ public final class ModelConfig {
     public Format format() {
         if (idefics3 != null) {
             return Format.IDEFICS3;
+        }
+        if (Boolean.TRUE.equals(qwen2vl)) {
+            return Format.QWEN2VL;
         }
         return "glimpse".equals(glimpseFormat) ? Format.GLIMPSE : Format.NANOVLM;
     }

@@ -25,7 +25,7 @@ public final class Safetensors {
 
     private Safetensors() {}
 
-    /** Every tensor of {@code file} as an F32 (floats) or I64 (integers) array, by name, in file order. */
+    /** Every tensor of {@code file} as an F32 (floats) or I64 (integers, bytes) array, by name, in file order. */
     public static Map<String, NDArray> read(NDManager manager, Path file) throws IOException {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -125,6 +125,13 @@ public final class Safetensors {
             case "I64": {
                 long[] l = new long[n];
                 data.asLongBuffer().get(l);
+                return m.create(l, shape);
+            }
+            case "U8": {
+                long[] l = new long[n];
+                for (int i = 0; i < n; i++) {
+                    l[i] = data.get(i) & 0xFF;
+                }
                 return m.create(l, shape);
             }
             case "I32": {

@@ -69,8 +69,12 @@ public final class VisionLanguageModel implements AutoCloseable {
         if (!Files.isRegularFile(configFile)) {
             throw new IllegalArgumentException("model folder " + dir + " has no " + CONFIG);
         }
+        ModelConfig cfg = ModelConfig.read(configFile); // first: a folder of another family is named as such
+        if (cfg.format() == ModelConfig.Format.QWEN2VL) {
+            throw new IllegalArgumentException("model folder " + dir + " is Qwen2-VL (model_type "
+                    + Qwen2VlConfig.MODEL_TYPE + "), which Qwen2VlModel.load reads");
+        }
         List<Path> weightFiles = weightFiles(dir);
-        ModelConfig cfg = ModelConfig.read(configFile);
         Path tokenizerFile = dir.resolve(TOKENIZER);
         CaptionTokenizer tok = Files.isRegularFile(tokenizerFile) ? CaptionTokenizer.load(tokenizerFile, cfg) : null;
         NDManager manager = NDManager.newBaseManager(device);

@@ -18,6 +18,8 @@ public interface WeightMapping {
             // Glimpse's own checkpoints are written under nanoVLM's names.
             case GLIMPSE, NANOVLM -> NANOVLM;
             case IDEFICS3 -> Idefics3Weights.INSTANCE;
+            // Qwen2-VL keeps its stored names (Qwen2VlWeights' table); VisionLanguageModel never loads it.
+            case QWEN2VL -> throw new IllegalArgumentException("a Qwen2-VL checkpoint loads through Qwen2VlWeights");
         };
     }
 

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.Qwen2VlImageProcessor;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.ViewPlan;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -22,7 +24,7 @@ public final class BatchForward {
 
     public BatchForward(SharedModels.Handle model) {
         this.model = model;
-        this.captioner = new Captioner(model.model());
+        this.captioner = model.qwen2Vl() != null ? null : new Captioner(model.model());
     }
 
     /**
@@ -31,6 +33,9 @@ public final class BatchForward {
      * look. {@code active} hears how many images the forward holds once it has the model, and 0 after.
      */
     public List<Captioner.Caption> caption(List<EmbeddedImage> images, boolean secondLook, IntConsumer active) {
+        if (model.qwen2Vl() != null) {
+            return captionQwen2Vl(images, active);
+        }
         ModelConfig cfg = model.model().config();
         int n = images.size();
         ViewPlan plan = images.get(0).plan();
@@ -87,6 +92,46 @@ public final class BatchForward {
             } else {
                 return captioner.captionFirstView(patches, plan, prompts, caps);
             }
+        } finally {
+            active.accept(0);
+            model.lock().unlock();
+        }
+    }
+
+    /** A Qwen2-VL record's row: its patches and its prompt with the image pads expanded; throws for patches that do not fit its grid. */
+    static Qwen2VlModel.Prepared qwen2VlRow(Qwen2VlModel qwen, EmbeddedImage img) {
+        int expected = img.gridT * img.gridH * img.gridW * qwen.config().patchValues();
+        if (expected == 0 || img.patches.length != expected) {
+            throw new IllegalArgumentException("record " + img.request.id + " has " + img.patches.length
+                    + " patch values, its Qwen2-VL grid " + img.gridT + "x" + img.gridH + "x" + img.gridW + " needs "
+                    + expected);
+        }
+        return qwen.prepared(List.of(new Qwen2VlImageProcessor.Patches(img.patches, img.gridT, img.gridH, img.gridW)),
+                img.request.prompt);
+    }
+
+    /**
+     * A Qwen2-VL batch: each image's patches go through the vision tower at its own size, its merged
+     * tokens into its own prompt, and all rows decode in one batch ({@link Qwen2VlModel#generate}).
+     */
+    private List<Captioner.Caption> captionQwen2Vl(List<EmbeddedImage> images, IntConsumer active) {
+        Qwen2VlModel qwen = model.qwen2Vl();
+        List<Qwen2VlModel.Prepared> rows = new ArrayList<>(images.size());
+        int[] caps = new int[images.size()];
+        for (int i = 0; i < images.size(); i++) {
+            EmbeddedImage img = images.get(i);
+            rows.add(qwen2VlRow(qwen, img));
+            caps[i] = img.request.maxNewTokens;
+        }
+        model.lock().lock();
+        try (NDScope ignored = new NDScope()) {
+            active.accept(images.size());
+            List<Qwen2VlModel.Result> results = qwen.generate(rows, caps, false);
+            List<Captioner.Caption> out = new ArrayList<>(results.size());
+            for (Qwen2VlModel.Result r : results) {
+                out.add(new Captioner.Caption(qwen.decode(r.tokens()), r.tokens().length, 1, r.confidence()));
+            }
+            return out;
         } finally {
             active.accept(0);
             model.lock().unlock();

@@ -108,7 +108,7 @@ public final class CaptionEngine implements AutoCloseable {
             staticBatching = new StaticBatching(batching);
             continuousBatching = null;
         }
-        metrics = new CaptionerMetrics(metricGroup, this::rowsActive, model.model().manager().getDevice(),
+        metrics = new CaptionerMetrics(metricGroup, this::rowsActive, model.manager().getDevice(),
                 model.loadTimeMs());
     }
 
@@ -210,7 +210,7 @@ public final class CaptionEngine implements AutoCloseable {
         int images;
         model.lock().lock();
         try {
-            continuousBatching.admit(joining, model.model(), this::deadLetter, host.now());
+            continuousBatching.admit(joining, model, this::deadLetter, host.now());
             ContinuousBatch running = continuousBatching.running();
             if (running == null) {
                 return;
@@ -229,7 +229,7 @@ public final class CaptionEngine implements AutoCloseable {
         if (joinedSecondLooks > 0) {
             metrics.secondLooks(joinedSecondLooks);
         }
-        ModelConfig cfg = model.model().config();
+        ModelConfig cfg = model.config();
         for (ContinuousBatch.Finished f : finished) {
             Pending p = f.row().look.pending;
             long inference = f.finishedAtMs() - f.row().joinedAtMs;
@@ -331,7 +331,7 @@ public final class CaptionEngine implements AutoCloseable {
 
     /** The default {@link Forwards#caption}: one batched forward over {@code batch}; throws if the model fails. */
     List<CaptionRecord> captionBatch(List<Pending> batch) {
-        ModelConfig cfg = model.model().config();
+        ModelConfig cfg = model.config();
         int n = batch.size();
         ViewPlan plan = batch.get(0).image().plan();
         boolean second = batch.get(0).secondLook();

@@ -9,6 +9,8 @@ import dev.glimpse.model.Captioner;
 import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.Idefics3Prompt;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.Qwen2VlDecodingBatch;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.ViewPlan;
 import dev.glimpse.model.VisionLanguageModel;
 import java.nio.FloatBuffer;
@@ -22,7 +24,9 @@ import java.util.Map;
  * the rows that finished images freed, decode one token per {@link #step}, and leave with their
  * caption, while the others keep decoding. Every model family decodes here: the built-in and
  * nanoVLM models from their patch embeddings and prompt, an Idefics3 (SmolVLM) model from its
- * prompt with the tiles' image tokens merged in. Not thread-safe; the caller holds the model's lock.
+ * prompt with the tiles' image tokens merged in, a Qwen2-VL model in its own {@link Qwen2VlDecodingBatch}
+ * (rows of any image size; its cache grows with the longest row, so only the image count bounds it).
+ * Not thread-safe; the caller holds the model's lock.
  */
 final class ContinuousBatch implements AutoCloseable {
     /** Rounding of a slot's columns, so that a new largest cap or prompt seldom means a new batch. */
@@ -40,15 +44,23 @@ final class ContinuousBatch implements AutoCloseable {
         final int rows;
         final long[] promptIds;
         final int prefill;
+        /** A Qwen2-VL record's patches and prompt; null for the other families. */
+        final Qwen2VlModel.Prepared qwen2Vl;
 
         private Look(BatchedCaptioner.Pending pending, boolean tiled, int firstRow, int rows, long[] promptIds,
                      int prefill) {
+            this(pending, tiled, firstRow, rows, promptIds, prefill, null);
+        }
+
+        private Look(BatchedCaptioner.Pending pending, boolean tiled, int firstRow, int rows, long[] promptIds,
+                     int prefill, Qwen2VlModel.Prepared qwen2Vl) {
             this.pending = pending;
             this.tiled = tiled;
             this.firstRow = firstRow;
             this.rows = rows;
             this.promptIds = promptIds;
             this.prefill = prefill;
+            this.qwen2Vl = qwen2Vl;
         }
 
         /** The columns of a slot it needs: its prefill and its cap. */
@@ -68,7 +80,7 @@ final class ContinuousBatch implements AutoCloseable {
 
         /** Looks that can share one prefill. */
         private List<Object> kind() {
-            return List.of(tiled, firstRow, rows);
+            return qwen2Vl != null ? List.of("qwen2-vl") : List.of(tiled, firstRow, rows);
         }
     }
 
@@ -97,19 +109,32 @@ final class ContinuousBatch implements AutoCloseable {
     private final int maxImages;
     private final int columns;
     private final DecodingBatch<Row> batch;
+    /** A Qwen2-VL model and its batch (then the three fields above are null). */
+    private final Qwen2VlModel qwen2Vl;
+    private final Qwen2VlDecodingBatch<Row> qwen2VlBatch;
     private final List<Row> inFlight = new ArrayList<>();
 
     /**
      * Room for {@code maxImages} images of {@code slotsPerImage} rows each, every row {@code columns}
-     * positions long (rounded up).
+     * positions long (rounded up); a Qwen2-VL model: {@code maxImages} rows of any length.
      */
-    ContinuousBatch(VisionLanguageModel model, int maxImages, int slotsPerImage, int columns) {
-        this.model = model;
-        this.cfg = model.config();
-        this.generator = new CaptionGenerator(model);
+    ContinuousBatch(SharedModels.Handle handle, int maxImages, int slotsPerImage, int columns) {
         this.maxImages = maxImages;
         this.columns = (columns + COLUMN_STEP - 1) / COLUMN_STEP * COLUMN_STEP;
+        this.qwen2Vl = handle.qwen2Vl();
+        if (qwen2Vl != null) {
+            this.model = null;
+            this.cfg = handle.config();
+            this.generator = null;
+            this.batch = null;
+            this.qwen2VlBatch = new Qwen2VlDecodingBatch<>(qwen2Vl, false);
+            return;
+        }
+        this.model = handle.model();
+        this.cfg = model.config();
+        this.generator = new CaptionGenerator(model);
         this.batch = new DecodingBatch<>(model, maxImages * slotsPerImage, this.columns, CaptionGenerator.Options.DEFAULT);
+        this.qwen2VlBatch = null;
     }
 
     /**
@@ -117,9 +142,14 @@ final class ContinuousBatch implements AutoCloseable {
      * look (the shifted views), else all its views. Throws IllegalArgumentException for a record whose
      * patches do not fit the model.
      */
-    static Look look(VisionLanguageModel model, BatchedCaptioner.Pending p) {
-        ModelConfig cfg = model.config();
+    static Look look(SharedModels.Handle handle, BatchedCaptioner.Pending p) {
         EmbeddedImage img = p.image();
+        if (handle.qwen2Vl() != null) {
+            Qwen2VlModel.Prepared row = BatchForward.qwen2VlRow(handle.qwen2Vl(), img);
+            return new Look(p, false, 0, 1, row.ids(), row.ids().length, row);
+        }
+        VisionLanguageModel model = handle.model();
+        ModelConfig cfg = model.config();
         ViewPlan plan = img.plan();
         boolean tiled = cfg.idefics3 != null;
         int perView = cfg.numPatches() * cfg.vitHiddenDim;
@@ -156,6 +186,9 @@ final class ContinuousBatch implements AutoCloseable {
      * longer prompt or a larger cap.
      */
     boolean fits(List<Look> joining, Look next) {
+        if (qwen2Vl != null) {
+            return inFlight.size() + joining.size() < maxImages;
+        }
         int slots = next.slots();
         int prefill = next.prefill;
         int cap = next.cap();
@@ -172,6 +205,9 @@ final class ContinuousBatch implements AutoCloseable {
 
     /** Whether {@code look} would fit into this batch were it empty. */
     boolean couldHold(Look look) {
+        if (qwen2Vl != null) {
+            return true;
+        }
         return look.slots() <= batch.rowCapacity() && look.columns() <= columns;
     }
 
@@ -190,7 +226,9 @@ final class ContinuousBatch implements AutoCloseable {
             int[] caps = group.stream().mapToInt(l -> l.pending.image().request.maxNewTokens).toArray();
             List<long[]> prompts = group.stream().map(l -> l.promptIds).toList();
             try (NDScope ignored = new NDScope()) {
-                if (group.get(0).tiled) {
+                if (qwen2Vl != null) {
+                    qwen2VlBatch.join(rows, group.stream().map(l -> l.qwen2Vl).toList(), caps);
+                } else if (group.get(0).tiled) {
                     // A few tiles at a time from each record's array: a join of 32 split images would
                     // otherwise put 1.3 GB of patch embeddings on the device, and as much on the heap.
                     int[] tiles = group.stream().mapToInt(l -> l.rows).toArray();
@@ -230,9 +268,20 @@ final class ContinuousBatch implements AutoCloseable {
 
     /** One decoding step of every image in the batch; returns those that finished. */
     List<Finished> step() {
-        int images = batch.decodingImages();
+        int images = qwen2Vl != null ? qwen2VlBatch.size() : batch.decodingImages();
         for (Row r : inFlight) {
             r.mostImages = Math.max(r.mostImages, images);
+        }
+        if (qwen2Vl != null) {
+            List<Finished> out = new ArrayList<>();
+            long now = System.currentTimeMillis();
+            for (Qwen2VlDecodingBatch.Done<Row> d : qwen2VlBatch.step()) {
+                inFlight.remove(d.tag());
+                long[] tokens = d.result().tokens();
+                out.add(new Finished(d.tag(), new Captioner.Caption(qwen2Vl.decode(tokens), tokens.length, 1,
+                        d.result().confidence()), now));
+            }
+            return out;
         }
         List<DecodingBatch.Done<Row>> done = batch.step();
         long now = System.currentTimeMillis();
@@ -254,7 +303,7 @@ final class ContinuousBatch implements AutoCloseable {
     }
 
     boolean isEmpty() {
-        return batch.isEmpty();
+        return qwen2Vl != null ? qwen2VlBatch.isEmpty() : batch.isEmpty();
     }
 
     /** The records decoding now, in the order they joined. */
@@ -264,6 +313,10 @@ final class ContinuousBatch implements AutoCloseable {
 
     @Override
     public void close() {
-        batch.close();
+        if (qwen2Vl != null) {
+            qwen2VlBatch.close();
+        } else {
+            batch.close();
+        }
     }
 }

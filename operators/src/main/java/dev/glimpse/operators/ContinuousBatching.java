@@ -1,6 +1,5 @@
 package dev.glimpse.operators;
 
-import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.operators.BatchedCaptioner.Pending;
 import java.util.ArrayList;
 import java.util.List;
@@ -163,7 +162,7 @@ final class ContinuousBatching {
      * record does not fit the empty one. A record whose look cannot be made goes to
      * {@code deadLetter}. The caller holds the model's lock; throws if a new batch cannot be built.
      */
-    void admit(List<ContinuousBatch.Look> joining, VisionLanguageModel model,
+    void admit(List<ContinuousBatch.Look> joining, SharedModels.Handle model,
                BiConsumer<Pending, RuntimeException> deadLetter, long nowMs) {
         if (!admitting) {
             return;

@@ -16,6 +16,13 @@ public class EmbeddedImage {
     /** An Idefics3 (SmolVLM) image's tile grid; 0 x 0 for the global image alone (and for every other model). */
     public int tileRows;
     public int tileCols;
+    /**
+     * A Qwen2-VL image: its grid in patches (frames, rows, columns), {@code patches} then holding its
+     * preprocessed patches {@code [t·h·w, C·T·P·P]} (the vision tower embeds them); 0 for every other model.
+     */
+    public int gridT;
+    public int gridH;
+    public int gridW;
 
     public EmbeddedImage() {}
 
@@ -35,6 +42,15 @@ public class EmbeddedImage {
         EmbeddedImage e = new EmbeddedImage(request, patches);
         e.tileRows = rows;
         e.tileCols = cols;
+        return e;
+    }
+
+    /** A Qwen2-VL image: its patches in merge-window order and its grid. */
+    public static EmbeddedImage qwen2Vl(ImageRequest request, float[] patches, int gridT, int gridH, int gridW) {
+        EmbeddedImage e = new EmbeddedImage(request, patches);
+        e.gridT = gridT;
+        e.gridH = gridH;
+        e.gridW = gridW;
         return e;
     }
 

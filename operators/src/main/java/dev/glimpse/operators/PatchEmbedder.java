@@ -20,6 +20,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
     private final String modelDir;
     private final boolean testTimeViews;
     private final boolean imageSplitting;
+    private final int maxImageTokens;
     private transient ImageEmbedding embedding;
     private transient StageMetrics metrics;
 
@@ -38,14 +39,23 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
      * preprocessor says; false: only the global image (one tile) is embedded.
      */
     public PatchEmbedder(String modelDir, boolean testTimeViews, boolean imageSplitting) {
+        this(modelDir, testTimeViews, imageSplitting, 0);
+    }
+
+    /**
+     * {@code maxImageTokens} above 0 caps a Qwen2-VL image's merged image tokens
+     * ({@code generation.max-image-tokens}); 0 keeps the folder's {@code max_pixels}.
+     */
+    public PatchEmbedder(String modelDir, boolean testTimeViews, boolean imageSplitting, int maxImageTokens) {
         this.modelDir = modelDir;
         this.testTimeViews = testTimeViews;
         this.imageSplitting = imageSplitting;
+        this.maxImageTokens = maxImageTokens;
     }
 
     @Override
     public void open(OpenContext openContext) {
-        embedding = new ImageEmbedding(modelDir, testTimeViews, imageSplitting);
+        embedding = new ImageEmbedding(modelDir, testTimeViews, imageSplitting, maxImageTokens);
         metrics = new StageMetrics(getRuntimeContext().getMetricGroup(), "embedMs");
     }
 

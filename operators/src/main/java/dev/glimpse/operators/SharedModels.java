@@ -1,6 +1,10 @@
 package dev.glimpse.operators;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.VisionLanguageModel;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -12,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One model per (folder, device) per JVM, shared by every slot and operator of a TaskManager and
  * released when the last user closes. Loading and native memory are paid once; the lock makes slots
- * take turns on a device instead of thrashing it.
+ * take turns on a device instead of thrashing it. A Qwen2-VL folder loads as a {@link Qwen2VlModel},
+ * every other as a {@link VisionLanguageModel}.
  */
 public final class SharedModels {
     private static final Logger LOG = LoggerFactory.getLogger(SharedModels.class);
@@ -29,8 +34,27 @@ public final class SharedModels {
             this.entry = entry;
         }
 
+        /** The model of a nanoVLM, Glimpse or SmolVLM folder; fails for a Qwen2-VL one ({@link #qwen2Vl}). */
         public VisionLanguageModel model() {
+            if (entry.model == null) {
+                throw new IllegalStateException("the model is Qwen2-VL: use qwen2Vl()");
+            }
             return entry.model;
+        }
+
+        /** The model of a Qwen2-VL folder, else null. */
+        public Qwen2VlModel qwen2Vl() {
+            return entry.qwen2Vl;
+        }
+
+        /** The model's config; a Qwen2-VL model's as the job reads it ({@link Qwen2VlConfig#summary}). */
+        public ModelConfig config() {
+            return entry.qwen2Vl != null ? entry.qwen2VlSummary : entry.model.config();
+        }
+
+        /** The manager holding the model's weights (its device). */
+        public NDManager manager() {
+            return entry.qwen2Vl != null ? entry.qwen2Vl.manager() : entry.model.manager();
         }
 
         /** How long the model took to load, when its first user acquired it. */
@@ -52,7 +76,7 @@ public final class SharedModels {
                 closed = true;
                 if (--entry.users == 0) {
                     MODELS.remove(key);
-                    entry.model.close();
+                    entry.close();
                     LOG.info("released model {}", key);
                 }
             }
@@ -60,14 +84,35 @@ public final class SharedModels {
     }
 
     private static final class Entry {
+        /** One of the two is set. */
         final VisionLanguageModel model;
+        final Qwen2VlModel qwen2Vl;
+        final ModelConfig qwen2VlSummary;
         final ReentrantLock lock = new ReentrantLock();
         final long loadTimeMs;
         int users;
 
-        Entry(VisionLanguageModel model, long loadTimeMs) {
+        Entry(VisionLanguageModel model, Qwen2VlModel qwen2Vl, long loadTimeMs) {
             this.model = model;
+            this.qwen2Vl = qwen2Vl;
+            this.qwen2VlSummary = qwen2Vl == null ? null : qwen2Vl.config().summary();
             this.loadTimeMs = loadTimeMs;
+        }
+
+        NDManager manager() {
+            return qwen2Vl != null ? qwen2Vl.manager() : model.manager();
+        }
+
+        long parameterCount() {
+            return qwen2Vl != null ? qwen2Vl.weights().parameterCount() : model.weights().parameterCount();
+        }
+
+        void close() {
+            if (qwen2Vl != null) {
+                qwen2Vl.close();
+            } else {
+                model.close();
+            }
         }
     }
 
@@ -76,7 +121,7 @@ public final class SharedModels {
     /** NDArrays held by the shared models' managers: flat over time unless something leaks. */
     public static long liveArrays() {
         synchronized (MODELS) {
-            return MODELS.values().stream().mapToLong(e -> e.model.manager().getManagedArrays().size()).sum();
+            return MODELS.values().stream().mapToLong(e -> e.manager().getManagedArrays().size()).sum();
         }
     }
 
@@ -86,11 +131,11 @@ public final class SharedModels {
             Entry e = MODELS.get(key);
             if (e == null) {
                 long start = System.nanoTime();
-                VisionLanguageModel model = VisionLanguageModel.load(dir, device);
-                e = new Entry(model, (System.nanoTime() - start) / 1_000_000);
+                e = Qwen2VlConfig.isQwen2Vl(dir)
+                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0), (System.nanoTime() - start) / 1_000_000)
+                        : new Entry(VisionLanguageModel.load(dir, device), null, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
-                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device, e.loadTimeMs,
-                        e.model.weights().parameterCount());
+                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device, e.loadTimeMs, e.parameterCount());
             }
             e.users++;
             return new Handle(key, e);

@@ -33,6 +33,7 @@ final class ModelOptions {
         BY_KEY.put("max-new-tokens-cap", GlimpseOptions.MAX_NEW_TOKENS_CAP);
         BY_KEY.put("test-time-views", GlimpseOptions.TEST_TIME_VIEWS);
         BY_KEY.put("image-splitting", GlimpseOptions.IMAGE_SPLITTING);
+        BY_KEY.put("max-image-tokens", GlimpseOptions.MAX_IMAGE_TOKENS);
         BY_KEY.put("max-batch-size", GlimpseOptions.MAX_BATCH_SIZE);
         BY_KEY.put("max-batch-delay", GlimpseOptions.MAX_BATCH_DELAY);
         BY_KEY.put("batching-mode", GlimpseOptions.BATCHING_MODE);

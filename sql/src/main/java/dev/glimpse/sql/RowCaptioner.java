@@ -46,7 +46,7 @@ final class RowCaptioner implements AutoCloseable {
         this.spec = spec;
         PipelineSettings s = spec.settings();
         decoding = new ImageDecoding(s.decoder());
-        embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting());
+        embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens());
         idPrefix = "row-" + context.getTaskInfo().getIndexOfThisSubtask() + "-";
         SharedModels.Handle model = SharedModels.acquire(Path.of(s.modelDir()),
                 Devices.pick(context.getExternalResourceInfos("gpu")));

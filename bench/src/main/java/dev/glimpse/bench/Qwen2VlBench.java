@@ -1,0 +1,143 @@
+package dev.glimpse.bench;
+
+import ai.djl.ndarray.NDManager;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlImageProcessor;
+import dev.glimpse.model.Qwen2VlModel;
+import dev.glimpse.model.RgbImage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * {@code bench} for a Qwen2-VL model (a folder, or {@code --preset qwen2vl-2b}: the real 2B shape
+ * with random weights): rows of one square photo each at every batch size, timed as the job runs
+ * them: preprocessing on the CPU, then one batch of vision tower, prefill and cached decoding to
+ * the cap. Every row of a batch differs in its pixels, not in its size.
+ */
+final class Qwen2VlBench {
+    private final Qwen2VlModel model;
+    private final int side;
+    private final int tokens;
+    private final int repeats;
+    private final boolean visionColumn;
+
+    Qwen2VlBench(Qwen2VlModel model, int side, int tokens, int repeats, boolean visionColumn) {
+        this.model = model;
+        this.side = side;
+        this.tokens = tokens;
+        this.repeats = repeats;
+        this.visionColumn = visionColumn;
+    }
+
+    BenchReport run(int[] batchSizes) {
+        Qwen2VlConfig c = model.config();
+        Qwen2VlImageProcessor processor = model.processor();
+        int[] size = processor.targetSize(side, side);
+        int patches = (size[0] / c.patchSize()) * (size[1] / c.patchSize());
+        int imageTokens = patches / (c.mergeSize() * c.mergeSize());
+        BenchReport report = new BenchReport(String.format(
+                "model %s: %,d parameters, photo %dx%d resized to %dx%d: %d patches, %d image tokens, %d generated tokens",
+                c.modelName(), model.weights().parameterCount(), side, side, size[1], size[0], patches, imageTokens, tokens),
+                "batch", "img tok", "prefill", "preprocess ms", "vision ms", "generate ms", "latency ms", "images/s",
+                "tokens/s", "peak MB", "KV MB", "x first");
+        report.format("images/s", "%.3f").format("tokens/s", "%.2f").format("KV MB", "%.1f").format("x first", "x%.2f");
+        double base = 0;
+        for (int b : batchSizes) {
+            ProcessMemory.resetPeakAfterGc();
+            double[] t = time(b);
+            double latency = t[0] + t[2];
+            double perSecond = b / latency * 1000;
+            if (base == 0) {
+                base = perSecond;
+            }
+            int prefill = (int) t[3];
+            double kvBytes = 2.0 * c.layers() * b * c.kvHeads() * c.headDim() * (prefill + tokens) * Float.BYTES;
+            report.row().put("batch", b).put("img tok", imageTokens).put("prefill", prefill).put("preprocess ms", t[0])
+                    .put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2]).put("latency ms", latency)
+                    .put("images/s", perSecond).put("tokens/s", (double) b * tokens / t[2] * 1000)
+                    .put("peak MB", ProcessMemory.peakRssMb()).put("KV MB", kvBytes / 1e6).put("x first", perSecond / base);
+            System.err.printf("bench: qwen2-vl batch %d: %.1f ms%n", b, latency);
+        }
+        report.note("latency ms: preprocess (one CPU thread, per image in turn) + generate (vision tower, prefill and "
+                + "cached decoding; the vision column is a part of it); peak MB: the process's resident set (host memory)");
+        return report;
+    }
+
+    /** Median {preprocess, vision, generate} ms of a batch of {@code batch} photos, and the prefill's length. */
+    private double[] time(int batch) {
+        Qwen2VlConfig c = model.config();
+        Random rnd = new Random(batch);
+        List<RgbImage> photos = new ArrayList<>();
+        for (int i = 0; i < batch; i++) {
+            byte[] rgb = new byte[3 * side * side];
+            rnd.nextBytes(rgb);
+            photos.add(new RgbImage(side, side, rgb));
+        }
+        int runs = Math.max(1, repeats);
+        double[][] samples = new double[3][runs];
+        int prefill = 0;
+        for (int run = -1; run < runs; run++) {
+            if (run < 0 && repeats == 0) {
+                continue; // one cold run
+            }
+            long start = System.nanoTime();
+            List<Qwen2VlModel.Prepared> rows = new ArrayList<>();
+            for (RgbImage photo : photos) {
+                rows.add(row(model.processor().process(photo)));
+            }
+            long preprocessed = System.nanoTime();
+            prefill = rows.get(0).ids().length;
+            double vision = 0;
+            if (visionColumn) {
+                try (NDManager m = model.manager().newSubManager()) {
+                    long v = System.nanoTime();
+                    model.imageTokens(m, rows).toFloatArray(); // waits for the device
+                    vision = (System.nanoTime() - v) / 1e6;
+                }
+            }
+            int[] caps = new int[batch];
+            Arrays.fill(caps, tokens);
+            long g = System.nanoTime();
+            model.generate(rows, caps, false, false); // no early stop: every row costs its cap
+            double generate = (System.nanoTime() - g) / 1e6;
+            if (run >= 0) {
+                samples[0][run] = (preprocessed - start) / 1e6;
+                samples[1][run] = vision;
+                samples[2][run] = generate;
+            }
+        }
+        double[] median = new double[4];
+        for (int i = 0; i < 3; i++) {
+            Arrays.sort(samples[i]);
+            median[i] = samples[i][runs / 2];
+        }
+        median[3] = prefill;
+        return median;
+    }
+
+    /** A row's prompt: the folder's chat template when it has a tokenizer, else the same layout of made-up text ids. */
+    private Qwen2VlModel.Prepared row(Qwen2VlImageProcessor.Patches patches) {
+        Qwen2VlConfig c = model.config();
+        if (model.hasTokenizer()) {
+            return model.prepared(List.of(patches), null);
+        } else {
+            int pads = patches.mergedTokens(c.mergeSize());
+            long[] ids = new long[8 + 1 + pads + 1 + 8];
+            int at = 0;
+            for (int i = 0; i < 8; i++) {
+                ids[at++] = 100 + i; // "<|im_start|>system ... user\n"
+            }
+            ids[at++] = c.visionStartTokenId();
+            for (int i = 0; i < pads; i++) {
+                ids[at++] = c.imageTokenId();
+            }
+            ids[at++] = c.visionEndTokenId();
+            for (int i = 0; i < 8; i++) {
+                ids[at++] = 200 + i; // "Describe this image.<|im_end|>\n<|im_start|>assistant\n"
+            }
+            return new Qwen2VlModel.Prepared(List.of(patches), ids);
+        }
+    }
+}

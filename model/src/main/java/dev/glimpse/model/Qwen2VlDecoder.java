@@ -1,0 +1,238 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+
+/**
+ * Qwen2-VL's language model: a Qwen2 decoder (RMSNorm, q/k/v with biases, grouped-query attention,
+ * SwiGLU MLP) whose rotary embedding is M-RoPE: the head's frequencies are cut into
+ * {@code mrope_section} chunks (over both halves of the head), chunk i rotating with stream
+ * {@code i % 3} (time, height, width) of the token's position.
+ */
+public final class Qwen2VlDecoder {
+    private final Qwen2VlConfig cfg;
+    private final Weights w;
+    private final float[] invFreq;
+    /** For each of the head's first {@code head_dim / 2} frequencies: the stream (0 t, 1 h, 2 w) it rotates with. */
+    private final int[] streamOfFrequency;
+
+    /**
+     * Keys and values of every layer {@code [B, H_kv, T, hd]} (after rotary), grown by each forward.
+     * {@link #keepRows} drops the rows of sequences that have finished.
+     */
+    public static final class Cache implements AutoCloseable {
+        private final NDArray[] keys;
+        private final NDArray[] values;
+        private final NDManager owner;
+
+        /** An empty cache whose arrays belong to {@code owner}. */
+        public Cache(int layers, NDManager owner) {
+            this.keys = new NDArray[layers];
+            this.values = new NDArray[layers];
+            this.owner = owner;
+        }
+
+        NDArray[] attend(int layer, NDArray k, NDArray v) {
+            if (keys[layer] != null) {
+                k = NDArrays.concat(new NDList(keys[layer], k), 2);
+                v = NDArrays.concat(new NDList(values[layer], v), 2);
+                keys[layer].close();
+                values[layer].close();
+            }
+            // Kept past the forward's scope: the next step reads them.
+            NDScope.unregister(k, v);
+            k.attach(owner);
+            v.attach(owner);
+            keys[layer] = k;
+            values[layer] = v;
+            return new NDArray[] {k, v};
+        }
+
+        /** Keeps the rows {@code rows} (int64 {@code [r]}) of every layer, in that order. */
+        public void keepRows(NDArray rows) {
+            for (int i = 0; i < keys.length; i++) {
+                replace(i, keys[i].get(rows), values[i].get(rows));
+            }
+        }
+
+        /**
+         * This cache's rows then {@code other}'s (which is closed), the shorter left-padded with zero
+         * columns, which the caller masks. Returns how many columns each side was padded with: {@code {this, other}}.
+         */
+        public long[] appendRows(Cache other) {
+            long mine = length();
+            long theirs = other.length();
+            long longest = Math.max(mine, theirs);
+            for (int i = 0; i < keys.length; i++) {
+                NDArray k = NDArrays.concat(new NDList(leftPad(keys[i], longest - mine), leftPad(other.keys[i], longest - theirs)), 0);
+                NDArray v = NDArrays.concat(new NDList(leftPad(values[i], longest - mine), leftPad(other.values[i], longest - theirs)), 0);
+                replace(i, k, v);
+            }
+            other.close();
+            return new long[] {longest - mine, longest - theirs};
+        }
+
+        /** Drops the first {@code columns} columns of every row (masked for all of them). */
+        public void dropLeadingColumns(long columns) {
+            if (columns <= 0) {
+                return;
+            }
+            for (int i = 0; i < keys.length; i++) {
+                replace(i, keys[i].get(new NDIndex(":, :, {}:", columns)), values[i].get(new NDIndex(":, :, {}:", columns)));
+            }
+        }
+
+        private NDArray leftPad(NDArray a, long columns) {
+            if (columns == 0) {
+                return a;
+            }
+            Shape s = a.getShape();
+            return NDArrays.concat(new NDList(a.getManager().zeros(new Shape(s.get(0), s.get(1), columns, s.get(3))), a), 2);
+        }
+
+        private void replace(int layer, NDArray k, NDArray v) {
+            NDScope.unregister(k, v);
+            k.attach(owner);
+            v.attach(owner);
+            keys[layer].close();
+            values[layer].close();
+            keys[layer] = k;
+            values[layer] = v;
+        }
+
+        /** Columns (positions) held per row. */
+        public long length() {
+            return keys[0] == null ? 0 : keys[0].getShape().get(2);
+        }
+
+        @Override
+        public void close() {
+            for (int i = 0; i < keys.length; i++) {
+                if (keys[i] != null) {
+                    keys[i].close();
+                    values[i].close();
+                }
+            }
+        }
+    }
+
+    public Qwen2VlDecoder(Qwen2VlConfig cfg, Weights w) {
+        this.cfg = cfg;
+        this.w = w;
+        int hd = cfg.headDim();
+        this.invFreq = new float[hd / 2];
+        for (int i = 0; i < invFreq.length; i++) {
+            float exponent = (float) (2 * i) / hd;
+            invFreq[i] = 1.0f / (float) Math.pow(cfg.ropeTheta(), exponent);
+        }
+        this.streamOfFrequency = new int[hd / 2];
+        int j = 0;
+        for (int s = 0; s < 3; s++) {
+            for (int k = 0; k < cfg.mropeSection()[s]; k++) {
+                streamOfFrequency[j++] = s;
+            }
+        }
+    }
+
+    /** {@code [B, T] ids -> [B, T, D]}. */
+    public NDArray embed(NDArray ids) {
+        return Ops.embedding(ids, w.get(Qwen2VlWeights.EMBED));
+    }
+
+    /** {@code [.., D] -> [.., V]}. */
+    public NDArray logits(NDArray hidden) {
+        return Ops.linear(hidden, w.get(cfg.tieWordEmbeddings() ? Qwen2VlWeights.EMBED : Qwen2VlWeights.LM_HEAD), null);
+    }
+
+    /**
+     * cos and sin {@code [B, 1, T, hd]} of M-RoPE for {@code positions[b][stream][t]}: for frequency j
+     * the angle is {@code position[stream(j)] * inv_freq[j]}, the halves of the head alike.
+     */
+    public NDArray[] rotary(NDManager m, long[][][] positions) {
+        int b = positions.length;
+        int t = positions[0][0].length;
+        int half = invFreq.length;
+        float[] angles = new float[b * t * 2 * half];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < t; i++) {
+                int at = (r * t + i) * 2 * half;
+                for (int j = 0; j < half; j++) {
+                    float a = (float) positions[r][streamOfFrequency[j]][i] * invFreq[j];
+                    angles[at + j] = a;
+                    angles[at + half + j] = a;
+                }
+            }
+        }
+        NDArray emb = m.create(angles, new Shape(b, 1, t, 2L * half));
+        return new NDArray[] {emb.cos(), emb.sin()};
+    }
+
+    /**
+     * The layers over {@code x [B, T, D]}; {@code mask} ({@code [B, 1, T, T_kv]}) is added to the
+     * scores. With a cache, this forward's keys and values are appended and attention spans all of
+     * them. {@code hiddenStates}, when given, receives transformers' {@code output_hidden_states}
+     * (the input, each layer's output but the last, the final norm's output).
+     *
+     * @return the final-norm hidden states {@code [B, T, D]}
+     */
+    public NDArray forward(NDArray x, NDArray[] cosSin, NDArray mask, Cache cache, List<NDArray> hiddenStates) {
+        if (hiddenStates != null) {
+            hiddenStates.add(x);
+        }
+        for (int i = 0; i < cfg.layers(); i++) {
+            String p = "model.layers." + i + ".";
+            int layer = i;
+            x = Ops.freeingTemporaries(x, i > 0 && hiddenStates == null, in -> {
+                NDArray h = in.add(attention(Ops.rmsNorm(in, w.get(p + "input_layernorm.weight"), cfg.rmsEps()),
+                        p + "self_attn.", layer, cosSin, mask, cache));
+                return h.add(mlp(Ops.rmsNorm(h, w.get(p + "post_attention_layernorm.weight"), cfg.rmsEps()), p + "mlp."));
+            });
+            if (hiddenStates != null && i < cfg.layers() - 1) {
+                hiddenStates.add(x);
+            }
+        }
+        NDArray out = Ops.rmsNorm(x, w.get("model.norm.weight"), cfg.rmsEps());
+        if (hiddenStates != null) {
+            hiddenStates.add(out);
+        }
+        return out;
+    }
+
+    private NDArray attention(NDArray x, String p, int layer, NDArray[] cosSin, NDArray mask, Cache cache) {
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int h = cfg.heads();
+        int hkv = cfg.kvHeads();
+        int hd = cfg.headDim();
+        NDArray q = Ops.linear(x, w.get(p + "q_proj.weight"), w.get(p + "q_proj.bias")).reshape(b, t, h, hd).transpose(0, 2, 1, 3);
+        NDArray k = Ops.linear(x, w.get(p + "k_proj.weight"), w.get(p + "k_proj.bias")).reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
+        NDArray v = Ops.linear(x, w.get(p + "v_proj.weight"), w.get(p + "v_proj.bias")).reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
+        q = Qwen2VlVision.applyRotary(q, cosSin); // [B, H, T, hd]
+        k = Qwen2VlVision.applyRotary(k, cosSin); // [B, H_kv, T, hd]
+        if (cache != null) {
+            NDArray[] kv = cache.attend(layer, k, v);
+            k = kv[0]; // [B, H_kv, T_kv, hd]
+            v = kv[1];
+        }
+        if (h != hkv) {
+            k = k.repeat(1, h / hkv); // each kv head serves a group of query heads
+            v = v.repeat(1, h / hkv);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, H, T, T_kv]
+        NDArray y = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), mask).matMul(v) // [B, H, T, hd]
+                .transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
+        return Ops.linear(y, w.get(p + "o_proj.weight"), null);
+    }
+
+    private NDArray mlp(NDArray x, String p) {
+        NDArray gate = Ops.silu(Ops.linear(x, w.get(p + "gate_proj.weight"), null));
+        NDArray up = Ops.linear(x, w.get(p + "up_proj.weight"), null);
+        return Ops.linear(gate.mul(up), w.get(p + "down_proj.weight"), null);
+    }
+}
