@@ -50,6 +50,15 @@ public final class S3MockServer implements AutoCloseable {
 
     /** Starts it with {@code buckets} created, its objects under {@code dir}; waits until it answers. */
     public static S3MockServer start(Path dir, Duration timeout, String... buckets) throws IOException, InterruptedException {
+        return start(dir, timeout, false, buckets);
+    }
+
+    /**
+     * As {@link #start(Path, Duration, String...)}; {@code retain}: the objects stay in {@code dir} when
+     * it stops, and the next server started on {@code dir} serves them again.
+     */
+    public static S3MockServer start(Path dir, Duration timeout, boolean retain, String... buckets)
+            throws IOException, InterruptedException {
         int port = LocalCluster.freePort();
         Path log = dir.resolve("s3mock.log");
         Files.createDirectories(dir);
@@ -59,6 +68,7 @@ public final class S3MockServer implements AutoCloseable {
                 "--com.adobe.testing.s3mock.httpPort=" + port,
                 "--com.adobe.testing.s3mock.store.root=" + dir.resolve("store"),
                 "--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", buckets),
+                "--com.adobe.testing.s3mock.store.retainFilesOnExit=" + retain,
                 "--spring.main.banner-mode=off");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
