@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.connectors.reprocess.FileTreeListing;
+import dev.glimpse.connectors.reprocess.ImageSplit;
 import dev.glimpse.connectors.reprocess.ListedImage;
 import dev.glimpse.connectors.reprocess.Listing;
+import dev.glimpse.connectors.reprocess.ListingSource;
+import dev.glimpse.connectors.reprocess.ListingState;
 import dev.glimpse.connectors.reprocess.S3PrefixListing;
 import dev.glimpse.job.GlimpseConfig;
 import java.net.URI;
@@ -15,7 +18,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.connector.source.SplitEnumerator;
+import org.apache.flink.api.connector.source.SplitsAssignment;
+import org.apache.flink.api.connector.source.mocks.MockSplitEnumeratorContext;
 import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,7 +32,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * {@link S3PrefixListing} against a real S3 server on loopback (S3Mock): a prefix of 2,500 objects
  * (three pages of S3's listing) and a small one whose key order and name order differ, beside Flink's
- * own S3 file system walked by {@link FileTreeListing}.
+ * own S3 file system walked by {@link FileTreeListing}; and the source's enumerator, checkpointed and
+ * restored, driven by Flink's {@code MockSplitEnumeratorContext}.
  */
 class S3PrefixListingITCase {
     static final String BUCKET = "listing";
@@ -134,5 +142,48 @@ class S3PrefixListingITCase {
             assertThat(uris(walk).keySet()).as("the same cursor as a start-after key would skip two images")
                     .containsExactly("with space #1.jpg");
         }
+    }
+
+    @Test
+    void shouldCheckpointTheLastKeyHandedOutAndContinueAfterItWhenRestored() throws Exception {
+        ListingSource source = new ListingSource(listing("big"), null);
+        SimpleVersionedSerializer<ListingState> serializer = source.getEnumeratorCheckpointSerializer();
+        List<String> ids = new ArrayList<>();
+        byte[] checkpoint;
+        try (MockSplitEnumeratorContext<ImageSplit> context = new MockSplitEnumeratorContext<>(2);
+             SplitEnumerator<ImageSplit, ListingState> enumerator = source.createEnumerator(context)) {
+            enumerator.start();
+            for (int i = 0; i < 3; i++) {
+                enumerator.handleSplitRequest(i % 2, "localhost");
+            }
+            ids.addAll(assigned(context));
+            ListingState state = enumerator.snapshotState(1);
+            assertThat(state.cursor()).isEqualTo(ids.get(ids.size() - 1)).isEqualTo("img-00023.jpg");
+            assertThat(state.order()).isEqualTo(Listing.KEY_ORDER);
+            checkpoint = serializer.serialize(state);
+        }
+
+        try (MockSplitEnumeratorContext<ImageSplit> context = new MockSplitEnumeratorContext<>(2);
+             SplitEnumerator<ImageSplit, ListingState> enumerator = source.restoreEnumerator(context,
+                     serializer.deserialize(serializer.getVersion(), checkpoint))) {
+            enumerator.start();
+            while (!context.hasNoMoreSplits(0)) {
+                enumerator.handleSplitRequest(0, "localhost");
+            }
+            ids.addAll(assigned(context));
+        }
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < BIG; i++) {
+            all.add(String.format("img-%05d.jpg", i));
+        }
+        assertThat(ids).as("every image once, in key order, across the restore").isEqualTo(all);
+    }
+
+    private static List<String> assigned(MockSplitEnumeratorContext<ImageSplit> context) {
+        List<String> ids = new ArrayList<>();
+        for (SplitsAssignment<ImageSplit> a : context.getSplitsAssignmentSequence()) {
+            a.assignment().values().forEach(splits -> splits.forEach(split -> split.images().forEach(i -> ids.add(i.id()))));
+        }
+        return ids;
     }
 }
