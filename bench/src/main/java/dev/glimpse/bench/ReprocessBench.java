@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
  * not a run to completion.
  *
  * <p>With {@code --vs-caption} it measures speed instead: {@code caption} against {@code reprocess}
- * over the same scenes at the same batch size, back to back ({@link CaptionVsReprocess}).
+ * over the same scenes at the same batch size, back to back ({@link CaptionVsReprocess}). With {@code
+ * --s3}, one flat S3 prefix of each size on a local S3 server instead of folders ({@link S3ListingBench}).
  */
 @Command(name = "bench-reprocess", mixinStandardHelpOptions = true,
         description = "Time to first caption and heap of reprocess over folders of many small files; with --vs-caption, "

@@ -10,10 +10,12 @@ import dev.glimpse.connectors.reprocess.FileTreeListing;
 import dev.glimpse.connectors.reprocess.KafkaRange;
 import dev.glimpse.connectors.reprocess.Listing;
 import dev.glimpse.connectors.reprocess.ReprocessSource;
+import dev.glimpse.connectors.reprocess.S3PrefixListing;
 import dev.glimpse.job.GlimpseConfig;
 import dev.glimpse.model.scenes.SceneGenerator;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -21,6 +23,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import org.apache.flink.core.fs.FileStatus;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -28,8 +31,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * child process on loopback), listed both ways: a page of S3's object listing at a time from a
  * start-after key ({@code S3PrefixListing}, what {@code reprocess} does), and through Flink's S3 file
  * system in windows of 10,000 names ({@code FileTreeListing}, what it did, and what a SQL table still
- * does). For each: the listing alone in this JVM (the time to its first 8 images and what this thread
- * allocated to list them) and then the whole job, as the folder rows measure it ({@link
+ * does). For each: the listing alone in this JVM (the time to its first 8 images, what this thread
+ * allocated to list them, and the most heap it holds after a full GC: a page for the first, the whole
+ * prefix's listing for the second, which it holds while it reads each window) and then the whole job, as the folder rows measure it ({@link
  * ReprocessBench#measure}): the client's counting walk, the first caption and commit, the heap after a
  * full GC. Every object is the same small scene; a warm-up comes first.
  */
@@ -71,8 +75,8 @@ final class S3ListingBench {
         try (S3MockServer s3 = S3MockServer.start(store, Duration.ofMinutes(5), true, BUCKET)) {
             FlinkFileSystems.initialize(GlimpseConfig.load(null, s3.options()));
             warmUp(s3);
-            System.out.printf("%9s %-10s %13s %15s %12s %14s %14s %15s %15s%n", "objects", "listing", "first 8 s",
-                    "MB alloc (8)", "count walk s", "first caption", "first commit", "heap MB (first)",
+            System.out.printf("%9s %-10s %13s %15s %13s %12s %14s %14s %15s %15s%n", "objects", "listing", "first 8 s",
+                    "MB alloc (8)", "MB held peak", "count walk s", "first caption", "first commit", "heap MB (first)",
                     "heap MB (+" + outcomes + ")");
             for (int n : sizes) {
                 String prefix = "s3://" + BUCKET + "/flat-" + n + "/";
@@ -137,9 +141,34 @@ final class S3ListingBench {
             }
         }
         double allocatedMb = (threads.getCurrentThreadAllocatedBytes() - allocated) / 1e6;
+        double peakMb = listing instanceof S3PrefixListing ? heldByAnOpenWalk(listing) : heldByOnePass(source.toString());
         ReprocessBench.JobFigures f = ReprocessBench.measure(source, n, outcomes, job, s3.options());
-        return String.format("%,9d %-10s %13.2f %15.1f %12.1f %14.1f %14.1f %15.0f %15.0f", n, name, firstEight,
-                allocatedMb, f.countSeconds(), f.firstCaption(), f.firstCommit(), f.heapFirst(), f.heapAfter());
+        return String.format("%,9d %-10s %13.2f %15.1f %13.1f %12.1f %14.1f %14.1f %15.0f %15.0f", n, name, firstEight,
+                allocatedMb, peakMb, f.countSeconds(), f.firstCaption(), f.firstCommit(), f.heapFirst(), f.heapAfter());
+    }
+
+    /** The heap after a full GC that a walk holds between two calls: the rest of its page. */
+    private static double heldByAnOpenWalk(Listing listing) throws IOException {
+        double before = ReprocessBench.heapAfterGc();
+        try (Listing.Walk walk = listing.open(null)) {
+            walk.next(8);
+            return ReprocessBench.heapAfterGc() - before;
+        }
+    }
+
+    /**
+     * The heap after a full GC that the listing of the whole prefix through Flink's file system holds:
+     * what the folder walk holds while it reads each window of names.
+     */
+    private static double heldByOnePass(String prefix) throws IOException {
+        double before = ReprocessBench.heapAfterGc();
+        org.apache.flink.core.fs.Path path = new org.apache.flink.core.fs.Path(URI.create(prefix));
+        FileStatus[] all = path.getFileSystem().listStatus(path);
+        double held = ReprocessBench.heapAfterGc() - before;
+        if (all.length == 0) {
+            throw new IllegalStateException("nothing under " + prefix);
+        }
+        return held;
     }
 
     /**
