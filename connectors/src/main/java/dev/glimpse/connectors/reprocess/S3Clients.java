@@ -24,9 +24,9 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
  * An S3 client configured by the keys that configure Flink's S3 file system ({@code s3.endpoint},
  * {@code s3.access-key}, {@code s3.path.style.access}, ...; also spelt {@code s3a.*} and {@code
  * fs.s3a.*}), so a listing made with it sees the objects that Flink's file system then reads. The keys
- * are those given to the command, over those of the Flink installation's {@code config.yaml} (where
- * {@code FLINK_CONF_DIR} names one: a cluster's JobManager, {@code flink run}); without keys, the AWS
- * SDK's own chain (environment, profile, instance role).
+ * are those given to the command, over those of the {@code config.yaml} in {@code FLINK_CONF_DIR} when
+ * the environment sets it (on a cluster, the JobManager's, where the enumerator lists); without keys,
+ * the AWS SDK's own chain (environment, profile, instance role).
  */
 final class S3Clients {
     private static final List<String> PREFIXES = List.of("fs.s3a.", "s3a.", "s3.");
