@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
  * not a run to completion.
  *
  * <p>With {@code --vs-caption} it measures speed instead: {@code caption} against {@code reprocess}
- * over the same scenes at the same batch size, back to back ({@link CaptionVsReprocess}).
+ * over the same scenes at the same batch size, back to back ({@link CaptionVsReprocess}). With {@code
+ * --s3}, one flat S3 prefix of each size on a local S3 server instead of folders ({@link S3ListingBench}).
  */
 @Command(name = "bench-reprocess", mixinStandardHelpOptions = true,
         description = "Time to first caption and heap of reprocess over folders of many small files; with --vs-caption, "
@@ -49,6 +50,9 @@ public final class ReprocessBench implements Callable<Integer>, Subcommand {
     boolean vsCaption;
     @Option(names = "--images", defaultValue = "300", description = "With --vs-caption: scenes to caption.") int images;
     @Option(names = "--batch-size", defaultValue = "16", description = "With --vs-caption: both commands' batch size.") int batchSize;
+    @Option(names = "--s3", description = "Objects under one flat prefix of a local S3 server (S3Mock) instead of folders, "
+            + "listed a page at a time (reprocess) and through Flink's S3 file system (before), each then reprocessed.")
+    boolean s3;
     @Option(names = "--profile", description = "With --vs-caption: a JFR recording of each run into this folder.") Path profile;
     @Mixin JobOptions job;
 
@@ -59,6 +63,10 @@ public final class ReprocessBench implements Callable<Integer>, Subcommand {
         Path root = work != null ? work : Files.createTempDirectory("glimpse-bench-reprocess");
         if (vsCaption) {
             System.out.print(new CaptionVsReprocess(root, images, batchSize, job.model, profile).run().table());
+            return 0;
+        }
+        if (s3) {
+            new S3ListingBench(root, files, outcomes, job).run();
             return 0;
         }
         byte[] image = new SceneGenerator(9).sample(0).encoded();
@@ -98,17 +106,37 @@ public final class ReprocessBench implements Callable<Integer>, Subcommand {
     }
 
     private String row(Path dir, int n, String layout) throws Exception {
-        Path outDir = Files.createTempDirectory("glimpse-bench-reprocess-out");
-        Map<String, String> flags = new LinkedHashMap<>();
-        flags.put(GlimpseOptions.CHECKPOINT_DIR.key(), outDir.resolve("checkpoints").toString());
-        GlimpseConfig c = job.load(flags);
         ReprocessSource source = ReprocessSource.parse(dir.toString(), FileTreeListing.IMAGE_EXTENSIONS,
                 KafkaRange.parse(null, null));
+        JobFigures f = measure(source, n, outcomes, job, Map.of());
+        return String.format("%,9d %8s %12.1f %14.1f %14.1f %15.0f %15.0f", n, layout, f.countSeconds(),
+                f.firstCaption(), f.firstCommit(), f.heapFirst(), f.heapAfter());
+    }
+
+    /**
+     * One run's figures, in seconds from the job's submission and in MB of heap after a full GC: the
+     * client's counting walk, the first outcome, the first committed line, the heap at the first outcome
+     * and after {@code outcomes} more.
+     */
+    record JobFigures(double countSeconds, double firstCaption, double firstCommit, double heapFirst, double heapAfter) {}
+
+    /**
+     * Counts {@code source}'s {@code n} images as the command does, then runs the reprocessing job over
+     * it into a JSON-lines file of a temporary folder until the first line is committed and {@code
+     * outcomes} more images have theirs; then cancels it. {@code flags}: options of the run beside
+     * {@code job}'s.
+     */
+    static JobFigures measure(ReprocessSource source, long n, int outcomes, JobOptions job, Map<String, String> flags)
+            throws Exception {
+        Path outDir = Files.createTempDirectory("glimpse-bench-reprocess-out");
+        Map<String, String> all = new LinkedHashMap<>(flags);
+        all.put(GlimpseOptions.CHECKPOINT_DIR.key(), outDir.resolve("checkpoints").toString());
+        GlimpseConfig c = job.load(all);
         long t0 = System.nanoTime();
         long counted = source.count(ExistingIds.NONE, c.kafkaSettings());
         double countSeconds = (System.nanoTime() - t0) / 1e9;
         if (counted != n) {
-            throw new IllegalStateException("counted " + counted + " files in " + dir + ", made " + n);
+            throw new IllegalStateException("counted " + counted + " images in " + source + ", made " + n);
         }
         Path out = outDir.resolve("captions.jsonl");
         ReprocessSink sink = ReprocessSink.parse("jsonl:" + out, null);
@@ -134,8 +162,7 @@ public final class ReprocessBench implements Callable<Integer>, Subcommand {
                     firstCommit = t;
                 }
                 if (firstCommit >= 0 && done >= outcomes + 1) {
-                    return String.format("%,9d %8s %12.1f %14.1f %14.1f %15.0f %15.0f", n, layout, countSeconds,
-                            firstCaption, firstCommit, heapFirst, heapAfterGc());
+                    return new JobFigures(countSeconds, firstCaption, firstCommit, heapFirst, heapAfterGc());
                 }
                 if (client.getJobExecutionResult().isDone()) {
                     client.getJobExecutionResult().get();
@@ -149,7 +176,7 @@ public final class ReprocessBench implements Callable<Integer>, Subcommand {
         }
     }
 
-    private static double heapAfterGc() {
+    static double heapAfterGc() {
         System.gc();
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1e6;
     }

@@ -112,7 +112,7 @@ public class Reprocess implements Callable<Integer> {
         Path checkpoints = Files.createTempDirectory("glimpse-reprocess-checkpoints");
         GlimpseConfig c = arguments.load(Map.of(GlimpseOptions.CHECKPOINT_DIR.key(), checkpoints.toString()));
         FlinkFileSystems.Setup fileSystems = FlinkFileSystems.initialize(c);
-        ReprocessJob.Plan plan = arguments.plan(runId);
+        ReprocessJob.Plan plan = arguments.plan(runId, c);
 
         LocalCluster cluster = new LocalCluster(restPort, prometheusPort);
         StreamExecutionEnvironment env = cluster.environment(ReprocessJob.flinkConfiguration(c));
@@ -234,8 +234,8 @@ public class Reprocess implements Callable<Integer> {
         } else {
             throw new IllegalStateException("no gallery reader for " + plan.to());
         }
-        Path images = plan.from() instanceof ReprocessSource.Folder f && f.listing().rootUri().startsWith("file:")
-                ? Path.of(java.net.URI.create(f.listing().rootUri())) : null;
+        Path images = plan.from() instanceof ReprocessSource.Folder f && f.rootUri().startsWith("file:")
+                ? Path.of(java.net.URI.create(f.rootUri())) : null;
         GalleryPage.Summary g = GalleryPage.write(records, images, to, GALLERY_LIMIT,
                 s.outcomes() / Math.max(s.seconds(), 1e-3), gallery);
         System.out.printf(Locale.ROOT, "gallery       %s (%d KB, %d captions, %d dead letters)%n", gallery,

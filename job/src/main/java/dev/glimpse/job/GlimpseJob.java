@@ -163,7 +163,7 @@ public final class GlimpseJob {
             ReprocessArguments r = arguments.reprocess();
             GlimpseConfig c = r.load(Map.of());
             // On a cluster the client's file systems are the installation's (plugins/, config.yaml).
-            ReprocessJob.Plan plan = r.plan("reprocess-" + UUID.randomUUID());
+            ReprocessJob.Plan plan = r.plan("reprocess-" + UUID.randomUUID(), c);
             env = StreamExecutionEnvironment.getExecutionEnvironment(ReprocessJob.flinkConfiguration(c));
             requireCluster(env);
             ReprocessJob.addTo(env, c, plan);

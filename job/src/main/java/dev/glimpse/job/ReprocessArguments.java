@@ -42,9 +42,14 @@ public record ReprocessArguments(JobArguments job, String from, String fromOffse
         return job.load(all);
     }
 
-    /** The run's source and sink, the sink's folders made: what the graph of run {@code runId} reads and writes. */
-    public ReprocessJob.Plan plan(String runId) throws IOException {
-        ReprocessSource source = ReprocessSource.parse(from, FileTreeListing.extensions(extensions), KafkaRange.parse(fromOffsets, untilOffsets));
+    /**
+     * The run's source and sink, the sink's folders made: what the graph of run {@code runId} reads and
+     * writes. An {@code s3://} source is listed with the S3 options of {@code c} (see {@link
+     * ReprocessSource#parse(String, java.util.Set, KafkaRange, Map)}).
+     */
+    public ReprocessJob.Plan plan(String runId, GlimpseConfig c) throws IOException {
+        ReprocessSource source = ReprocessSource.parse(from, FileTreeListing.extensions(extensions),
+                KafkaRange.parse(fromOffsets, untilOffsets), c.fileSystemOptions());
         ReprocessSink sink = ReprocessSink.parse(to, deadLetterTopic);
         sink.prepare();
         return new ReprocessJob.Plan(source, sink, prompt, skipExisting, runId);

@@ -36,7 +36,9 @@ import org.apache.flink.core.fs.FileSystem;
  * {@link #WINDOW} smallest names after the last one taken (one pass over the directory per window,
  * which keeps memory flat for a folder of millions of files at the cost of re-reading its entries;
  * 20 passes for 200,000 files). The cursor is the relative path of the last image taken, so a
- * restored walk continues in the same order.
+ * restored walk continues in the same order. An {@code s3://} prefix is better walked by {@link
+ * S3PrefixListing}, which pages through S3's own listing instead; this walk still serves one where no
+ * S3 client is configured (a SQL table) and finishes a walk restored from a version 1 checkpoint.
  */
 public final class FileTreeListing implements Listing {
     /** Names read into memory per pass over a directory (about 1 MB). */
@@ -96,7 +98,8 @@ public final class FileTreeListing implements Listing {
         return root.startsWith("file:");
     }
 
-    private boolean wanted(String name) {
+    /** Whether a file of this name is taken: one of the extensions (any, when they are empty). */
+    boolean wanted(String name) {
         if (extensions.isEmpty()) {
             return true;
         }
@@ -104,7 +107,8 @@ public final class FileTreeListing implements Listing {
         return dot > 0 && extensions.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
-    private static boolean hidden(String name) {
+    /** Hidden files, {@code _SUCCESS} markers, a sink's in-progress files: never taken, nor walked into. */
+    static boolean hidden(String name) {
         return name.startsWith(".") || name.startsWith("_");
     }
 
@@ -291,7 +295,8 @@ public final class FileTreeListing implements Listing {
         }
     }
 
-    private ListedImage image(String relative, long modified) {
+    /** The envelope of the file at {@code relative} under the root: {@code {"id": relative, "uri"}}. */
+    ListedImage image(String relative, long modified) {
         String uri = uriOf(relative);
         ObjectNode envelope = JSON.createObjectNode().put("id", relative).put("uri", uri);
         try {

@@ -19,6 +19,7 @@ final class ListingEnumerator implements SplitEnumerator<ImageSplit, ListingStat
     private final int imagesPerSplit;
     private final Deque<ImageSplit> givenBack;
     private final String restoredCursor;
+    private final String restoredOrder;
     private Listing.Walk walk;
     private String cursor;
     private long nextSplit;
@@ -30,6 +31,7 @@ final class ListingEnumerator implements SplitEnumerator<ImageSplit, ListingStat
         this.imagesPerSplit = imagesPerSplit;
         this.givenBack = new ArrayDeque<>(restored == null ? List.of() : restored.givenBack());
         this.restoredCursor = restored == null ? null : restored.cursor();
+        this.restoredOrder = restored == null ? Listing.NAME_ORDER : restored.order();
         this.cursor = restoredCursor;
         this.nextSplit = restored == null ? 0 : restored.nextSplit();
     }
@@ -37,7 +39,7 @@ final class ListingEnumerator implements SplitEnumerator<ImageSplit, ListingStat
     @Override
     public void start() {
         try {
-            walk = listing.open(restoredCursor);
+            walk = restoredCursor == null ? listing.open(null) : listing.resume(restoredCursor, restoredOrder);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the listing " + listing, e);
         }
@@ -79,7 +81,8 @@ final class ListingEnumerator implements SplitEnumerator<ImageSplit, ListingStat
 
     @Override
     public ListingState snapshotState(long checkpointId) {
-        return new ListingState(cursor, new ArrayList<>(givenBack), nextSplit);
+        String order = walk == null ? restoredOrder : walk.order();
+        return new ListingState(cursor, order, new ArrayList<>(givenBack), nextSplit);
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
@@ -26,6 +27,17 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
      * every image under it; {@code manifest:FILE} (a path or URI); {@code kafka:TOPIC@BOOTSTRAP}.
      */
     static ReprocessSource parse(String text, Set<String> extensions, KafkaRange range) {
+        return parse(text, extensions, range, null);
+    }
+
+    /**
+     * As {@link #parse(String, Set, KafkaRange)}; {@code s3Options}: Flink's S3 options of the run
+     * ({@code s3.endpoint}, {@code s3.access-key}, ...; empty where the installation's {@code config.yaml}
+     * holds them), with which an {@code s3://} prefix is listed a page of S3's object listing at a time
+     * ({@link S3PrefixListing}); null walks it through Flink's file system instead ({@link
+     * FileTreeListing}: each window of names lists the prefix again).
+     */
+    static ReprocessSource parse(String text, Set<String> extensions, KafkaRange range, Map<String, String> s3Options) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("--from needs a folder, manifest:FILE or kafka:TOPIC@BOOTSTRAP");
         }
@@ -57,14 +69,18 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
             }
         }
         if (text.startsWith("file:")) {
-            return new Folder(new FileTreeListing(localFolder(Path.of(URI.create(text)), "--from " + text).toUri(), extensions));
+            return Folder.of(new FileTreeListing(localFolder(Path.of(URI.create(text)), "--from " + text).toUri(), extensions));
         }
         if (text.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
             URI uri = URI.create(text);
             remoteFolder(uri, "--from " + text);
-            return new Folder(new FileTreeListing(uri, extensions));
+            if (s3Options != null && S3PrefixListing.serves(uri)) {
+                S3PrefixListing listing = new S3PrefixListing(uri, extensions, s3Options);
+                return new Folder(listing, listing.rootUri());
+            }
+            return Folder.of(new FileTreeListing(uri, extensions));
         }
-        return new Folder(new FileTreeListing(localFolder(Path.of(text), "--from " + text).toUri(), extensions));
+        return Folder.of(new FileTreeListing(localFolder(Path.of(text), "--from " + text).toUri(), extensions));
     }
 
     /**
@@ -147,8 +163,15 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
     /** URI prefixes the run's envelopes point at, which the decoder must allow. */
     List<String> allowedUris();
 
-    /** A folder tree, walked lazily by a source of Glimpse's own (see {@link ListingSource}). */
-    record Folder(FileTreeListing listing) implements ReprocessSource {
+    /**
+     * A folder tree or an S3 prefix at {@code rootUri}, walked lazily by a source of Glimpse's own (see
+     * {@link ListingSource}).
+     */
+    record Folder(Listing listing, String rootUri) implements ReprocessSource {
+        static Folder of(FileTreeListing listing) {
+            return new Folder(listing, listing.rootUri());
+        }
+
         @Override
         public SingleOutputStreamOperator<ImageEvent> stream(StreamExecutionEnvironment env, KafkaSettings kafka, String defaultPrompt) {
             return env.fromSource(new ListingSource(listing, defaultPrompt), WatermarkStrategy.noWatermarks(), "folder " + listing)
@@ -162,12 +185,12 @@ public sealed interface ReprocessSource permits ReprocessSource.Folder, Reproces
 
         @Override
         public List<String> allowedUris() {
-            return List.of(listing.rootUri() + "/");
+            return List.of(rootUri + "/");
         }
 
         @Override
         public String toString() {
-            return listing.rootUri();
+            return rootUri;
         }
     }
 
