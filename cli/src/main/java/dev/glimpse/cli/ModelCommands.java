@@ -2,6 +2,7 @@ package dev.glimpse.cli;
 
 import dev.glimpse.job.Engines;
 import dev.glimpse.job.Installation;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.ReferenceVerifier;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.scenes.SceneGenerator;
@@ -13,6 +14,7 @@ import dev.glimpse.model.training.TrainerOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -92,12 +94,38 @@ final class ModelCommands {
                 + "line; e.g. scenes drawn by other software) instead of fresh scenes.") Path manifest;
         @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
                 + "model's test-time views (view_shifts in its config.json).") boolean singleView;
+        @Option(names = "--dtype", defaultValue = "float32", split = ",", description = "float32, bfloat16, float16 "
+                + "or auto; several (float32,bfloat16): each scores the same scenes, then how many captions of each "
+                + "equal the first's.") List<String> dtypes;
 
         @Override
         public Integer call() throws IOException {
-            try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
-                System.out.print((manifest != null ? Evaluator.evaluate(m, manifest, batchSize, !singleView)
-                        : Evaluator.evaluate(m, seed, count, batchSize, !singleView)).table());
+            Path dir = model != null ? model : Installation.builtInModel();
+            Evaluator.Report first = null;
+            String firstLabel = null;
+            for (String d : dtypes) {
+                EngineDtype dtype = EngineDtype.parse(d);
+                try (VisionLanguageModel m = VisionLanguageModel.load(dir, null, dtype)) {
+                    Evaluator.Report r = manifest != null ? Evaluator.evaluate(m, manifest, batchSize, !singleView)
+                            : Evaluator.evaluate(m, seed, count, batchSize, !singleView);
+                    if (dtypes.size() > 1) {
+                        System.out.println("dtype " + m.dtype().label() + ":");
+                    }
+                    System.out.print(r.table());
+                    if (first == null) {
+                        first = r;
+                        firstLabel = m.dtype().label();
+                    } else {
+                        int same = 0;
+                        for (int i = 0; i < r.total(); i++) {
+                            same += r.captions().get(i).equals(first.captions().get(i)) ? 1 : 0;
+                        }
+                        System.out.printf(Locale.ROOT, "%s against %s: %d of %d captions identical (%.2f %%); exact match "
+                                        + "%.2f %% against %.2f %% (%+.2f points)%n", m.dtype().label(), firstLabel, same,
+                                r.total(), 100.0 * same / r.total(), 100 * r.exactMatch(), 100 * first.exactMatch(),
+                                100 * (r.exactMatch() - first.exactMatch()));
+                    }
+                }
             }
             return 0;
         }

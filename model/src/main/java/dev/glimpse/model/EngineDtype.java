@@ -18,6 +18,8 @@ public enum EngineDtype {
     /** BF16 on a CPU with AVX-512 BF16 or AMX instructions and on a GPU, else F32. */
     AUTO;
 
+    /** The system property that carries {@code engine.dtype} to the models a JVM's operators share. */
+    public static final String PROPERTY = "glimpse.engine.dtype";
     private static final Pattern BF16_FLAGS = Pattern.compile("\\b(avx512_bf16|amx_bf16)\\b");
 
     /** {@code float32}, {@code bfloat16}, {@code float16} or {@code auto}, as the configuration writes them. */
@@ -28,6 +30,11 @@ public enum EngineDtype {
             }
         }
         throw new IllegalArgumentException("dtype must be float32, bfloat16, float16 or auto; got '" + s + "'");
+    }
+
+    /** {@link #PROPERTY}, else {@link #FLOAT32}. */
+    public static EngineDtype configured() {
+        return parse(System.getProperty(PROPERTY, "float32"));
     }
 
     public String label() {

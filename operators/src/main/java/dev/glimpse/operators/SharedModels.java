@@ -1,6 +1,7 @@
 package dev.glimpse.operators;
 
 import ai.djl.Device;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.VisionLanguageModel;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -80,17 +81,19 @@ public final class SharedModels {
         }
     }
 
+    /** The model in {@code dir} on {@code device}, its matrices in this JVM's {@link EngineDtype#configured()} type. */
     public static Handle acquire(Path dir, Device device) {
-        String key = dir.toAbsolutePath().normalize() + "@" + device;
+        EngineDtype dtype = EngineDtype.configured().resolve(device);
+        String key = dir.toAbsolutePath().normalize() + "@" + device + "/" + dtype.label();
         synchronized (MODELS) {
             Entry e = MODELS.get(key);
             if (e == null) {
                 long start = System.nanoTime();
-                VisionLanguageModel model = VisionLanguageModel.load(dir, device);
+                VisionLanguageModel model = VisionLanguageModel.load(dir, device, dtype);
                 e = new Entry(model, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
-                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device, e.loadTimeMs,
-                        e.model.weights().parameterCount());
+                LOG.info("loaded model {} on {} in {} ms ({} parameters, {})", dir, device, e.loadTimeMs,
+                        e.model.weights().parameterCount(), dtype.label());
             }
             e.users++;
             return new Handle(key, e);

@@ -55,7 +55,7 @@ public final class Evaluator {
      * make a scene hard.
      */
     public record Report(int total, ViewPlan views, int redecoded, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
-                         Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
+                         Map<String, Integer> confusions, List<String[]> wrong, List<String> captions, double seconds) {
         /** How the images were decoded: from how many views, and how many again from the shifted views. */
         public String viewsNote() {
             if (views.adaptive()) {
@@ -186,6 +186,7 @@ public final class Evaluator {
             groups.get(BY_FORMAT).put(jpegGroup(q), new int[2]);
         }
         List<String[]> wrong = new ArrayList<>();
+        List<String> all = new ArrayList<>(count);
         int exact = 0;
         int redecoded = 0;
         for (int first = 0; first < count; first += batchSize) {
@@ -216,6 +217,7 @@ public final class Evaluator {
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
+                all.add(got);
                 boolean right = truth.equals(got);
                 if (captions.get(i).views() > 1 && pre.plan().adaptive()) {
                     redecoded++;
@@ -234,7 +236,7 @@ public final class Evaluator {
                 score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
-        return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong,
+        return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong, all,
                 (System.nanoTime() - start) / 1e9);
     }
 
