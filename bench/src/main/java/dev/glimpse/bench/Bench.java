@@ -7,6 +7,8 @@ import dev.glimpse.cli.JobOptions;
 import dev.glimpse.cli.Subcommand;
 import dev.glimpse.job.Engines;
 import dev.glimpse.model.CaptionGenerator;
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
@@ -16,6 +18,9 @@ import dev.glimpse.model.ModelPresets;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
+import dev.glimpse.operators.EmbeddedImage;
+import dev.glimpse.operators.ImageRequest;
+import dev.glimpse.operators.SourceRef;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -73,6 +78,11 @@ public final class Bench implements Callable<Integer>, Subcommand {
     boolean sql;
     @Option(names = "--images", defaultValue = "600", description = "--pipeline: images per batch size; default: ${DEFAULT-VALUE}.")
     int images;
+    @Option(names = "--records", description = "Only the records between the CPU stages and the captioner: one "
+            + "1024x768 image (SmolVLM, split as --image-splitting's first value says) or --batch-sizes' first number of "
+            + "scenes-sized random images, patch-embedded by the model as the job does; bytes and serialisation time "
+            + "per patch encoding.")
+    boolean records;
     @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
     Map<String, String> set = new LinkedHashMap<>();
 
@@ -87,6 +97,12 @@ public final class Bench implements Callable<Integer>, Subcommand {
             job.model = model;
             job.set.putAll(set);
             return new PipelineBench(job, images, Math.min(images, 200), batchSizes, out, Duration.ofMinutes(30), sql).run();
+        }
+        if (records) {
+            try (VisionLanguageModel m = open(EngineDtype.FLOAT32)) {
+                RecordTransport.measure(m.config().displayName(), embeddedRecords(m), 5).print(System.out);
+            }
+            return 0;
         }
         List<EngineDtype> types = new ArrayList<>();
         for (String d : dtypes) {
@@ -113,6 +129,38 @@ public final class Bench implements Callable<Integer>, Subcommand {
     private BenchReport report;
     /** The first row's images/s: the "x first" column's unit. */
     private double base;
+
+    /** Records as the job's patch embedder makes them, of random pixels. */
+    private List<EmbeddedImage> embeddedRecords(VisionLanguageModel m) {
+        ModelConfig c = m.config();
+        Random rnd = new Random(1);
+        Captioner captioner = new Captioner(m);
+        List<EmbeddedImage> out = new ArrayList<>();
+        if (c.idefics3 != null) {
+            byte[] rgb = new byte[3 * 1024 * 768];
+            rnd.nextBytes(rgb);
+            boolean split = imageSplitting.get(0).equals("on");
+            Idefics3ImageProcessor.Tiles tiles = new Idefics3ImageProcessor(c.idefics3.withImageSplitting(split))
+                    .process(new RgbImage(1024, 768, rgb));
+            out.add(EmbeddedImage.tiled(request(0), captioner.patchEmbed(tiles.pixels()), tiles.rows(), tiles.cols()));
+            return out;
+        }
+        ImagePreprocessor pre = new ImagePreprocessor(c);
+        for (int i = 0; i < batchSizes[0]; i++) {
+            byte[] rgb = new byte[3 * c.vitImgSize * c.vitImgSize];
+            rnd.nextBytes(rgb);
+            out.add(new EmbeddedImage(request(i), captioner.patchEmbed(pre.toViews(new RgbImage(c.vitImgSize, c.vitImgSize, rgb))),
+                    pre.plan()));
+        }
+        return out;
+    }
+
+    private static ImageRequest request(int i) {
+        ImageRequest r = new ImageRequest();
+        r.id = "image-" + i;
+        r.source = new SourceRef("images", 0, i, 0);
+        return r;
+    }
 
     private VisionLanguageModel open(EngineDtype dtype) throws Exception {
         VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset);

@@ -1,6 +1,11 @@
 package dev.glimpse.model.training;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.Float16;
+import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
@@ -116,11 +121,21 @@ public final class Evaluator {
 
     /** Evaluates on {@code count} fresh scenes of Glimpse's own generator with {@code seed}. */
     public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize, boolean views) {
+        return evaluate(model, seed, count, batchSize, views, false);
+    }
+
+    /**
+     * As {@link #evaluate(VisionLanguageModel, long, int, int, boolean)}; {@code f16Patches}: each
+     * image's patch embeddings rounded to F16 on their way to the transformer, as the streaming job
+     * carries them from its CPU stages to the captioner.
+     */
+    public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize, boolean views,
+                                  boolean f16Patches) {
         SceneGenerator scenes = new SceneGenerator(seed);
         return evaluate(model, i -> {
             SceneSample s = scenes.sample(i);
             return new Example(s.id(), s.encoded(), s.caption());
-        }, count, batchSize, views);
+        }, count, batchSize, views, f16Patches);
     }
 
     /**
@@ -161,6 +176,11 @@ public final class Evaluator {
      */
     public static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize,
                                   boolean views) {
+        return evaluate(model, examples, count, batchSize, views, false);
+    }
+
+    private static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize,
+                                   boolean views, boolean f16Patches) {
         long start = System.nanoTime();
         Captioner captioner = new Captioner(model);
         ImagePreprocessor pre = new ImagePreprocessor(views ? model.config() : model.config().singleView());
@@ -213,7 +233,9 @@ public final class Evaluator {
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = captioner.caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(n, null)), caps);
+            List<String> prompts = new ArrayList<>(Collections.nCopies(n, null));
+            List<Captioner.Caption> captions = f16Patches ? captionF16Patches(model, captioner, pixels, pre.plan(), prompts, caps)
+                    : captioner.caption(pixels, pre.plan(), prompts, caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
@@ -238,6 +260,29 @@ public final class Evaluator {
         }
         return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong, all,
                 (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Each image's patch embeddings made on their own (as the job's patch embedder), rounded to F16, then captioned together. */
+    private static List<Captioner.Caption> captionF16Patches(VisionLanguageModel model, Captioner captioner,
+            List<float[]> pixels, ViewPlan plan, List<String> prompts, int[] caps) {
+        List<float[]> rounded = new ArrayList<>(pixels.size());
+        for (float[] p : pixels) {
+            float[] e = captioner.patchEmbed(p);
+            for (int i = 0; i < e.length; i++) {
+                e[i] = Float16.toFloat(Float16.fromFloat(e[i]));
+            }
+            rounded.add(e);
+        }
+        int one = rounded.get(0).length;
+        float[] flat = new float[one * rounded.size()];
+        for (int i = 0; i < rounded.size(); i++) {
+            System.arraycopy(rounded.get(i), 0, flat, i * one, one);
+        }
+        ModelConfig c = model.config();
+        try (NDScope ignored = new NDScope()) {
+            NDArray patches = model.manager().create(flat, new Shape((long) rounded.size() * plan.rows(), c.numPatches(), c.vitHiddenDim));
+            return captioner.captionPatches(patches, plan, prompts, caps);
+        }
     }
 
     /** Adds one scene, right or not, to {@code group} of {@code grouping}. */
