@@ -57,7 +57,12 @@ public final class LowPrecision {
             "    return torch.to(torch.embedding(table, ids), " + TORCH_FLOAT + ")",
             "  def attention(self: __torch__.LowPrecision, q: Tensor, k: Tensor, v: Tensor, scale: float, dtype: int) -> Tensor:",
             "    y = torch.scaled_dot_product_attention(torch.to(q, dtype), torch.to(k, dtype), torch.to(v, dtype),"
-                    + " None, 0., False, scale=scale)",
+                    + " None, 0., False, scale=scale, enable_gqa=True)",
+            "    return torch.to(y, " + TORCH_FLOAT + ")",
+            "  def attention_masked(self: __torch__.LowPrecision, q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: float,"
+                    + " dtype: int) -> Tensor:",
+            "    y = torch.scaled_dot_product_attention(torch.to(q, dtype), torch.to(k, dtype), torch.to(v, dtype),"
+                    + " torch.to(mask, dtype), 0., False, scale=scale, enable_gqa=True)",
             "    return torch.to(y, " + TORCH_FLOAT + ")",
             "");
 
@@ -84,12 +89,27 @@ public final class LowPrecision {
     }
 
     /**
-     * {@code softmax(q k^T * scale) v} over F32 {@code q [B, H, T, hd]}, {@code k, v [B, H, T_kv, hd]},
-     * computed in {@code dtype} by torch's fused attention (no score matrix is kept): F32.
+     * {@code softmax(q k^T * scale + mask) v} over F32 {@code q [B, H, T, hd]}, {@code k, v [B, H_kv, T_kv, hd]}
+     * ({@code H_kv} dividing {@code H}: each kv head serves a group of query heads, without copies) and
+     * {@code mask} ({@code [B or 1, 1, T, T_kv]}, added; may be null), computed in {@code dtype} by
+     * torch's fused attention, one call in place of six: F32 {@code [B, H, T, hd]}.
      */
-    public static NDArray attention(NDArray q, NDArray k, NDArray v, double scale, EngineDtype dtype) {
-        return run("attention", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)), IValue.from(pt(v)),
-                IValue.from(scale), IValue.from(torchType(dtype)));
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, EngineDtype dtype) {
+        if (mask == null) {
+            return run("attention", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)), IValue.from(pt(v)),
+                    IValue.from(scale), IValue.from(torchType(dtype)));
+        }
+        return run("attention_masked", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)), IValue.from(pt(v)),
+                IValue.from(pt(mask)), IValue.from(scale), IValue.from(torchType(dtype)));
+    }
+
+    /** The type {@code a} is held in: BF16 (which DJL reads as UNKNOWN), F16 or F32. */
+    public static EngineDtype typeOf(NDArray a) {
+        DataType t = a.getDataType();
+        if (t == DataType.FLOAT16) {
+            return EngineDtype.FLOAT16;
+        }
+        return t == DataType.UNKNOWN || t == DataType.BFLOAT16 ? EngineDtype.BFLOAT16 : EngineDtype.FLOAT32;
     }
 
     /** Whether {@code a} is held in a type DJL cannot compute with here (BF16 reads as UNKNOWN) or in F16. */

@@ -70,10 +70,22 @@ class LowPrecisionTest {
             NDArray v = m.randomNormal(new Shape(2, 3, 7, 16));
             double scale = 0.25;
             NDArray want = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).softmax(-1).matMul(v);
-            NDArray got = LowPrecision.attention(q, k, v, scale, EngineDtype.BFLOAT16);
+            NDArray got = LowPrecision.attention(q, k, v, null, scale, EngineDtype.BFLOAT16);
             assertThat(got.getDataType()).isEqualTo(DataType.FLOAT32);
             assertThat(got.getShape()).isEqualTo(want.getShape());
             assertThat(maxAbsDiff(got, want)).isLessThan(5e-2f);
+
+            // Grouped-query attention (3 query heads on 1 kv head) under a causal mask, as the decoder's.
+            NDArray k1 = k.get(":, :1");
+            NDArray v1 = v.get(":, :1");
+            NDArray mask = TextDecoder.causalMask(m, 7);
+            NDArray wantMasked = q.matMul(k1.repeat(1, 3).transpose(0, 1, 3, 2)).mul(scale).add(mask).softmax(-1)
+                    .matMul(v1.repeat(1, 3));
+            NDArray gotMasked = LowPrecision.attention(q, k1, v1, mask, scale, EngineDtype.BFLOAT16);
+            assertThat(gotMasked.getShape()).isEqualTo(new Shape(2, 3, 7, 16));
+            assertThat(maxAbsDiff(gotMasked, wantMasked)).isLessThan(5e-2f);
+            // The first query sees only the first key: its output is that key's value.
+            assertThat(maxAbsDiff(gotMasked.get(":, :, 0"), v1.get(":, :, 0").repeat(1, 3))).isLessThan(2e-2f);
         }
     }
 
