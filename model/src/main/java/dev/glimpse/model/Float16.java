@@ -51,6 +51,14 @@ public final class Float16 {
         return rest > half || (rest == half && (kept & 1) != 0) ? kept + 1 : kept;
     }
 
+    /** Replaces each of {@code values} by its nearest F16, as a round trip through F16 leaves it; returns {@code values}. */
+    public static float[] round(float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            values[i] = toFloat(fromFloat(values[i]));
+        }
+        return values;
+    }
+
     /** The value of the F16 {@code h}. */
     public static float toFloat(short h) {
         return VALUES[h & 0xffff];

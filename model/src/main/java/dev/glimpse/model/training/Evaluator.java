@@ -1,11 +1,6 @@
 package dev.glimpse.model.training;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.Shape;
 import dev.glimpse.model.Captioner;
-import dev.glimpse.model.Float16;
-import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ImageDecodeException;
 import dev.glimpse.model.ImageFormat;
 import dev.glimpse.model.ImagePreprocessor;
@@ -234,7 +229,7 @@ public final class Evaluator {
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
             List<String> prompts = new ArrayList<>(Collections.nCopies(n, null));
-            List<Captioner.Caption> captions = f16Patches ? captionF16Patches(model, captioner, pixels, pre.plan(), prompts, caps)
+            List<Captioner.Caption> captions = f16Patches ? captioner.captionThroughF16(pixels, pre.plan(), prompts, caps)
                     : captioner.caption(pixels, pre.plan(), prompts, caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
@@ -260,29 +255,6 @@ public final class Evaluator {
         }
         return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong, all,
                 (System.nanoTime() - start) / 1e9);
-    }
-
-    /** Each image's patch embeddings made on their own (as the job's patch embedder), rounded to F16, then captioned together. */
-    private static List<Captioner.Caption> captionF16Patches(VisionLanguageModel model, Captioner captioner,
-            List<float[]> pixels, ViewPlan plan, List<String> prompts, int[] caps) {
-        List<float[]> rounded = new ArrayList<>(pixels.size());
-        for (float[] p : pixels) {
-            float[] e = captioner.patchEmbed(p);
-            for (int i = 0; i < e.length; i++) {
-                e[i] = Float16.toFloat(Float16.fromFloat(e[i]));
-            }
-            rounded.add(e);
-        }
-        int one = rounded.get(0).length;
-        float[] flat = new float[one * rounded.size()];
-        for (int i = 0; i < rounded.size(); i++) {
-            System.arraycopy(rounded.get(i), 0, flat, i * one, one);
-        }
-        ModelConfig c = model.config();
-        try (NDScope ignored = new NDScope()) {
-            NDArray patches = model.manager().create(flat, new Shape((long) rounded.size() * plan.rows(), c.numPatches(), c.vitHiddenDim));
-            return captioner.captionPatches(patches, plan, prompts, caps);
-        }
     }
 
     /** Adds one scene, right or not, to {@code group} of {@code grouping}. */
