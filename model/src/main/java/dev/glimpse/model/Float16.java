@@ -22,25 +22,27 @@ public final class Float16 {
     public static short fromFloat(float f) {
         int bits = Float.floatToRawIntBits(f);
         int sign = (bits >>> 16) & 0x8000;
-        int exponent = (bits >>> 23) & 0xff;
-        int mantissa = bits & 0x7fffff;
+        int abs = bits & 0x7fffffff;
+        if (abs >= 0x38800000 && abs < 0x477ff000) {
+            // A normal F16 (the common case, no branch on the rounding): add just under half a unit of
+            // the kept bits, plus one when the kept part is odd, then rebias the exponent (127 -> 15).
+            // A carry out of the mantissa moves to the next exponent: still the nearest.
+            int rounded = abs + 0xfff + ((abs >>> 13) & 1);
+            return (short) (sign | ((rounded - 0x38000000) >>> 13));
+        }
+        int exponent = abs >>> 23;
+        int mantissa = abs & 0x7fffff;
         if (exponent == 0xff) { // infinity stays infinity, NaN stays a (quiet) NaN
             return (short) (sign | 0x7c00 | (mantissa != 0 ? 0x200 : 0));
         }
-        int e = exponent - 127 + 15; // the F16 exponent
-        if (e >= 0x1f) {
+        if (abs >= 0x477ff000) { // 65520 and above round past the largest F16, 65504
             return (short) (sign | 0x7c00);
         }
-        if (e <= 0) { // a subnormal F16 (or zero): value = m * 2^-24
-            if (e < -10) {
-                return (short) sign;
-            }
-            int full = mantissa | 0x800000;
-            int shift = 14 - e;
-            return (short) (sign | roundShift(full, shift));
+        int e = exponent - 127 + 15; // at most 0 here: a subnormal F16 (or zero), value = m * 2^-24
+        if (e < -10) {
+            return (short) sign;
         }
-        // A carry out of the mantissa moves to the next exponent, up to infinity: still the nearest.
-        return (short) (sign | ((e << 10) + roundShift(mantissa, 13)));
+        return (short) (sign | roundShift(mantissa | 0x800000, 14 - e));
     }
 
     /** {@code value >> shift}, rounded to nearest, ties to even. */
