@@ -53,6 +53,14 @@ public final class LowPrecision {
             "    t = ops.prim.dtype(w)",
             "    y = torch.linear(torch.to(x, t), w, torch.to(b, t))",
             "    return torch.to(y, " + TORCH_FLOAT + ")",
+            "  def mlp_gelu(self: __torch__.LowPrecision, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:",
+            "    t = ops.prim.dtype(w1)",
+            "    h = torch.gelu(torch.linear(torch.to(x, t), w1, torch.to(b1, t)), approximate=\"tanh\")",
+            "    return torch.to(torch.linear(h, w2, torch.to(b2, t)), " + TORCH_FLOAT + ")",
+            "  def mlp_swiglu(self: __torch__.LowPrecision, x: Tensor, gate: Tensor, up: Tensor, down: Tensor) -> Tensor:",
+            "    xt = torch.to(x, ops.prim.dtype(gate))",
+            "    h = torch.mul(torch.silu(torch.linear(xt, gate)), torch.linear(xt, up))",
+            "    return torch.to(torch.linear(h, down), " + TORCH_FLOAT + ")",
             "  def embedding(self: __torch__.LowPrecision, table: Tensor, ids: Tensor) -> Tensor:",
             "    return torch.to(torch.embedding(table, ids), " + TORCH_FLOAT + ")",
             "  def attention(self: __torch__.LowPrecision, q: Tensor, k: Tensor, v: Tensor, scale: float, dtype: int) -> Tensor:",
@@ -81,6 +89,21 @@ public final class LowPrecision {
             return run("linear", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
         }
         return run("linear_bias", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)), IValue.from(pt(b)));
+    }
+
+    /**
+     * SigLIP's MLP {@code fc2(gelu_tanh(fc1(x)))} with BF16 or F16 weights, in one call: the hidden
+     * activations ({@code 4x} the width) stay in that type, as in the original models run in it; F32 out.
+     */
+    public static NDArray mlpGelu(NDArray x, NDArray w1, NDArray b1, NDArray w2, NDArray b2) {
+        return run("mlp_gelu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w1)), IValue.from(pt(b1)),
+                IValue.from(pt(w2)), IValue.from(pt(b2)));
+    }
+
+    /** The decoder's SwiGLU MLP {@code down(silu(gate(x)) * up(x))} with BF16 or F16 weights, in one call; F32 out. */
+    public static NDArray mlpSwiGlu(NDArray x, NDArray gate, NDArray up, NDArray down) {
+        return run("mlp_swiglu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(gate)), IValue.from(pt(up)),
+                IValue.from(pt(down)));
     }
 
     /** Rows of a BF16 or F16 {@code table} picked by {@code ids}, as F32: {@code [..] -> [.., D]}. */
@@ -176,7 +199,8 @@ public final class LowPrecision {
     /**
      * The TorchScript archive: the module's code, its pickled instance (an object of class
      * {@code __torch__.LowPrecision} whose one attribute is {@code training = False}), no constants,
-     * file format version 3 (the oldest torch 2.7 reads, with no operator upgraders involved).
+     * file format version 10, the newest torch 2.7 reads: an older version makes torch read the code
+     * against older operator schemas (version 3 knows no {@code gelu(approximate=)}).
      */
     static byte[] archive() {
         ByteArrayOutputStream pickle = new ByteArrayOutputStream();
@@ -191,7 +215,7 @@ public final class LowPrecision {
             store(z, "low_precision/data.pkl", pickle.toByteArray());
             store(z, "low_precision/code/__torch__.py", String.join("\n", CODE).getBytes(StandardCharsets.UTF_8));
             store(z, "low_precision/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
-            store(z, "low_precision/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            store(z, "low_precision/version", "10\n".getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

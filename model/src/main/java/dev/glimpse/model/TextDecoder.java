@@ -152,6 +152,10 @@ public final class TextDecoder {
     }
 
     private NDArray mlp(NDArray x, String p) {
+        if (LowPrecision.isLow(w.get(p + "gate_proj.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpSwiGlu(x, w.get(p + "gate_proj.weight"), w.get(p + "up_proj.weight"),
+                    w.get(p + "down_proj.weight"));
+        }
         NDArray gate = Ops.silu(Ops.linear(x, w.get(p + "gate_proj.weight"), null));
         NDArray up = Ops.linear(x, w.get(p + "up_proj.weight"), null);
         return Ops.linear(gate.mul(up), w.get(p + "down_proj.weight"), null);

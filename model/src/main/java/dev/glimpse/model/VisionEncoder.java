@@ -51,6 +51,10 @@ public final class VisionEncoder {
     }
 
     private NDArray mlp(NDArray x, String p) {
+        if (LowPrecision.isLow(w.get(p + "fc1.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
+                    w.get(p + "fc2.bias"));
+        }
         NDArray hidden = Ops.geluTanh(Ops.linear(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias")));
         return Ops.linear(hidden, w.get(p + "fc2.weight"), w.get(p + "fc2.bias"));
     }

@@ -44,6 +44,30 @@ class LowPrecisionTest {
     }
 
     @Test
+    void shouldRunBothMlpsInBf16AsInF32() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomNormal(new Shape(2, 5, 64));
+            NDArray w1 = m.randomNormal(new Shape(256, 64)).mul(0.1f);
+            NDArray b1 = m.randomNormal(new Shape(256)).mul(0.1f);
+            NDArray w2 = m.randomNormal(new Shape(64, 256)).mul(0.1f);
+            NDArray b2 = m.randomNormal(new Shape(64)).mul(0.1f);
+            NDArray want = Ops.linear(Ops.geluTanh(Ops.linear(x, w1, b1)), w2, b2);
+            NDArray got = LowPrecision.mlpGelu(x, LowPrecision.cast(w1, EngineDtype.BFLOAT16), b1,
+                    LowPrecision.cast(w2, EngineDtype.BFLOAT16), b2);
+            assertThat(got.getDataType()).isEqualTo(DataType.FLOAT32);
+            assertThat(maxAbsDiff(got, want) / want.abs().max().getFloat()).isGreaterThan(0f).isLessThan(3e-2f);
+
+            NDArray gate = m.randomNormal(new Shape(256, 64)).mul(0.1f);
+            NDArray up = m.randomNormal(new Shape(256, 64)).mul(0.1f);
+            NDArray wantGlu = Ops.linear(Ops.silu(Ops.linear(x, gate, null)).mul(Ops.linear(x, up, null)), w2, null);
+            NDArray gotGlu = LowPrecision.mlpSwiGlu(x, LowPrecision.cast(gate, EngineDtype.BFLOAT16),
+                    LowPrecision.cast(up, EngineDtype.BFLOAT16), LowPrecision.cast(w2, EngineDtype.BFLOAT16));
+            assertThat(gotGlu.getShape()).isEqualTo(new Shape(2, 5, 64));
+            assertThat(maxAbsDiff(gotGlu, wantGlu) / wantGlu.abs().max().getFloat()).isGreaterThan(0f).isLessThan(3e-2f);
+        }
+    }
+
+    @Test
     void shouldLookUpRowsOfABf16TableAsF32() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray table = m.randomNormal(new Shape(10, 8));
