@@ -86,6 +86,11 @@ public final class Bench implements Callable<Integer>, Subcommand {
     @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
     Map<String, String> set = new LinkedHashMap<>();
 
+    /** The table, made by the first model timed; every dtype's rows go into it. */
+    private BenchReport report;
+    /** The first row's images/s: the "x first" column's unit. */
+    private double base;
+
     @Override
     public Integer call() throws Exception {
         Engines.configureThreads(threads);
@@ -124,11 +129,6 @@ public final class Bench implements Callable<Integer>, Subcommand {
         write(report, "dtype", tiled ? "splitting" : "views", "cache");
         return 0;
     }
-
-    /** The table, made by the first model timed; every dtype's rows go into it. */
-    private BenchReport report;
-    /** The first row's images/s: the "x first" column's unit. */
-    private double base;
 
     /** Records as the job's patch embedder makes them, of random pixels. */
     private List<EmbeddedImage> embeddedRecords(VisionLanguageModel m) {
