@@ -30,7 +30,7 @@ import java.util.zip.ZipOutputStream;
  * per process. DJL reports a BF16 tensor's type as {@link DataType#UNKNOWN}; shape operations
  * (reshape, transpose) work on it, anything that passes its type back to native code (softmax,
  * {@code zerosLike}, {@code toType}) would end the JVM, so the model never hands one to DJL's
- * arithmetic: every method here takes and returns F32 activations.
+ * arithmetic: every method here but {@link #cast} takes and returns F32 activations.
  */
 public final class LowPrecision {
     /** torch's {@code ScalarType} codes. */
