@@ -7,7 +7,10 @@ import dev.glimpse.cli.JobOptions;
 import dev.glimpse.cli.Subcommand;
 import dev.glimpse.job.Engines;
 import dev.glimpse.model.CaptionGenerator;
+import dev.glimpse.model.Captioner;
+import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.DecodingBatch;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ModelFlops;
@@ -17,6 +20,9 @@ import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.VisionLanguageModel;
 import dev.glimpse.model.training.ScenesModel;
+import dev.glimpse.operators.EmbeddedImage;
+import dev.glimpse.operators.ImageRequest;
+import dev.glimpse.operators.SourceRef;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -56,6 +62,10 @@ public final class Bench implements Callable<Integer>, Subcommand {
     @Option(names = "--tokens", defaultValue = "20", description = "Tokens generated per image (no early stop).") int tokens;
     @Option(names = "--repeats", defaultValue = "3", description = "Timed runs after one warm-up; 0: one cold run.") int repeats;
     @Option(names = "--threads", defaultValue = "0") int threads;
+    @Option(names = "--dtype", defaultValue = "float32", split = ",",
+            description = "float32, bfloat16, float16 or auto: the type the matrices are held and multiplied in; "
+                    + "several (float32,bfloat16) are timed in turn, rows of one table, each beside its own floor.")
+    List<String> dtypes;
     @Option(names = "--recompute", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also time decoding without the KV cache at the first batch size (the reference; slow at 222M).")
     boolean recompute;
@@ -76,8 +86,18 @@ public final class Bench implements Callable<Integer>, Subcommand {
     boolean sql;
     @Option(names = "--images", defaultValue = "600", description = "--pipeline: images per batch size; default: ${DEFAULT-VALUE}.")
     int images;
+    @Option(names = "--records", description = "Only the records between the CPU stages and the captioner: one "
+            + "1024x768 image (SmolVLM, split as --image-splitting's first value says) or --batch-sizes' first number of "
+            + "scenes-sized random images, patch-embedded by the model as the job does; bytes and serialisation time "
+            + "per patch encoding.")
+    boolean records;
     @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
     Map<String, String> set = new LinkedHashMap<>();
+
+    /** The table, made by the first model timed; every dtype's rows go into it. */
+    private BenchReport report;
+    /** The first row's images/s: the "x first" column's unit. */
+    private double base;
 
     @Override
     public Integer call() throws Exception {
@@ -99,59 +119,122 @@ public final class Bench implements Callable<Integer>, Subcommand {
             }
             return 0;
         }
-        try (VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset)) {
-            ModelConfig c = m.config();
-            // Measured first, before the model's rows fill the allocator's caches.
-            MachineFloor floor = MachineFloor.measure(m.manager());
-            if (c.idefics3 != null) {
-                benchTiles(m, floor);
-                return 0;
+        if (records) {
+            try (VisionLanguageModel m = open(EngineDtype.FLOAT32)) {
+                RecordTransport.measure(m.config().displayName(), embeddedRecords(m), 5).print(System.out);
             }
-            BenchReport report = new BenchReport(String.format(
+            return 0;
+        }
+        List<EngineDtype> types = new ArrayList<>();
+        for (String d : dtypes) {
+            types.add(EngineDtype.parse(d).resolve(null));
+        }
+        boolean tiled = false;
+        for (int i = 0; i < types.size(); i++) {
+            try (VisionLanguageModel m = open(types.get(i))) {
+                // Measured first, before the model's rows fill the allocator's caches.
+                MachineFloor floor = MachineFloor.measure(m.manager(), m.dtype());
+                tiled = m.config().idefics3 != null;
+                if (tiled) {
+                    benchTiles(m, floor, i == 0);
+                } else {
+                    benchViews(m, floor, i == 0);
+                }
+            }
+        }
+        write(report, "dtype", tiled ? "splitting" : "views", "cache");
+        return 0;
+    }
+
+    /** Records as the job's patch embedder makes them, of random pixels. */
+    private List<EmbeddedImage> embeddedRecords(VisionLanguageModel m) {
+        ModelConfig c = m.config();
+        Random rnd = new Random(1);
+        Captioner captioner = new Captioner(m);
+        List<EmbeddedImage> out = new ArrayList<>();
+        if (c.idefics3 != null) {
+            byte[] rgb = new byte[3 * 1024 * 768];
+            rnd.nextBytes(rgb);
+            boolean split = imageSplitting.get(0).equals("on");
+            Idefics3ImageProcessor.Tiles tiles = new Idefics3ImageProcessor(c.idefics3.withImageSplitting(split))
+                    .process(new RgbImage(1024, 768, rgb));
+            out.add(EmbeddedImage.tiled(request(0), captioner.patchEmbed(tiles.pixels()), tiles.rows(), tiles.cols()));
+            return out;
+        }
+        ImagePreprocessor pre = new ImagePreprocessor(c);
+        for (int i = 0; i < batchSizes[0]; i++) {
+            byte[] rgb = new byte[3 * c.vitImgSize * c.vitImgSize];
+            rnd.nextBytes(rgb);
+            out.add(new EmbeddedImage(request(i), captioner.patchEmbed(pre.toViews(new RgbImage(c.vitImgSize, c.vitImgSize, rgb))),
+                    pre.plan()));
+        }
+        return out;
+    }
+
+    private static ImageRequest request(int i) {
+        ImageRequest r = new ImageRequest();
+        r.id = "image-" + i;
+        r.source = new SourceRef("images", 0, i, 0);
+        return r;
+    }
+
+    private VisionLanguageModel open(EngineDtype dtype) throws Exception {
+        VisionLanguageModel m = model != null ? VisionLanguageModel.load(model) : random(preset);
+        try {
+            return m.castTo(dtype);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private void benchViews(VisionLanguageModel m, MachineFloor floor, boolean first) {
+        ModelConfig c = m.config();
+        if (report == null) {
+            report = new BenchReport(String.format(
                     "model %s: %,d parameters, %d px, %d patches, %d image tokens, %d generated tokens",
                     c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
-                    "batch", "views", "cache", "embed ms", "vision ms", "generate ms", "latency ms", "images/s",
+                    "batch", "dtype", "views", "cache", "embed ms", "vision ms", "generate ms", "latency ms", "images/s",
                     "peak MB", "KV MB", "copies/step", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
             report.format("KV MB", "%.1f").format("copies/step", "%.2f").format("x first", "x%.2f")
                     .format("GFLOP/s", "%.3f").format("% matmul", "%.2f").format("floor ms", "%.1f").format("% floor", "%.2f");
-            ModelFlops flops = new ModelFlops(c);
-            int prefill = c.imageTokens() + PROMPT.length;
-            // One view, then the model's shifted test-time views (view_shifts) decoded together. With
-            // view_confidence the model decodes those only for the images one view leaves unsure, a
-            // share that depends on the images: eval prints it, and the rate that results.
-            int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
-            int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
-            double base = 0;
-            for (int b : batchSizes) {
-                for (int views : viewCounts) {
-                    for (boolean cache : new boolean[] {true, false}) {
-                        if (!cache && (!recompute || b != batchSizes[0] || views != 1)) {
-                            continue;
-                        }
-                        ProcessMemory.resetPeakAfterGc();
-                        double[] t = time(m, b, views, cache);
-                        // Generation runs the vision encoder itself: the vision column is a part of it.
-                        double latency = t[0] + t[2];
-                        double perSecond = b / latency * 1000;
-                        if (base == 0) {
-                            base = perSecond;
-                        }
-                        BenchReport.Row row = report.row().put("batch", b).put("views", views).put("cache", cache ? "kv" : "recompute")
-                                .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
-                                .put("latency ms", latency).put("images/s", perSecond)
-                                .put("peak MB", ProcessMemory.peakRssMb())
-                                .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
-                                .put("x first", perSecond / base);
-                        putFloor(row, floor, flops, b * views, 1, prefill, latency);
-                        progress(b, views, cache ? "kv" : "recompute", latency);
+        }
+        ModelFlops flops = new ModelFlops(c);
+        int prefill = c.imageTokens() + PROMPT.length;
+        // One view, then the model's shifted test-time views (view_shifts) decoded together. With
+        // view_confidence the model decodes those only for the images one view leaves unsure, a
+        // share that depends on the images: eval prints it, and the rate that results.
+        int shifted = c.viewShifts == null ? 1 : c.viewShifts.length;
+        int[] viewCounts = shifted > 1 ? new int[] {1, shifted} : new int[] {1};
+        for (int b : batchSizes) {
+            for (int views : viewCounts) {
+                for (boolean cache : new boolean[] {true, false}) {
+                    if (!cache && (!recompute || b != batchSizes[0] || views != 1)) {
+                        continue;
                     }
+                    ProcessMemory.resetPeakAfterGc();
+                    double[] t = time(m, b, views, cache);
+                    // Generation runs the vision encoder itself: the vision column is a part of it.
+                    double latency = t[0] + t[2];
+                    double perSecond = b / latency * 1000;
+                    if (base == 0) {
+                        base = perSecond;
+                    }
+                    BenchReport.Row row = report.row().put("batch", b).put("dtype", m.dtype().label()).put("views", views).put("cache", cache ? "kv" : "recompute")
+                            .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
+                            .put("latency ms", latency).put("images/s", perSecond)
+                            .put("peak MB", ProcessMemory.peakRssMb())
+                            .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
+                            .put("x first", perSecond / base);
+                    putFloor(row, floor, flops, b * views, 1, prefill, latency);
+                    progress(b, views, cache ? "kv" : "recompute", latency);
                 }
             }
-            report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
-            noteFloor(report, floor, flops, 1, prefill);
-            write(report, "views", "cache");
         }
-        return 0;
+        if (first) {
+            report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
+        }
+        noteFloor(report, floor, flops, 1, prefill, first);
     }
 
     /**
@@ -212,22 +295,23 @@ public final class Bench implements Callable<Integer>, Subcommand {
      * SmolVLM: one 4:3 photo-sized image per row (1024 x 768 random pixels), with image splitting
      * (4 x 3 tiles + the global image) and without (the global image alone).
      */
-    private void benchTiles(VisionLanguageModel m, MachineFloor floor) throws IOException {
+    private void benchTiles(VisionLanguageModel m, MachineFloor floor, boolean first) {
         ModelConfig c = m.config();
-        BenchReport report = new BenchReport(String.format(
-                "model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
-                        + "%d generated tokens, image 1024x768",
-                c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
-                "batch", "splitting", "tiles", "img tok", "cache", "embed ms", "vision ms", "generate ms", "latency ms",
-                "images/s", "peak MB", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
-        report.format("images/s", "%.3f").format("x first", "x%.2f")
+        if (report == null) {
+            report = new BenchReport(String.format(
+                    "model %s: %,d parameters, %d px tiles, %d patches and %d image tokens per tile, "
+                            + "%d generated tokens, image 1024x768",
+                    c.displayName(), m.weights().parameterCount(), c.vitImgSize, c.numPatches(), c.imageTokens(), tokens),
+                    "batch", "dtype", "splitting", "tiles", "img tok", "cache", "embed ms", "vision ms", "generate ms", "latency ms",
+                    "images/s", "peak MB", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
+            report.format("images/s", "%.3f").format("x first", "x%.2f")
                     .format("GFLOP/s", "%.3f").format("% matmul", "%.2f").format("floor ms", "%.1f").format("% floor", "%.2f");
+        }
         ModelFlops flops = new ModelFlops(c);
         Random rnd = new Random(1);
         byte[] rgb = new byte[3 * 1024 * 768];
         rnd.nextBytes(rgb);
         RgbImage photo = new RgbImage(1024, 768, rgb);
-        double base = 0;
         List<Integer> tileCounts = new ArrayList<>();
         for (String mode : imageSplitting) {
             if (!mode.equals("on") && !mode.equals("off")) {
@@ -249,7 +333,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
                     if (base == 0) {
                         base = perSecond;
                     }
-                    BenchReport.Row row = report.row().put("batch", b).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
+                    BenchReport.Row row = report.row().put("batch", b).put("dtype", m.dtype().label()).put("splitting", split ? "on" : "off").put("tiles", tiles.count())
                             .put("img tok", tiles.count() * c.imageTokens()).put("cache", cache ? "kv" : "recompute")
                             .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
                             .put("latency ms", latency).put("images/s", perSecond)
@@ -259,12 +343,15 @@ public final class Bench implements Callable<Integer>, Subcommand {
                 }
             }
         }
-        report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
-        noteFloor(report, floor, flops, tileCounts.get(0), tilePromptLength(c, tileCounts.get(0)));
-        for (int n : tileCounts.subList(1, tileCounts.size())) {
-            noteCaptionFlops(report, flops, n, tilePromptLength(c, n));
+        if (first) {
+            report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
         }
-        write(report, "splitting", "cache");
+        noteFloor(report, floor, flops, tileCounts.get(0), tilePromptLength(c, tileCounts.get(0)), first);
+        if (first) {
+            for (int n : tileCounts.subList(1, tileCounts.size())) {
+                noteCaptionFlops(report, flops, n, tilePromptLength(c, n));
+            }
+        }
     }
 
     /** The expanded prompt's length: per tile a marker pair and its image tokens, plus 16 tokens of the chat turn's text. */
@@ -281,7 +368,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
             int prefill, double latencyMs) {
         double gflops = (double) rows * flops.caption(imagesPerRow, prefill, tokens) / latencyMs / 1e6;
         double floorMs = floor.captionFloorMs(flops, rows, imagesPerRow, prefill, tokens);
-        row.put("GFLOP/s", gflops).put("% matmul", 100 * gflops / floor.matmulGflops())
+        row.put("GFLOP/s", gflops).put("% matmul", 100 * gflops / floor.modelGflops())
                 .put("floor ms", floorMs).put("% floor", 100 * floorMs / latencyMs);
     }
 
@@ -296,26 +383,34 @@ public final class Bench implements Callable<Integer>, Subcommand {
                 prefillFlops, tokens - 1, decode, vision + prefillFlops + decode));
     }
 
-    /** The floor and the FLOPs and bytes of one caption (one view), under the table. */
-    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill) {
-        report.note(floor.toString());
-        noteCaptionFlops(report, f, imagesPerRow, prefill);
+    /**
+     * The floor and the bytes of a decode step in the floor's type, under the table; the FLOPs of one
+     * caption (one view) and the columns' meaning once, with the {@code first} type's rows.
+     */
+    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill, boolean first) {
+        report.note(floor.dtype().label() + ": " + floor);
+        if (first) {
+            noteCaptionFlops(report, f, imagesPerRow, prefill);
+        }
         int lastKeys = prefill + tokens - 1;
-        double weightsMb = f.decodeWeightBytes() / 1e6;
+        double weightsMb = floor.decodeWeightBytes(f) / 1e6;
         double kvMb = f.kvBytes(lastKeys) / 1e6;
-        double memoryMs = floor.memoryMs(f.decodeWeightBytes());
+        double memoryMs = floor.memoryMs(floor.decodeWeightBytes(f));
         double computeMs = floor.computeMs(f.decodeStep(lastKeys));
-        report.note(String.format(Locale.ROOT, "a decode step reads %.1f MB of decoder weights once and %.2f MB of"
+        report.note(String.format(Locale.ROOT, "  a decode step reads %.1f MB of decoder weights once and %.2f MB of"
                         + " keys and values per row (last step): at %.1f GB/s at least %.3f ms a step at any batch size;"
                         + " its FLOPs take %.4f ms a row at the matmul rate: memory-bound below %d rows a step",
                 weightsMb, kvMb, floor.bandwidthGbs(), memoryMs, computeMs, (long) Math.ceil(memoryMs / computeMs)));
-        if (f.decodeWeightBytes() < floor.addBytes()) {
+        if (floor.decodeWeightBytes(f) < floor.addBytes()) {
             report.note(String.format(Locale.ROOT, "  (%.1f MB of weights may stay in a CPU's caches, where they read faster"
                     + " than the %d MiB the bandwidth was measured on: a step can beat that bound)", weightsMb,
                     floor.addBytes() >> 20));
         }
-        report.note("GFLOP/s: those FLOPs of the row's captions over its latency; floor ms: vision and prefill at the"
-                + " matmul rate, each decode step at the slower of its FLOPs and its bytes; % floor: floor ms / latency ms");
+        if (first) {
+            report.note("GFLOP/s: those FLOPs of the row's captions over its latency; floor ms: vision and prefill at the"
+                    + " matmul rate of the row's dtype, each decode step at the slower of its FLOPs and its bytes;"
+                    + " % floor: floor ms / latency ms");
+        }
     }
 
     /** A line per finished row on stderr: a row at the 222M shape takes minutes, the table comes at the end. */

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.glimpse.model.EngineDtype;
+import dev.glimpse.model.LowPrecision;
 import dev.glimpse.model.ModelFlops;
 import java.util.Locale;
 
@@ -18,34 +20,44 @@ import java.util.Locale;
  * @param matmulGflops best of several {@code [n, n] x [n, n]} F32 products, {@code 2n³} FLOPs each
  * @param bandwidthGbs best of several {@code a += b} over two F32 tensors, 3 × their size moved
  *                     each time (read a, read b, write a), in GB/s (10⁹ bytes)
+ * @param dtype        the type the model's matrices are held in: its products run at {@link #modelGflops}
+ *                     and a decode step reads its weights at that type's size
+ * @param lowMatmulGflops for a BF16 or F16 model, best of several {@code [n, n] x [n, n]^T} products
+ *                     with one operand held in that type and the other cast to it from F32, the
+ *                     product back to F32: the model's own products ({@link LowPrecision#linear}); NaN for F32
  */
 public record MachineFloor(String device, int threads, int matmulSize, double matmulGflops, long addBytes,
-        double bandwidthGbs, int repeats) {
+        double bandwidthGbs, int repeats, EngineDtype dtype, double lowMatmulGflops) {
+
+    public MachineFloor(String device, int threads, int matmulSize, double matmulGflops, long addBytes,
+            double bandwidthGbs, int repeats) {
+        this(device, threads, matmulSize, matmulGflops, addBytes, bandwidthGbs, repeats, EngineDtype.FLOAT32, Double.NaN);
+    }
+
     public static final int MATMUL_SIZE = 2048;
     /** 32 Mi floats, 128 MiB per tensor: several times any last-level cache here. */
     public static final long ADD_ELEMENTS = 32L << 20;
 
     /** Measures on {@code parent}'s device (the model's), freeing everything it made. */
     public static MachineFloor measure(NDManager parent) {
-        return measure(parent, MATMUL_SIZE, ADD_ELEMENTS, 4);
+        return measure(parent, EngineDtype.FLOAT32);
     }
 
-    static MachineFloor measure(NDManager parent, int n, long addElements, int repeats) {
+    /** As {@link #measure(NDManager)}, for a model whose matrices are held in {@code dtype} (a concrete type). */
+    public static MachineFloor measure(NDManager parent, EngineDtype dtype) {
+        return measure(parent, MATMUL_SIZE, ADD_ELEMENTS, 4, dtype);
+    }
+
+    static MachineFloor measure(NDManager parent, int n, long addElements, int repeats, EngineDtype dtype) {
         try (NDManager m = parent.newSubManager()) {
             NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
             NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
-            long best = Long.MAX_VALUE;
-            for (int r = 0; r <= repeats; r++) { // the first is a warm-up
-                long t0 = System.nanoTime();
-                try (NDArray product = a.matMul(b)) {
-                    synchronize(product);
-                }
-                long t = System.nanoTime() - t0;
-                if (r > 0) {
-                    best = Math.min(best, t);
-                }
+            double gflops = 2.0 * n * n * n / bestNanos(repeats, () -> a.matMul(b));
+            double lowGflops = Double.NaN;
+            if (dtype != EngineDtype.FLOAT32) {
+                NDArray low = LowPrecision.cast(b, dtype);
+                lowGflops = 2.0 * n * n * n / bestNanos(repeats, () -> LowPrecision.linear(a, low, null));
             }
-            double gflops = 2.0 * n * n * n / best;
 
             NDArray x = m.zeros(new Shape(addElements));
             NDArray y = m.ones(new Shape(addElements));
@@ -61,8 +73,34 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
             }
             long bytes = addElements * Float.BYTES;
             return new MachineFloor(parent.getDevice().toString(), JniUtils.getNumThreads(), n, gflops, bytes,
-                    3.0 * bytes / bestAdd, repeats);
+                    3.0 * bytes / bestAdd, repeats, dtype, lowGflops);
         }
+    }
+
+    /** The best time of {@code repeats} runs of {@code product}, after a warm-up. */
+    private static long bestNanos(int repeats, java.util.function.Supplier<NDArray> product) {
+        long best = Long.MAX_VALUE;
+        for (int r = 0; r <= repeats; r++) {
+            long t0 = System.nanoTime();
+            try (NDArray p = product.get()) {
+                synchronize(p);
+            }
+            long t = System.nanoTime() - t0;
+            if (r > 0) {
+                best = Math.min(best, t);
+            }
+        }
+        return best;
+    }
+
+    /** The rate of the model's own products: F32's, or the low-precision type's. */
+    public double modelGflops() {
+        return dtype == EngineDtype.FLOAT32 ? matmulGflops : lowMatmulGflops;
+    }
+
+    /** The bytes of decoder weights a decode step reads, at the model's type's size. */
+    public double decodeWeightBytes(ModelFlops f) {
+        return dtype == EngineDtype.FLOAT32 ? f.decodeWeightBytes() : f.decodeWeightBytes() / 2.0;
     }
 
     /** Reading one element back waits for the device to finish (a no-op wait on the CPU). */
@@ -70,9 +108,9 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
         x.get(0).toFloatArray();
     }
 
-    /** The time in ms a device at this floor needs for {@code flops} of compute-bound work. */
+    /** The time in ms a device at this floor needs for {@code flops} of compute-bound work in the model's type. */
     public double computeMs(double flops) {
-        return flops / matmulGflops / 1e6;
+        return flops / modelGflops() / 1e6;
     }
 
     /** The time in ms to read {@code bytes} at this floor's bandwidth. */
@@ -90,7 +128,7 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
         for (int t = 1; t < newTokens; t++) {
             int keys = prefillLength + t;
             ms += Math.max(computeMs((double) rows * f.decodeStep(keys)),
-                    memoryMs(f.decodeWeightBytes() + (double) rows * f.kvBytes(keys)));
+                    memoryMs(decodeWeightBytes(f) + (double) rows * f.kvBytes(keys)));
         }
         return ms;
     }
@@ -100,6 +138,10 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
         return String.format(Locale.ROOT, "floor measured in this run on %s, %d intra-op thread%s: "
                         + "matmul %dx%d F32 %.1f GFLOP/s; memory %.1f GB/s (in-place add of two %d MiB F32 tensors, "
                         + "3 x %d MiB moved); best of %d each",
-                device, threads, threads == 1 ? "" : "s", matmulSize, matmulSize, matmulGflops, bandwidthGbs, addBytes >> 20, addBytes >> 20, repeats);
+                device, threads, threads == 1 ? "" : "s", matmulSize, matmulSize, matmulGflops, bandwidthGbs, addBytes >> 20, addBytes >> 20, repeats)
+                + (dtype == EngineDtype.FLOAT32 ? "" : String.format(Locale.ROOT, "; matmul %dx%d %s %.1f GFLOP/s"
+                        + " (one operand held in %s, the other cast from F32, the product back to F32: the model's"
+                        + " products), x%.2f F32's", matmulSize, matmulSize, dtype == EngineDtype.BFLOAT16 ? "BF16" : "F16",
+                        lowMatmulGflops, dtype.label(), lowMatmulGflops / matmulGflops));
     }
 }

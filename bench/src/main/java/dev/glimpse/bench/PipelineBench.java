@@ -17,7 +17,12 @@ import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.RgbImage;
 import dev.glimpse.model.scenes.SceneGenerator;
+import dev.glimpse.operators.DecodedImage;
 import dev.glimpse.operators.DecoderSettings;
+import dev.glimpse.operators.EmbeddedImage;
+import dev.glimpse.operators.ImageEmbedding;
+import dev.glimpse.operators.ImageRequest;
+import dev.glimpse.operators.SourceRef;
 import dev.glimpse.operators.SharedModels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -156,6 +161,7 @@ final class PipelineBench {
                     + "understates the pipeline; run more --images (at least 10 checkpoint intervals of work)");
         }
         report.print(System.out);
+        records(base, encoded).print(System.out);
         Path csv = out.resolve("pipeline.csv");
         Path png = out.resolve("pipeline.png");
         report.writeCsv(csv);
@@ -270,6 +276,29 @@ final class PipelineBench {
             double seconds = (System.nanoTime() - start) / 1e9;
             return new double[] {images / seconds, images / (model / 1e9)};
         }
+    }
+
+    /** The bytes and serialisation time of the records the job's patch embedder makes of the bench's scenes. */
+    private static BenchReport records(GlimpseConfig c, byte[][] encoded) {
+        DecoderSettings limits = c.decoderSettings(c.modelConfig());
+        ImagePreprocessor.Limits decodeLimits = new ImagePreprocessor.Limits(limits.maxPayloadBytes(), limits.maxPixels());
+        List<EmbeddedImage> records = new ArrayList<>();
+        try (ImageEmbedding embedding = new ImageEmbedding(c.modelDir().toAbsolutePath().toString(),
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING))) {
+            for (int i = 0; i < Math.min(encoded.length, 50); i++) {
+                ImageRequest r = new ImageRequest();
+                r.id = "scene-" + i;
+                r.source = new SourceRef("images", 0, i, 0);
+                try {
+                    records.add(embedding.embed(new DecodedImage(r,
+                            ImagePreprocessor.decodeRgb(encoded[i], decodeLimits, limits.targetSize()))));
+                } catch (ImageDecodeException e) {
+                    throw new IllegalStateException("a bench scene does not decode: " + e.getMessage(), e);
+                }
+            }
+        }
+        return RecordTransport.measure(c.modelConfig().displayName() + " (the job's patch embedder on the bench's scenes)",
+                records, 5);
     }
 
     /** Captions images {@code from .. to-1} in batches; returns the nanoseconds spent in the model's calls. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDManager;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.ModelFlops;
 import org.junit.jupiter.api.Test;
@@ -13,14 +14,17 @@ class MachineFloorTest {
     void shouldMeasurePlausibleRatesOnTheModelsDevice() {
         System.setProperty("ai.djl.offline", "true");
         try (NDManager manager = NDManager.newBaseManager()) {
-            MachineFloor floor = MachineFloor.measure(manager, 256, 1 << 20, 2);
+            MachineFloor floor = MachineFloor.measure(manager, 256, 1 << 20, 2, EngineDtype.BFLOAT16);
             assertThat(floor.device()).isEqualTo(manager.getDevice().toString());
             assertThat(floor.threads()).isPositive();
             // Any CPU or GPU of this decade, even a loaded one, lies between these.
             assertThat(floor.matmulGflops()).isBetween(0.05, 1e6);
             assertThat(floor.bandwidthGbs()).isBetween(0.05, 1e5);
             assertThat(floor.addBytes()).isEqualTo(4L << 20);
-            assertThat(floor.toString()).contains("matmul 256x256 F32").contains("two 4 MiB F32 tensors");
+            assertThat(floor.lowMatmulGflops()).isBetween(0.05, 1e6);
+            assertThat(floor.modelGflops()).isEqualTo(floor.lowMatmulGflops());
+            assertThat(floor.toString()).contains("matmul 256x256 F32").contains("two 4 MiB F32 tensors")
+                    .contains("matmul 256x256 BF16");
         }
     }
 
@@ -49,5 +53,9 @@ class MachineFloorTest {
         // 100 rows: the steps' FLOPs (38,400 and 40,000) outweigh their bytes (7,040 and 8,640)
         double hundredRows = 100 * (1792 + 896) / 1e6 + 100 * 384 / 1e6 + 100 * 400 / 1e6;
         assertThat(floor.captionFloorMs(f, 100, 1, 3, 3)).isCloseTo(hundredRows, within(1e-12));
+        // BF16 at 2 GFLOP/s: half the compute time, and each step reads half the weights' bytes (320 B)
+        MachineFloor bf16 = new MachineFloor("cpu()", 1, 2048, 1.0, 1 << 20, 0.5, 4, EngineDtype.BFLOAT16, 2.0);
+        double oneRowBf16 = (1792 + 896) / 2e6 + (320 + 16 * 4) / 5e5 + (320 + 16 * 5) / 5e5;
+        assertThat(bf16.captionFloorMs(f, 1, 1, 3, 3)).isCloseTo(oneRowBf16, within(1e-12));
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.job.Installation;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ImageDecodeException;
@@ -38,6 +39,8 @@ final class CaptionFiles implements Callable<Integer> {
     @Option(names = "--max-new-tokens", defaultValue = "0", description = "0: the model's lm_max_length.") int maxNewTokens;
     @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
             + "model's test-time views (view_shifts in its config.json).") boolean singleView;
+    @Option(names = "--dtype", defaultValue = "float32", description = "float32, bfloat16, float16 or auto (BF16 "
+            + "where the CPU or GPU has it): the type the model's matrices are held and multiplied in.") String dtype;
     @Option(names = "--no-image-splitting", description = "SmolVLM models: caption from the global image only "
             + "instead of its tiles plus the global image.") boolean noImageSplitting;
     @Option(names = "--max-image-tokens", defaultValue = "0", description = "Qwen2-VL models: the most image tokens "
@@ -64,7 +67,8 @@ final class CaptionFiles implements Callable<Integer> {
             return captionQwen2Vl(files);
         }
         int failures = 0;
-        try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
+        try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel(), null,
+                EngineDtype.parse(dtype))) {
             Captioner captioner = new Captioner(m);
             ImagePreprocessor pre = new ImagePreprocessor(singleView ? m.config().singleView() : m.config());
             Idefics3Settings smol = m.config().idefics3;

@@ -2,6 +2,7 @@ package dev.glimpse.cli;
 
 import dev.glimpse.job.Engines;
 import dev.glimpse.job.Installation;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Qwen2VlConfig;
 import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.Qwen2VlVerifier;
@@ -16,6 +17,7 @@ import dev.glimpse.model.training.TrainerOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -95,14 +97,63 @@ final class ModelCommands {
                 + "line; e.g. scenes drawn by other software) instead of fresh scenes.") Path manifest;
         @Option(names = "--single-view", description = "Caption one unmoved view of each image instead of the "
                 + "model's test-time views (view_shifts in its config.json).") boolean singleView;
+        @Option(names = "--dtype", defaultValue = "float32", split = ",", description = "float32, bfloat16, float16 "
+                + "or auto; several (float32,bfloat16): each scores the same scenes, then how many captions of each "
+                + "equal the first's.") List<String> dtypes;
+        @Option(names = "--patch-transport", defaultValue = "float32", split = ",", description = "float32 (exact) or "
+                + "float16 (the patch embeddings rounded as the streaming job carries them to the captioner); both "
+                + "(float32,float16): each dtype with each, compared with the first run.") List<String> transports;
 
         @Override
         public Integer call() throws IOException {
-            try (VisionLanguageModel m = VisionLanguageModel.load(model != null ? model : Installation.builtInModel())) {
-                System.out.print((manifest != null ? Evaluator.evaluate(m, manifest, batchSize, !singleView)
-                        : Evaluator.evaluate(m, seed, count, batchSize, !singleView)).table());
+            Path dir = model != null ? model : Installation.builtInModel();
+            Evaluator.Report first = null;
+            String firstLabel = null;
+            for (String d : dtypes) {
+                try (VisionLanguageModel m = VisionLanguageModel.load(dir, null, EngineDtype.parse(d))) {
+                    for (String transport : transports) {
+                        String label = m.dtype().label() + ", patches " + transport;
+                        if (dtypes.size() * transports.size() > 1) {
+                            System.out.println(label + ":");
+                        }
+                        Evaluator.Report r = score(m, transport);
+                        System.out.print(r.table());
+                        if (first == null) {
+                            first = r;
+                            firstLabel = label;
+                        } else {
+                            printAgreement(r, label, first, firstLabel);
+                        }
+                    }
+                }
             }
             return 0;
+        }
+
+        private Evaluator.Report score(VisionLanguageModel m, String transport) throws IOException {
+            boolean f16 = switch (transport) {
+                case "float32" -> false;
+                case "float16" -> true;
+                default -> throw new IllegalArgumentException("--patch-transport takes float32 or float16; got " + transport);
+            };
+            if (manifest == null) {
+                return Evaluator.evaluate(m, seed, count, batchSize, !singleView, f16);
+            }
+            if (f16) {
+                throw new IllegalArgumentException("--patch-transport float16 scores fresh scenes, not a --manifest");
+            }
+            return Evaluator.evaluate(m, manifest, batchSize, !singleView);
+        }
+
+        private static void printAgreement(Evaluator.Report r, String label, Evaluator.Report first, String firstLabel) {
+            int same = 0;
+            for (int i = 0; i < r.total(); i++) {
+                same += r.captions().get(i).equals(first.captions().get(i)) ? 1 : 0;
+            }
+            System.out.printf(Locale.ROOT, "%s against %s: %d of %d captions identical (%.2f %%); exact match "
+                            + "%.2f %% against %.2f %% (%+.2f points)%n", label, firstLabel, same, r.total(),
+                    100.0 * same / r.total(), 100 * r.exactMatch(), 100 * first.exactMatch(),
+                    100 * (r.exactMatch() - first.exactMatch()));
         }
     }
 

@@ -1,12 +1,18 @@
 package dev.glimpse.job;
 
+import dev.glimpse.model.EngineDtype;
+
 /** PyTorch engine settings that must be in place before the engine first loads. */
 public final class Engines {
     private Engines() {}
 
-    /** The commands that take the job's configuration: {@link #threads(GlimpseConfig)} threads. */
+    /**
+     * The commands that take the job's configuration: {@link #threads(GlimpseConfig)} threads, and
+     * {@code engine.dtype} for the models this JVM loads ({@link EngineDtype#configured()}).
+     */
     public static void configureThreads(GlimpseConfig c) {
         configureThreads(threads(c));
+        System.setProperty(EngineDtype.PROPERTY, c.get(GlimpseOptions.ENGINE_DTYPE));
     }
 
     /** The model-level commands' {@code --threads}: 0 leaves PyTorch its own default (all cores). */

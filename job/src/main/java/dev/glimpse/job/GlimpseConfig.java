@@ -1,5 +1,6 @@
 package dev.glimpse.job;
 
+import dev.glimpse.model.EngineDtype;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -140,6 +141,11 @@ public final class GlimpseConfig {
         }
         if (get(GlimpseOptions.ENGINE_THREADS) < 0) {
             throw new IllegalArgumentException("option 'engine.threads' must be >= 0");
+        }
+        try {
+            EngineDtype.parse(get(GlimpseOptions.ENGINE_DTYPE));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option 'engine.dtype': " + e.getMessage(), e);
         }
         if (get(GlimpseOptions.MAX_PIXELS) <= 0 || get(GlimpseOptions.MAX_PAYLOAD).getBytes() <= 0) {
             throw new IllegalArgumentException("options 'decoder.max-pixels' and 'decoder.max-payload-bytes' must be positive");

@@ -56,6 +56,11 @@ public final class GlimpseOptions {
             .withDescription("Model folder (config.json, model.safetensors, tokenizer.json). Default: the built-in models/glimpse-scenes.");
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(0).withDescription("PyTorch intra-op threads of the local JVM; 0: the cores beside parallelism.decode, at least 1. TaskManagers of a cluster take env.java.opts.taskmanager.");
+    public static final ConfigOption<String> ENGINE_DTYPE = ConfigOptions.key("engine.dtype")
+            .stringType().defaultValue("float32")
+            .withDescription("float32, bfloat16, float16 or auto (BF16 on a CPU with avx512_bf16 or AMX and on a GPU, else F32): "
+                    + "the type the model's matrices are held and multiplied in; norms, softmax, the KV cache and the logits stay F32. "
+                    + "Applies to the local JVM; TaskManagers of a cluster take -Dglimpse.engine.dtype=... in env.java.opts.taskmanager.");
 
     public static final ConfigOption<MemorySize> MAX_PAYLOAD = ConfigOptions.key("decoder.max-payload-bytes")
             .memoryType().defaultValue(MemorySize.parse("20mb")).withDescription("Largest image payload or fetched URI body accepted.");
@@ -125,7 +130,8 @@ public final class GlimpseOptions {
 
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, IMAGES_TOPIC, CAPTIONS_TOPIC,
             DEAD_LETTER_TOPIC, GROUP_ID, STARTING_OFFSETS, BOUNDED, TRANSACTIONAL_ID_PREFIX, TRANSACTION_TIMEOUT,
-            CREATE_TOPICS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, MODEL_DIR, ENGINE_THREADS, MAX_PAYLOAD, MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
+            CREATE_TOPICS, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR, MODEL_DIR, ENGINE_THREADS, ENGINE_DTYPE, MAX_PAYLOAD,
+            MAX_PIXELS, MAX_PROMPT_CHARS, FETCH_TIMEOUT,
             ALLOWED_URIS, ALLOW_PRIVATE_ADDRESSES,
             DEFAULT_MAX_NEW_TOKENS, MAX_NEW_TOKENS_CAP, TEST_TIME_VIEWS, IMAGE_SPLITTING, MAX_IMAGE_TOKENS, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING_MODE,
             DECODE_PARALLELISM,

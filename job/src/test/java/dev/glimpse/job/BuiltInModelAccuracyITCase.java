@@ -81,11 +81,12 @@ class BuiltInModelAccuracyITCase {
         assertThat(streamed).hasSize(SCENES);
 
         // The streaming path must caption exactly as the model does offline (batching changes nothing),
-        // from the model's test-time views, as the job's default (generation.test-time-views) asks.
+        // from the model's test-time views, as the job's default (generation.test-time-views) asks,
+        // with the patch embeddings rounded to F16 as they travel to the captioner.
         try (VisionLanguageModel model = VisionLanguageModel.load(MODEL)) {
             assertThat(new ImagePreprocessor(model.config()).plan()).as("views of the built-in model")
                     .isEqualTo(new ViewPlan(3, 0.99));
-            List<Captioner.Caption> offline = TestModels.captionOffline(model,
+            List<Captioner.Caption> offline = TestModels.captionAsTheJobCarriesThem(model,
                     samples.values().stream().map(SceneSample::encoded).toList());
             List<String> ids = new ArrayList<>(samples.keySet());
             for (int i = 0; i < SCENES; i++) {

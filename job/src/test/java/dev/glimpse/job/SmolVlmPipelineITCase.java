@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.Float16;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.VisionLanguageModel;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -116,7 +118,10 @@ class SmolVlmPipelineITCase {
             for (Map.Entry<String, byte[]> e : images.entrySet()) {
                 Idefics3ImageProcessor.Tiles tiles = tiler.process(ImagePreprocessor.decodeRgb(e.getValue(),
                         ImagePreprocessor.Limits.DEFAULT, m.config().decodeTargetSize()));
-                Captioner.Caption alone = captioner.captionTiles(List.of(tiles),
+                // Its patch embeddings rounded to F16, as they travel from the patch embedder to the captioner.
+                float[] patches = Float16.round(captioner.patchEmbed(tiles.pixels()));
+                Captioner.Caption alone = captioner.captionTileBuffers(List.of(FloatBuffer.wrap(patches)),
+                        new int[][] {{tiles.rows(), tiles.cols()}},
                         java.util.Collections.singletonList(prompts.get(e.getKey())), new int[] {cap}).get(0);
                 KafkaPipelineHarness.Output o = byId.get(e.getKey());
                 assertThat(o.topic()).as(e.getKey()).isEqualTo(c.get(GlimpseOptions.CAPTIONS_TOPIC));

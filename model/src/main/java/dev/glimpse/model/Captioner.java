@@ -77,6 +77,24 @@ public final class Captioner {
         }
     }
 
+    /**
+     * As {@link #caption(List, ViewPlan, List, int[])}, the way the streaming job carries an image:
+     * its patch embeddings made on their own (as its patch embedder does), rounded to F16 (as they
+     * travel to the captioner), then captioned with the batch.
+     */
+    public List<Caption> captionThroughF16(List<float[]> pixels, ViewPlan plan, List<String> prompts, int[] maxNewTokens) {
+        ModelConfig c = model.config();
+        int one = plan.rows() * c.numPatches() * c.vitHiddenDim;
+        float[] flat = new float[pixels.size() * one];
+        for (int i = 0; i < pixels.size(); i++) {
+            System.arraycopy(Float16.round(patchEmbed(pixels.get(i))), 0, flat, i * one, one);
+        }
+        try (NDScope ignored = new NDScope()) {
+            NDArray patches = model.manager().create(flat, new Shape((long) pixels.size() * plan.rows(), c.numPatches(), c.vitHiddenDim));
+            return captionPatches(patches, plan, prompts, maxNewTokens);
+        }
+    }
+
     /** Captions patch embeddings {@code [B, N, D_vit]}. */
     public List<Caption> captionPatches(NDArray patches, List<String> prompts, int[] maxNewTokens) {
         return captionPatches(patches, ViewPlan.SINGLE, prompts, maxNewTokens);

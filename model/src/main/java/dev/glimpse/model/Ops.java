@@ -16,8 +16,12 @@ public final class Ops {
     /**
      * {@code x @ w^T + b}, as torch's {@code nn.Linear}; {@code b} may be null. One native call (no
      * transposed view of {@code w}, no separate bias add), whose result belongs to {@code x}'s manager.
+     * With BF16 or F16 weights ({@link EngineDtype}) the product runs in that type and returns F32.
      */
     public static NDArray linear(NDArray x, NDArray w, NDArray b) {
+        if (LowPrecision.isLow(w)) {
+            return LowPrecision.linear(x, w, b);
+        }
         return x.getNDArrayInternal().linear(x, w, b).singletonOrThrow();
     }
 
@@ -107,8 +111,11 @@ public final class Ops {
         return x.mul(x.getNDArrayInternal().sigmoid());
     }
 
-    /** Rows of {@code table} picked by integer {@code ids}: {@code [..] -> [.., D]}. */
+    /** Rows of {@code table} picked by integer {@code ids}: {@code [..] -> [.., D]}, F32 whatever the table's type. */
     public static NDArray embedding(NDArray ids, NDArray table) {
+        if (LowPrecision.isLow(table)) {
+            return LowPrecision.embedding(ids, table);
+        }
         return table.getNDArrayInternal().embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
     }
 }

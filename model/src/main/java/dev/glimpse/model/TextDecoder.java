@@ -123,7 +123,8 @@ public final class TextDecoder {
         int h = cfg.lmNHeads;
         int hkv = cfg.lmNKvHeads;
         int hd = cfg.lmHeadDim();
-        NDArray q = Ops.linear(x, w.get(p + "q_proj.weight"), null).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3);
+        NDArray qWeight = w.get(p + "q_proj.weight");
+        NDArray q = Ops.linear(x, qWeight, null).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3);
         NDArray k = Ops.linear(x, w.get(p + "k_proj.weight"), null).reshape(bsz, t, hkv, hd).transpose(0, 2, 1, 3);
         NDArray v = Ops.linear(x, w.get(p + "v_proj.weight"), null).reshape(bsz, t, hkv, hd).transpose(0, 2, 1, 3);
         q = applyRotary(q, cosSin); // [B, H, T, hd]
@@ -132,6 +133,12 @@ public final class TextDecoder {
             NDArray[] kv = cache.attend(block, k, v);
             k = kv[0]; // [B, H_kv, T_kv, hd]
             v = kv[1];
+        }
+        if (LowPrecision.isLow(qWeight)) { // a BF16/F16 model: the fused kernel, kv heads shared without copies
+            NDArray y = LowPrecision.attention(q, k, v, mask, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qWeight)) // [B, H, T, hd]
+                    .transpose(0, 2, 1, 3)
+                    .reshape(bsz, t, (long) h * hd);
+            return Ops.linear(y, w.get(p + "out_proj.weight"), null);
         }
         if (h != hkv) {
             k = k.repeat(1, h / hkv); // [B, H, T_kv, hd], each kv head serves a group of query heads
@@ -145,6 +152,10 @@ public final class TextDecoder {
     }
 
     private NDArray mlp(NDArray x, String p) {
+        if (LowPrecision.isLow(w.get(p + "gate_proj.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpSwiGlu(x, w.get(p + "gate_proj.weight"), w.get(p + "up_proj.weight"),
+                    w.get(p + "down_proj.weight"));
+        }
         NDArray gate = Ops.silu(Ops.linear(x, w.get(p + "gate_proj.weight"), null));
         NDArray up = Ops.linear(x, w.get(p + "up_proj.weight"), null);
         return Ops.linear(gate.mul(up), w.get(p + "down_proj.weight"), null);

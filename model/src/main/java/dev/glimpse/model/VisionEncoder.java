@@ -35,16 +35,26 @@ public final class VisionEncoder {
         long t = x.getShape().get(1);
         int h = cfg.vitNHeads;
         int hd = cfg.vitHeadDim();
-        NDList qkv = Ops.linear(x, w.get(p + "qkv_proj.weight"), w.get(p + "qkv_proj.bias")).split(3, 2);
+        NDArray qkvWeight = w.get(p + "qkv_proj.weight");
+        NDList qkv = Ops.linear(x, qkvWeight, w.get(p + "qkv_proj.bias")).split(3, 2);
         NDArray q = qkv.get(0).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray k = qkv.get(1).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
         NDArray v = qkv.get(2).reshape(bsz, t, h, hd).transpose(0, 2, 1, 3); // [B, H, T, hd]
-        NDArray att = Ops.attentionWeights(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd), null); // [B, H, T, T]
-        NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * hd); // [B, T, D]
+        NDArray attended; // [B, H, T, hd]
+        if (LowPrecision.isLow(qkvWeight)) { // a BF16/F16 model: the fused kernel, no [B, H, T, T] scores kept
+            attended = LowPrecision.attention(q, k, v, null, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qkvWeight));
+        } else {
+            attended = Ops.attentionWeights(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd), null).matMul(v);
+        }
+        NDArray y = attended.transpose(0, 2, 1, 3).reshape(bsz, t, (long) h * hd); // [B, T, D]
         return Ops.linear(y, w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"));
     }
 
     private NDArray mlp(NDArray x, String p) {
+        if (LowPrecision.isLow(w.get(p + "fc1.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
+                    w.get(p + "fc2.bias"));
+        }
         NDArray hidden = Ops.geluTanh(Ops.linear(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias")));
         return Ops.linear(hidden, w.get(p + "fc2.weight"), w.get(p + "fc2.bias"));
     }

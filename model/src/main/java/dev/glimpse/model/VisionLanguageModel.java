@@ -46,6 +46,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private final TextDecoder decoder;
     /** {@link #imageTokensOfTiles}'s host buffer of one chunk's patches, made at its first call. */
     private ByteBuffer chunkBuffer;
+    /** The type the matrices are held and multiplied in ({@link #castTo}); F32 as loaded. */
+    private EngineDtype dtype = EngineDtype.FLOAT32;
 
     public VisionLanguageModel(ModelConfig config, Weights weights, CaptionTokenizer tokenizer, NDManager manager) {
         this.config = config;
@@ -88,6 +90,43 @@ public final class VisionLanguageModel implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * Loads a checkpoint folder onto {@code device} with its matrices in {@code dtype} ({@link EngineDtype#AUTO}
+     * decided for that device).
+     */
+    public static VisionLanguageModel load(Path dir, Device device, EngineDtype dtype) {
+        VisionLanguageModel m = load(dir, device);
+        try {
+            return m.castTo(dtype);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Holds the matrices in {@code dtype} from now on ({@link EngineDtype#AUTO} decided for the
+     * model's device), freeing their F32 copies: a model cast to BF16 or F16 stays so.
+     */
+    public VisionLanguageModel castTo(EngineDtype dtype) {
+        EngineDtype concrete = dtype.resolve(manager.getDevice());
+        if (concrete == this.dtype) {
+            return this;
+        }
+        if (this.dtype != EngineDtype.FLOAT32) {
+            throw new IllegalStateException("the model is held in " + this.dtype.label() + " already; load it again for "
+                    + concrete.label());
+        }
+        weights.castMatrices(concrete);
+        this.dtype = concrete;
+        return this;
+    }
+
+    /** The type the matrices are held and multiplied in. */
+    public EngineDtype dtype() {
+        return dtype;
     }
 
     /**

@@ -204,6 +204,22 @@ public final class Weights implements AutoCloseable {
         }
     }
 
+    /**
+     * Holds every matrix (each tensor of two or more dimensions but the position embeddings, which
+     * are added, not multiplied) in {@code dtype}, freeing its F32 copy; norms and biases stay F32.
+     */
+    public void castMatrices(EngineDtype dtype) {
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            NDArray a = e.getValue();
+            if (a.getShape().dimension() >= 2 && !e.getKey().equals(POSITION_EMBEDDING) && !LowPrecision.isLow(a)) {
+                NDArray low = LowPrecision.cast(a, dtype);
+                low.setName(e.getKey());
+                e.setValue(low);
+                a.close();
+            }
+        }
+    }
+
     public long parameterCount() {
         return tensors.values().stream().mapToLong(a -> a.getShape().size()).sum();
     }

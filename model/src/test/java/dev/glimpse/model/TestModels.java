@@ -35,6 +35,23 @@ public final class TestModels {
         return new Captioner(model).caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(images.size(), null)), caps);
     }
 
+    /**
+     * As {@link #captionOffline}, each image's patch embeddings rounded to F16 as the streaming job
+     * carries them from its patch embedder to its captioner: what the job must caption.
+     */
+    public static List<Captioner.Caption> captionAsTheJobCarriesThem(VisionLanguageModel model, List<byte[]> images)
+            throws ImageDecodeException {
+        ImagePreprocessor pre = new ImagePreprocessor(model.config());
+        List<float[]> pixels = new ArrayList<>();
+        for (byte[] image : images) {
+            pixels.add(pre.preprocessViews(image, ImagePreprocessor.Limits.DEFAULT));
+        }
+        int[] caps = new int[images.size()];
+        Arrays.fill(caps, model.config().lmMaxLength);
+        return new Captioner(model).captionThroughF16(pixels, pre.plan(),
+                new ArrayList<>(Collections.nCopies(images.size(), null)), caps);
+    }
+
     public static Path writeTinyScenesModel(Path dir) {
         try {
             return ScenesModel.writeRandom(dir, tinyScenesConfig(), 11);

@@ -2,12 +2,15 @@ package dev.glimpse.operators;
 
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ViewPlan;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
  * An image as the patch embedding left it: {@code [views, N, D_vit]} floats (an Idefics3 model:
  * {@code [tiles, N, D_vit]}), ready for the transformer. {@code views} is 1 unless the model captions from several test-time views; {@code
- * viewConfidence} is their {@link ViewPlan#confidence()}.
+ * viewConfidence} is their {@link ViewPlan#confidence()}. Between the CPU stages and the captioner
+ * the patches travel as F16 ({@link EmbeddedImageSerializer}).
  */
+@TypeInfo(EmbeddedImageTypeInfo.Factory.class)
 public class EmbeddedImage {
     public ImageRequest request;
     public float[] patches;

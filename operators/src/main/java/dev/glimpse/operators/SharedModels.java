@@ -2,6 +2,7 @@ package dev.glimpse.operators;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.Qwen2VlConfig;
 import dev.glimpse.model.Qwen2VlModel;
@@ -125,17 +126,25 @@ public final class SharedModels {
         }
     }
 
+    /** The model in {@code dir} on {@code device}, its matrices in this JVM's {@link EngineDtype#configured()} type. */
     public static Handle acquire(Path dir, Device device) {
-        String key = dir.toAbsolutePath().normalize() + "@" + device;
+        EngineDtype dtype = EngineDtype.configured().resolve(device);
+        String key = dir.toAbsolutePath().normalize() + "@" + device + "/" + dtype.label();
         synchronized (MODELS) {
             Entry e = MODELS.get(key);
             if (e == null) {
                 long start = System.nanoTime();
-                e = Qwen2VlConfig.isQwen2Vl(dir)
+                boolean qwen = Qwen2VlConfig.isQwen2Vl(dir);
+                if (qwen && dtype != EngineDtype.FLOAT32) {
+                    LOG.warn("engine.dtype {}: the Qwen2-VL family computes in float32 only; loading {} in float32",
+                            dtype.label(), dir);
+                }
+                e = qwen
                         ? new Entry(null, Qwen2VlModel.load(dir, device, 0), (System.nanoTime() - start) / 1_000_000)
-                        : new Entry(VisionLanguageModel.load(dir, device), null, (System.nanoTime() - start) / 1_000_000);
+                        : new Entry(VisionLanguageModel.load(dir, device, dtype), null, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
-                LOG.info("loaded model {} on {} in {} ms ({} parameters)", dir, device, e.loadTimeMs, e.parameterCount());
+                LOG.info("loaded model {} on {} in {} ms ({} parameters, {})", dir, device, e.loadTimeMs, e.parameterCount(),
+                        (qwen ? EngineDtype.FLOAT32 : dtype).label());
             }
             e.users++;
             return new Handle(key, e);

@@ -55,7 +55,7 @@ public final class Evaluator {
      * make a scene hard.
      */
     public record Report(int total, ViewPlan views, int redecoded, int exact, Map<String, int[]> attributes, Map<String, Map<String, int[]>> groups,
-                         Map<String, Integer> confusions, List<String[]> wrong, double seconds) {
+                         Map<String, Integer> confusions, List<String[]> wrong, List<String> captions, double seconds) {
         /** How the images were decoded: from how many views, and how many again from the shifted views. */
         public String viewsNote() {
             if (views.adaptive()) {
@@ -116,11 +116,21 @@ public final class Evaluator {
 
     /** Evaluates on {@code count} fresh scenes of Glimpse's own generator with {@code seed}. */
     public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize, boolean views) {
+        return evaluate(model, seed, count, batchSize, views, false);
+    }
+
+    /**
+     * As {@link #evaluate(VisionLanguageModel, long, int, int, boolean)}; {@code f16Patches}: each
+     * image's patch embeddings rounded to F16 on their way to the transformer, as the streaming job
+     * carries them from its CPU stages to the captioner.
+     */
+    public static Report evaluate(VisionLanguageModel model, long seed, int count, int batchSize, boolean views,
+                                  boolean f16Patches) {
         SceneGenerator scenes = new SceneGenerator(seed);
         return evaluate(model, i -> {
             SceneSample s = scenes.sample(i);
             return new Example(s.id(), s.encoded(), s.caption());
-        }, count, batchSize, views);
+        }, count, batchSize, views, f16Patches);
     }
 
     /**
@@ -161,6 +171,11 @@ public final class Evaluator {
      */
     public static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize,
                                   boolean views) {
+        return evaluate(model, examples, count, batchSize, views, false);
+    }
+
+    private static Report evaluate(VisionLanguageModel model, IntFunction<Example> examples, int count, int batchSize,
+                                   boolean views, boolean f16Patches) {
         long start = System.nanoTime();
         Captioner captioner = new Captioner(model);
         ImagePreprocessor pre = new ImagePreprocessor(views ? model.config() : model.config().singleView());
@@ -186,6 +201,7 @@ public final class Evaluator {
             groups.get(BY_FORMAT).put(jpegGroup(q), new int[2]);
         }
         List<String[]> wrong = new ArrayList<>();
+        List<String> all = new ArrayList<>(count);
         int exact = 0;
         int redecoded = 0;
         for (int first = 0; first < count; first += batchSize) {
@@ -212,10 +228,13 @@ public final class Evaluator {
             }
             int[] caps = new int[n];
             Arrays.fill(caps, model.config().lmMaxLength);
-            List<Captioner.Caption> captions = captioner.caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(n, null)), caps);
+            List<String> prompts = new ArrayList<>(Collections.nCopies(n, null));
+            List<Captioner.Caption> captions = f16Patches ? captioner.captionThroughF16(pixels, pre.plan(), prompts, caps)
+                    : captioner.caption(pixels, pre.plan(), prompts, caps);
             for (int i = 0; i < n; i++) {
                 String truth = truths.get(i);
                 String got = captions.get(i).text().strip();
+                all.add(got);
                 boolean right = truth.equals(got);
                 if (captions.get(i).views() > 1 && pre.plan().adaptive()) {
                     redecoded++;
@@ -234,7 +253,7 @@ public final class Evaluator {
                 score(parts, CaptionParts.parse(got), attributes, confusions);
             }
         }
-        return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong,
+        return new Report(count, pre.plan(), redecoded, exact, attributes, groups, confusions, wrong, all,
                 (System.nanoTime() - start) / 1e9);
     }
 
