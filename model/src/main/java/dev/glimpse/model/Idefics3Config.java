@@ -106,28 +106,13 @@ public final class Idefics3Config {
                 pre.path("rescale_factor").asDouble(1 / 255.0),
                 pre.path("do_normalize").asBoolean(true),
                 mean, std,
-                chatTemplate(dir));
+                ChatTemplate.read(dir, "Idefics3"));
         PillowResampler.Filter.of(c.idefics3.resample());
 
         c.lmEosTokenId = stopTokenId(dir);
         c.defaultPrompt = DEFAULT_PROMPT;
         c.modelName = dir.getFileName() == null ? MODEL_TYPE : dir.getFileName().toString();
         return c;
-    }
-
-    /** The chat template: {@code chat_template.json} (newer saves), else {@code tokenizer_config.json}'s. */
-    private static String chatTemplate(Path dir) throws IOException {
-        for (String file : new String[] {"chat_template.json", "tokenizer_config.json"}) {
-            Path p = dir.resolve(file);
-            if (Files.isRegularFile(p)) {
-                JsonNode t = JSON.readTree(p.toFile()).path("chat_template");
-                if (t.isTextual()) {
-                    return t.asText();
-                }
-            }
-        }
-        throw new IllegalArgumentException("Idefics3 folder " + dir
-                + " has no chat template (chat_template.json or tokenizer_config.json with chat_template)");
     }
 
     /** The id of {@code <end_of_utterance>} in tokenizer.json, else generation_config.json's eos_token_id. */

@@ -1,11 +1,5 @@
 package dev.glimpse.model;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * SmolVLM's prompt as transformers' {@code Idefics3Processor} builds it: the folder's chat template
@@ -20,47 +14,17 @@ public final class Idefics3Prompt {
     public static final String IMAGE = "<image>";
     public static final String FAKE_AROUND_IMAGE = "<fake_token_around_image>";
     public static final String GLOBAL_IMAGE = "<global-img>";
-    private static final int CACHED = 256;
-
-    private final String template;
+    private final ChatTemplate template;
     private final int imageSeqLen;
-    private final Jinjava jinja;
-    /** Rendered templates by (images, prompt): the job asks for the same few again and again. */
-    private final Map<String, String> rendered = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-            return size() > CACHED;
-        }
-    };
 
     public Idefics3Prompt(Idefics3Settings settings) {
-        this.template = settings.chatTemplate();
+        this.template = new ChatTemplate(settings.chatTemplate());
         this.imageSeqLen = settings.imageSeqLen();
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
     }
 
     /** The chat template applied to one user turn of {@code images} images then {@code text}, ready for the answer. */
     public String chat(int images, String text) {
-        String key = images + "\u0000" + text;
-        synchronized (rendered) {
-            String hit = rendered.get(key);
-            if (hit != null) {
-                return hit;
-            }
-        }
-        List<Map<String, Object>> content = new ArrayList<>();
-        for (int i = 0; i < images; i++) {
-            content.add(Map.of("type", "image"));
-        }
-        content.add(Map.of("type", "text", "text", text));
-        Map<String, Object> context = Map.of(
-                "messages", List.of(Map.of("role", "user", "content", content)),
-                "add_generation_prompt", true);
-        String out = jinja.render(template, context);
-        synchronized (rendered) {
-            rendered.put(key, out);
-        }
-        return out;
+        return template.userTurn(images, text);
     }
 
     /**

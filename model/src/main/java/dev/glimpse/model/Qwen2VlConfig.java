@@ -229,7 +229,7 @@ public record Qwen2VlConfig(
                 root.path("tie_word_embeddings").asBoolean(false), imagePad, visionStart, visionEnd,
                 stops.stream().mapToLong(Long::longValue).toArray(), pad, minPixels, maxPixels,
                 floats(pre.path("image_mean"), CLIP_MEAN), floats(pre.path("image_std"), CLIP_STD),
-                pre.path("rescale_factor").asDouble(1 / 255.0), resample, chatTemplate(dir),
+                pre.path("rescale_factor").asDouble(1 / 255.0), resample, ChatTemplate.read(dir, "Qwen2-VL"),
                 dir.getFileName() == null ? MODEL_TYPE : dir.getFileName().toString());
     }
 
@@ -252,21 +252,6 @@ public record Qwen2VlConfig(
             }
         }
         return null;
-    }
-
-    /** The chat template: {@code chat_template.json} (newer saves), else {@code tokenizer_config.json}'s. */
-    private static String chatTemplate(Path dir) throws IOException {
-        for (String file : new String[] {"chat_template.json", "tokenizer_config.json"}) {
-            Path p = dir.resolve(file);
-            if (Files.isRegularFile(p)) {
-                JsonNode t = JSON.readTree(p.toFile()).path("chat_template");
-                if (t.isTextual()) {
-                    return t.asText();
-                }
-            }
-        }
-        throw new IllegalArgumentException("Qwen2-VL folder " + dir
-                + " has no chat template (chat_template.json or tokenizer_config.json with chat_template)");
     }
 
     private static Path requiredFile(Path dir, String name) {

@@ -1,11 +1,5 @@
 package dev.glimpse.model;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -15,43 +9,15 @@ import java.util.regex.Pattern;
  * has merged patches, between the {@code <|vision_start|>} and {@code <|vision_end|>} the template wrote.
  */
 public final class Qwen2VlPrompt {
-    private static final int CACHED = 256;
-
-    private final String template;
-    private final Jinjava jinja;
-    private final Map<String, String> rendered = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-            return size() > CACHED;
-        }
-    };
+    private final ChatTemplate template;
 
     public Qwen2VlPrompt(String chatTemplate) {
-        this.template = chatTemplate;
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        this.template = new ChatTemplate(chatTemplate);
     }
 
     /** The chat template applied to one user turn of {@code images} images then {@code text}, ready for the answer. */
     public String chat(int images, String text) {
-        String key = images + "\u0000" + text;
-        synchronized (rendered) {
-            String hit = rendered.get(key);
-            if (hit != null) {
-                return hit;
-            }
-        }
-        List<Map<String, Object>> content = new ArrayList<>();
-        for (int i = 0; i < images; i++) {
-            content.add(Map.of("type", "image"));
-        }
-        content.add(Map.of("type", "text", "text", text));
-        String out = jinja.render(template, Map.of(
-                "messages", List.of(Map.of("role", "user", "content", content)),
-                "add_generation_prompt", true));
-        synchronized (rendered) {
-            rendered.put(key, out);
-        }
-        return out;
+        return template.userTurn(images, text);
     }
 
     /** {@code text} with its {@code <|image_pad|>} markers, in order, repeated {@code tokens[i]} times. */
