@@ -93,12 +93,7 @@ public final class KafkaClients {
      * as it always did.
      */
     public static void checkAccess(String bootstrap, Map<String, String> properties, Duration timeout, KafkaTopics topics) {
-        Properties p = new Properties();
-        p.putAll(properties);
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        try (Admin admin = create(() -> Admin.create(p), properties)) {
+        try (Admin admin = admin(bootstrap, properties, timeout)) {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             topics.ensure(admin, bootstrap, timeout.toMillis());
         } catch (ExecutionException e) {
@@ -121,6 +116,16 @@ public final class KafkaClients {
         }
     }
 
+    /** An admin client of {@code bootstrap} with the job's {@code properties}, each call bounded by {@code timeout}. */
+    private static Admin admin(String bootstrap, Map<String, String> properties, Duration timeout) {
+        Properties p = new Properties();
+        p.putAll(properties);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        return create(() -> Admin.create(p), properties);
+    }
+
     /**
      * A Kafka transaction open on some of the topics asked about: its id, the topics, when it began and
      * when the broker aborts it at the latest (its timeout). Until it ends, {@code read_committed}
@@ -135,12 +140,7 @@ public final class KafkaClients {
      */
     public static List<OpenTransaction> openTransactions(String bootstrap, Map<String, String> properties,
                                                          Collection<String> topics, Duration timeout) {
-        Properties p = new Properties();
-        p.putAll(properties);
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
-        try (Admin admin = create(() -> Admin.create(p), properties)) {
+        try (Admin admin = admin(bootstrap, properties, timeout)) {
             List<String> ids = admin.listTransactions(new ListTransactionsOptions().filterStates(List.of(TransactionState.ONGOING)))
                     .all().get(timeout.toMillis(), TimeUnit.MILLISECONDS).stream().map(TransactionListing::transactionalId).toList();
             if (ids.isEmpty()) {

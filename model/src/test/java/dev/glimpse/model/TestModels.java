@@ -25,14 +25,7 @@ public final class TestModels {
      */
     public static List<Captioner.Caption> captionOffline(VisionLanguageModel model, List<byte[]> images)
             throws ImageDecodeException {
-        ImagePreprocessor pre = new ImagePreprocessor(model.config());
-        List<float[]> pixels = new ArrayList<>();
-        for (byte[] image : images) {
-            pixels.add(pre.preprocessViews(image, ImagePreprocessor.Limits.DEFAULT));
-        }
-        int[] caps = new int[images.size()];
-        Arrays.fill(caps, model.config().lmMaxLength);
-        return new Captioner(model).caption(pixels, pre.plan(), new ArrayList<>(Collections.nCopies(images.size(), null)), caps);
+        return captionOffline(model, images, false);
     }
 
     /**
@@ -41,6 +34,11 @@ public final class TestModels {
      */
     public static List<Captioner.Caption> captionAsTheJobCarriesThem(VisionLanguageModel model, List<byte[]> images)
             throws ImageDecodeException {
+        return captionOffline(model, images, true);
+    }
+
+    private static List<Captioner.Caption> captionOffline(VisionLanguageModel model, List<byte[]> images,
+                                                          boolean throughF16) throws ImageDecodeException {
         ImagePreprocessor pre = new ImagePreprocessor(model.config());
         List<float[]> pixels = new ArrayList<>();
         for (byte[] image : images) {
@@ -48,8 +46,10 @@ public final class TestModels {
         }
         int[] caps = new int[images.size()];
         Arrays.fill(caps, model.config().lmMaxLength);
-        return new Captioner(model).captionThroughF16(pixels, pre.plan(),
-                new ArrayList<>(Collections.nCopies(images.size(), null)), caps);
+        List<String> prompts = new ArrayList<>(Collections.nCopies(images.size(), null));
+        Captioner captioner = new Captioner(model);
+        return throughF16 ? captioner.captionThroughF16(pixels, pre.plan(), prompts, caps)
+                : captioner.caption(pixels, pre.plan(), prompts, caps);
     }
 
     public static Path writeTinyScenesModel(Path dir) {
