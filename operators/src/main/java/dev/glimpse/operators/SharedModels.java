@@ -55,7 +55,7 @@ public final class SharedModels {
 
         /** The manager holding the model's weights (its device). */
         public NDManager manager() {
-            return entry.qwen2Vl != null ? entry.qwen2Vl.manager() : entry.model.manager();
+            return entry.manager();
         }
 
         /** How long the model took to load, when its first user acquired it. */
