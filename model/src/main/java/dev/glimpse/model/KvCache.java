@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.IValue;
 
 /**
  * Keys and values of every decoder block, each {@code [R, H_kv, T, hd]}, allocated once at their
@@ -19,6 +21,18 @@ public final class KvCache implements AutoCloseable {
     private final int columns;
     private NDIndex write;
     private NDIndex read;
+    private Step step;
+    /** The keys and the values as TorchScript lists, made once for {@link DecoderKernel}. */
+    private IValue keyList;
+    private IValue valueList;
+
+    /**
+     * Where the next forward writes and reads, as {@link DecoderKernel} takes it: {@code columns}
+     * null for a prefill into {@code slots} (int64); else a decode whose row r writes at
+     * ({@code slots[r]}, {@code columns[r]}) and which reads the first {@code used} rows' first
+     * {@code width} columns.
+     */
+    record Step(NDArray slots, NDArray columns, int used, int width) {}
 
     /** Zeroed keys and values for {@code rows} slots of {@code columns} positions, on {@code manager}. */
     public KvCache(NDManager manager, ModelConfig cfg, int rows, int columns) {
@@ -40,6 +54,7 @@ public final class KvCache implements AutoCloseable {
     void prefill(NDArray slots, int t) {
         write = new NDIndex("{}, :, :{}", slots, t);
         read = null;
+        step = new Step(slots, null, 0, 0);
     }
 
     /**
@@ -50,6 +65,7 @@ public final class KvCache implements AutoCloseable {
     void decode(NDArray usedRows, NDArray columnOfRow, int used, int width) {
         write = new NDIndex("{}, :, {}", usedRows, columnOfRow);
         read = new NDIndex(":{}, :, :{}", used, width);
+        step = new Step(usedRows, columnOfRow, used, width);
     }
 
     /**
@@ -72,6 +88,24 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {kAll, vAll};
     }
 
+    Step step() {
+        return step;
+    }
+
+    IValue keyList() {
+        if (keyList == null) {
+            keyList = IValue.listFrom(java.util.Arrays.stream(keys).map(k -> (PtNDArray) k).toArray(PtNDArray[]::new));
+        }
+        return keyList;
+    }
+
+    IValue valueList() {
+        if (valueList == null) {
+            valueList = IValue.listFrom(java.util.Arrays.stream(values).map(v -> (PtNDArray) v).toArray(PtNDArray[]::new));
+        }
+        return valueList;
+    }
+
     public int rows() {
         return rows;
     }
@@ -88,6 +122,12 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        if (keyList != null) {
+            keyList.close();
+        }
+        if (valueList != null) {
+            valueList.close();
+        }
         for (int i = 0; i < keys.length; i++) {
             keys[i].close();
             values[i].close();

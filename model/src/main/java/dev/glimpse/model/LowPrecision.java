@@ -157,9 +157,17 @@ public final class LowPrecision {
     }
 
     private static NDArray run(String method, NDManager manager, IValue... inputs) {
+        return run(module(), method, manager, inputs);
+    }
+
+    /**
+     * {@code module.method(inputs)}, whose one tensor result is attached to {@code manager}; the
+     * inputs are closed (the tensors they wrap are not).
+     */
+    static NDArray run(PtSymbolBlock module, String method, NDManager manager, IValue... inputs) {
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), method, inputs);
+            out = IValueUtils.runMethod(module, method, inputs);
             return out.toTensor((PtNDManager) manager);
         } finally {
             if (out != null) {
@@ -177,7 +185,7 @@ public final class LowPrecision {
             synchronized (LowPrecision.class) {
                 m = module;
                 if (m == null) {
-                    m = load();
+                    m = load("LowPrecision", CODE);
                     module = m;
                 }
             }
@@ -185,11 +193,15 @@ public final class LowPrecision {
         return m;
     }
 
-    /** The module lives as long as the process: it holds no tensors, only code. */
-    private static PtSymbolBlock load() {
+    /**
+     * The TorchScript module of class {@code className} whose code is {@code code} (the lines of its
+     * {@code __torch__.py}), loaded from an {@link #archive}. It lives as long as the process: it
+     * holds no tensors, only code.
+     */
+    static PtSymbolBlock load(String className, List<String> code) {
         PtNDManager manager = (PtNDManager) NDManager.newBaseManager();
         try {
-            return JniUtils.loadModule(manager, new ByteArrayInputStream(archive()), false, false);
+            return JniUtils.loadModule(manager, new ByteArrayInputStream(archive(className, code)), false, false);
         } catch (IOException e) {
             manager.close();
             throw new UncheckedIOException(e);
@@ -197,25 +209,26 @@ public final class LowPrecision {
     }
 
     /**
-     * The TorchScript archive: the module's code, its pickled instance (an object of class
-     * {@code __torch__.LowPrecision} whose one attribute is {@code training = False}), no constants,
+     * The TorchScript archive of a module without weights: its {@code code}, its pickled instance (an
+     * object of class {@code __torch__.<className>} whose one attribute is {@code training = False}), no constants,
      * file format version 10, the newest torch 2.7 reads: an older version makes torch read the code
      * against older operator schemas (version 3 knows no {@code gelu(approximate=)}).
      */
-    static byte[] archive() {
+    static byte[] archive(String className, List<String> code) {
         ByteArrayOutputStream pickle = new ByteArrayOutputStream();
         pickle.writeBytes(new byte[] {(byte) 0x80, 2}); // PROTO 2
-        pickle.writeBytes("c__torch__\nLowPrecision\n".getBytes(StandardCharsets.US_ASCII)); // GLOBAL
+        pickle.writeBytes(("c__torch__\n" + className + "\n").getBytes(StandardCharsets.US_ASCII)); // GLOBAL
         pickle.writeBytes(new byte[] {')', (byte) 0x81, '}', '('}); // EMPTY_TUPLE NEWOBJ EMPTY_DICT MARK
         pickle.writeBytes(new byte[] {'X', 8, 0, 0, 0}); // BINUNICODE of 8 bytes
         pickle.writeBytes("training".getBytes(StandardCharsets.US_ASCII));
         pickle.writeBytes(new byte[] {(byte) 0x89, 'u', 'b', '.'}); // NEWFALSE SETITEMS BUILD STOP
         ByteArrayOutputStream zip = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(zip)) {
-            store(z, "low_precision/data.pkl", pickle.toByteArray());
-            store(z, "low_precision/code/__torch__.py", String.join("\n", CODE).getBytes(StandardCharsets.UTF_8));
-            store(z, "low_precision/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
-            store(z, "low_precision/version", "10\n".getBytes(StandardCharsets.US_ASCII));
+            String folder = className.toLowerCase(java.util.Locale.ROOT) + "/";
+            store(z, folder + "data.pkl", pickle.toByteArray());
+            store(z, folder + "code/__torch__.py", String.join("\n", code).getBytes(StandardCharsets.UTF_8));
+            store(z, folder + "constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // an empty tuple
+            store(z, folder + "version", "10\n".getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

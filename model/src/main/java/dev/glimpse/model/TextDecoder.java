@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * The decoder-only language model in the LLaMA style: RMSNorm, rotary position embeddings,
@@ -20,6 +22,8 @@ public final class TextDecoder {
     private final float[] invFreq;
     /** {@link #invFreq} on the weights' device, made once: every step's rotary angles read it. */
     private final NDArray invFreqArray;
+    private volatile boolean fused = true;
+    private volatile IValue kernelWeights;
 
     public TextDecoder(ModelConfig cfg, Weights w) {
         this.cfg = cfg;
@@ -30,6 +34,30 @@ public final class TextDecoder {
             invFreq[i] = 1.0f / (float) Math.pow(cfg.lmReBase, (float) (2 * i) / hd);
         }
         this.invFreqArray = w.manager().create(invFreq);
+    }
+
+    /**
+     * Whether forwards over a cache run as one {@link DecoderKernel} call (the default) rather than
+     * op by op from Java; both compute the same. For benchmarks that compare the two.
+     */
+    public void useKernel(boolean fused) {
+        this.fused = fused;
+    }
+
+    /** The weights as {@link DecoderKernel} reads them, made at first use and freed with the weights' manager. */
+    private IValue kernelWeights() {
+        IValue list = kernelWeights;
+        if (list == null) {
+            synchronized (this) {
+                list = kernelWeights;
+                if (list == null) {
+                    list = DecoderKernel.weightList(cfg, w);
+                    w.manager().attachInternal("decoder-kernel-weights-" + System.identityHashCode(this), list);
+                    kernelWeights = list;
+                }
+            }
+        }
+        return list;
     }
 
     public NDArray tokenEmbedding() {
@@ -71,6 +99,9 @@ public final class TextDecoder {
 
     /** As {@link #forward(NDArray, long[][], NDArray, KvCache)} with the rotary cos and sin already made ({@link #rotary}). */
     public NDArray forward(NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
+        if (cache != null && mask != null && fused && !JniUtils.isGradMode()) {
+            return DecoderKernel.forward(cfg, kernelWeights(), x, cosSin, mask, cache);
+        }
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             int block = i;

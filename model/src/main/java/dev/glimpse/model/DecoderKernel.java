@@ -1,0 +1,149 @@
+package dev.glimpse.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import java.util.List;
+
+/**
+ * All the blocks of {@link TextDecoder} over a {@link KvCache} as one TorchScript call: a forward
+ * that DJL would run as about 113 native calls per block (58 that compute, as many that free their
+ * results; 3,400 a step for 30 blocks) crosses JNI once, and torch's interpreter runs the same
+ * operations behind it, freeing each temporary at its last use. The code is a few lines of
+ * TorchScript without weights, written as an archive by {@link LowPrecision#archive} and loaded once
+ * per process; the weights, the cache's keys and values and the step's indices come as arguments.
+ *
+ * <p>The operations are those of the eager path: RMSNorm as {@link Ops#rmsNorm}, rotary embedding
+ * with the caller's cos and sin, grouped-query attention through torch's {@code
+ * scaled_dot_product_attention} (the kv heads serve their query groups without copies), SwiGLU.
+ * Each product runs in its weight's type (F32, or BF16/F16 as {@link LowPrecision}'s do) and returns
+ * F32; norms, rotary, residuals and the cache stay F32.
+ */
+final class DecoderKernel {
+    /** Tensors per block in the weight list: norm1, q, k, v, out, norm2, gate, up, down. */
+    static final int PER_BLOCK = 9;
+    private static final int TORCH_FLOAT = 6;
+
+    /** The module's code, in the form {@code torch.jit.save} writes it. */
+    private static final List<String> CODE = List.of(
+            "class DecoderKernel(Module):",
+            "  __parameters__ = []",
+            "  __buffers__ = []",
+            "  training : bool",
+            // x [B, T, D]; cos, sin [B, 1, T, hd]; mask [B or 1, 1, T, T_kv] (added to the scores);
+            // w: PER_BLOCK tensors per block, then the final norm's weight; keys, values: the cache's
+            // [R, H_kv, C, hd] per block. decode: write row r's key at (slots[r], :, columns[r]) and
+            // attend to [:used, :, :width]; else (prefill) write at (slots, :, :T) and attend to this
+            // forward's keys alone. Returns the final-norm hidden states [B, T, D].
+            "  def forward(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor,"
+                    + " w: List[Tensor], keys: List[Tensor], values: List[Tensor], slots: Tensor, columns: Tensor,"
+                    + " decode: bool, used: int, width: int, heads: int, kv_heads: int, eps: float, scale: float) -> Tensor:",
+            "    b = torch.size(x, 0)",
+            "    t = torch.size(x, 1)",
+            "    hd = torch.size(cos, 3)",
+            "    h = x",
+            "    for i in range(len(keys)):",
+            "      p = i * " + PER_BLOCK,
+            "      dt = ops.prim.dtype(w[p + 1])",
+            "      a = torch.to(self.rms(h, w[p], eps), dt)",
+            "      q = torch.transpose(torch.view(torch.to(torch.linear(a, w[p + 1]), " + TORCH_FLOAT + "), [b, t, heads, hd]), 1, 2)",
+            "      k = torch.transpose(torch.view(torch.to(torch.linear(a, w[p + 2]), " + TORCH_FLOAT + "), [b, t, kv_heads, hd]), 1, 2)",
+            "      v = torch.transpose(torch.view(torch.to(torch.linear(a, w[p + 3]), " + TORCH_FLOAT + "), [b, t, kv_heads, hd]), 1, 2)",
+            "      q = self.rope(q, cos, sin)",
+            "      k = self.rope(k, cos, sin)",
+            "      if decode:",
+            "        _0 = torch.index_put_(keys[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(k, 2))",
+            "        _1 = torch.index_put_(values[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(v, 2))",
+            "        ka = torch.slice(torch.slice(keys[i], 0, 0, used), 2, 0, width)",
+            "        va = torch.slice(torch.slice(values[i], 0, 0, used), 2, 0, width)",
+            "      else:",
+            "        _2 = torch.index_put_(torch.slice(keys[i], 2, 0, t), annotate(List[Optional[Tensor]], [slots]), k)",
+            "        _3 = torch.index_put_(torch.slice(values[i], 2, 0, t), annotate(List[Optional[Tensor]], [slots]), v)",
+            "        ka = k",
+            "        va = v",
+            "      y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt),"
+                    + " torch.to(mask, dt), 0., False, scale=scale, enable_gqa=True)",
+            "      y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
+            "      h = torch.add(h, torch.to(torch.linear(y, w[p + 4]), " + TORCH_FLOAT + "))",
+            "      m = torch.to(self.rms(h, w[p + 5], eps), ops.prim.dtype(w[p + 6]))",
+            "      g = torch.mul(torch.silu(torch.linear(m, w[p + 6])), torch.linear(m, w[p + 7]))",
+            "      h = torch.add(h, torch.to(torch.linear(g, w[p + 8]), " + TORCH_FLOAT + "))",
+            "    return self.rms(h, w[len(keys) * " + PER_BLOCK + "], eps)",
+            "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
+            "    r = torch.sqrt(torch.add(torch.mean(torch.square(x), [-1], True), eps))",
+            "    return torch.mul(torch.div(x, r), weight)",
+            "  def rope(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:",
+            "    half = torch.floordiv(torch.size(x, 3), 2)",
+            "    rotated = torch.cat([torch.neg(torch.slice(x, 3, half)), torch.slice(x, 3, 0, half)], -1)",
+            "    return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))",
+            "");
+
+    private static volatile PtSymbolBlock module;
+    /** Calls made in this process, for tests that must know the kernel ran. */
+    static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
+
+    private DecoderKernel() {}
+
+    /**
+     * The blocks and the final norm over {@code x [B, T, D]}, as {@link TextDecoder#forward} with a
+     * cache; {@code weights} is the list of {@link #weightList}, {@code cache}'s next write and read
+     * set by {@link KvCache#prefill} or {@link KvCache#decode}. The result belongs to {@code x}'s manager.
+     */
+    static NDArray forward(ModelConfig cfg, IValue weights, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
+        KvCache.Step s = cache.step();
+        CALLS.incrementAndGet();
+        IValue[] own = {IValue.from(pt(x)), IValue.from(pt(cosSin[0])), IValue.from(pt(cosSin[1])), IValue.from(pt(mask)),
+            IValue.from(pt(s.slots())), IValue.from(pt(s.columns() != null ? s.columns() : s.slots())),
+            IValue.from(s.columns() != null), IValue.from((long) s.used()), IValue.from((long) s.width()),
+            IValue.from((long) cfg.lmNHeads), IValue.from((long) cfg.lmNKvHeads), IValue.from(cfg.lmRmsEps),
+            IValue.from(1.0 / Math.sqrt(cfg.lmHeadDim()))};
+        IValue out = null;
+        try {
+            out = IValueUtils.runMethod(module(), "forward", own[0], own[1], own[2], own[3], weights, cache.keyList(),
+                    cache.valueList(), own[4], own[5], own[6], own[7], own[8], own[9], own[10], own[11], own[12]);
+            return out.toTensor((PtNDManager) x.getManager());
+        } finally {
+            if (out != null) {
+                out.close();
+            }
+            for (IValue v : own) { // the weights' and the cache's lists live on: they are reused every call
+                v.close();
+            }
+        }
+    }
+
+    /** The list the kernel reads its weights from: {@link #PER_BLOCK} tensors per block, then the final norm. */
+    static IValue weightList(ModelConfig cfg, Weights w) {
+        PtNDArray[] list = new PtNDArray[cfg.lmNBlocks * PER_BLOCK + 1];
+        String[] names = {"norm1.weight", "attn.q_proj.weight", "attn.k_proj.weight", "attn.v_proj.weight",
+            "attn.out_proj.weight", "norm2.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+        for (int i = 0; i < cfg.lmNBlocks; i++) {
+            for (int j = 0; j < PER_BLOCK; j++) {
+                list[i * PER_BLOCK + j] = pt(w.get("decoder.blocks." + i + "." + names[j]));
+            }
+        }
+        list[list.length - 1] = pt(w.get("decoder.norm.weight"));
+        return IValue.listFrom(list);
+    }
+
+    private static PtNDArray pt(NDArray a) {
+        return (PtNDArray) a;
+    }
+
+    private static PtSymbolBlock module() {
+        PtSymbolBlock m = module;
+        if (m == null) {
+            synchronized (DecoderKernel.class) {
+                m = module;
+                if (m == null) {
+                    m = LowPrecision.load("DecoderKernel", CODE);
+                    module = m;
+                }
+            }
+        }
+        return m;
+    }
+}

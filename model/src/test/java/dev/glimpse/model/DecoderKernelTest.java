@@ -1,0 +1,102 @@
+package dev.glimpse.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decoder's blocks as one TorchScript call ({@link DecoderKernel}) against the same forward run
+ * op by op from Java: a running batch that rows join and leave (prefill into chosen slots, decode
+ * at each row's own column, masks of different widths) gives the same tokens and logits both ways.
+ */
+class DecoderKernelTest {
+
+    @Test
+    void shouldDecodeAJoinAndLeaveBatchAsTheOpByOpForwardOnNanoVlm() throws Exception {
+        compare(ReferenceParityTest.golden(), EngineDtype.FLOAT32, 1e-4f);
+    }
+
+    @Test
+    void shouldDecodeAJoinAndLeaveBatchAsTheOpByOpForwardOnSmolVlm() throws Exception {
+        compare(SmolVlmReferenceParityTest.golden(), EngineDtype.FLOAT32, 1e-4f);
+    }
+
+    @Test
+    void shouldDecodeInBf16AsTheOpByOpBf16Forward() throws Exception {
+        // Both paths cast at the same points (products and attention in BF16, the rest F32), so they
+        // differ only by the order of F32 sums: far less than BF16's own rounding (~1e-2 here).
+        compare(ReferenceParityTest.golden(), EngineDtype.BFLOAT16, 2e-3f);
+    }
+
+    private static void compare(Path dir, EngineDtype dtype, float tolerance) {
+        try (VisionLanguageModel model = VisionLanguageModel.load(dir, Device.cpu(), dtype)) {
+            long calls = DecoderKernel.CALLS.get();
+            model.decoder().useKernel(false);
+            Map<Integer, CaptionGenerator.Result> opByOp = run(model);
+            assertThat(DecoderKernel.CALLS.get()).isEqualTo(calls);
+            model.decoder().useKernel(true);
+            Map<Integer, CaptionGenerator.Result> kernel = run(model);
+            // One call per forward: 7 prefills and at least the longest caption's steps.
+            assertThat(DecoderKernel.CALLS.get() - calls).isGreaterThan(7 + 8);
+            assertThat(kernel.keySet()).isEqualTo(opByOp.keySet());
+            float largest = 0;
+            for (Integer tag : opByOp.keySet()) {
+                CaptionGenerator.Result a = opByOp.get(tag);
+                CaptionGenerator.Result b = kernel.get(tag);
+                assertThat(b.tokens()).as("image %d", tag).containsExactly(a.tokens());
+                assertThat(b.stepLogits()).hasSameSizeAs(a.stepLogits());
+                for (int t = 0; t < a.stepLogits().size(); t++) {
+                    float[] x = a.stepLogits().get(t);
+                    float[] y = b.stepLogits().get(t);
+                    for (int k = 0; k < x.length; k++) {
+                        largest = Math.max(largest, Math.abs(x[k]));
+                        assertThat(y[k]).as("image %d, step %d, token %d", tag, t, k).isCloseTo(x[k], within(tolerance));
+                    }
+                }
+            }
+            assertThat(largest).as("the logits compared are not all zero").isGreaterThan(0.1f);
+        }
+    }
+
+    /** Seven images through three slots: each freed slot is taken by the next image while others decode. */
+    private static Map<Integer, CaptionGenerator.Result> run(VisionLanguageModel model) {
+        Random rnd = new Random(29);
+        ModelConfig c = model.config();
+        int n = 7;
+        int[] caps = {9, 2, 6, 4, 1, 8, 3};
+        Map<Integer, CaptionGenerator.Result> results = new HashMap<>();
+        CaptionGenerator.Options keep = new CaptionGenerator.Options(true, false, true); // no stop at eos: every step counts
+        try (NDManager m = model.manager().newSubManager();
+             DecodingBatch<Integer> batch = new DecodingBatch<>(model, 3, DecodingBatch.columnsFor(c, 9, 9), keep)) {
+            int next = 0;
+            while (next < n || !batch.isEmpty()) {
+                while (next < n && batch.freeRows() > 0) {
+                    int s = c.vitImgSize;
+                    float[] pixels = CaptionGeneratorTest.randomPixels(rnd, 3 * s * s);
+                    NDArray patches = model.patchEmbedding().embed(m.create(pixels, new Shape(1, 3, s, s)));
+                    long[] prompt = new long[1 + rnd.nextInt(9)];
+                    for (int i = 0; i < prompt.length; i++) {
+                        prompt[i] = rnd.nextInt(c.lmVocabSize);
+                    }
+                    batch.join(List.of(next), patches, 1, List.of(prompt), new int[] {caps[next]});
+                    next++;
+                }
+                for (DecodingBatch.Done<Integer> d : batch.step()) {
+                    results.put(d.tag(), d.result());
+                }
+            }
+        }
+        return results;
+    }
+}
