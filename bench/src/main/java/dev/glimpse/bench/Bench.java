@@ -9,6 +9,7 @@ import dev.glimpse.job.Engines;
 import dev.glimpse.model.CaptionGenerator;
 import dev.glimpse.model.Captioner;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.DecodeStepProfile;
 import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
@@ -91,6 +92,14 @@ public final class Bench implements Callable<Integer>, Subcommand {
             + "scenes-sized random images, patch-embedded by the model as the job does; bytes and serialisation time "
             + "per patch encoding.")
     boolean records;
+    @Option(names = "--decode-step", description = "Only the decode step: its time as the batch runs it and its parts "
+            + "(embedding and rotary angles, the blocks, the head, the choice of the next token), with the blocks as one "
+            + "TorchScript call and op by op, at each batch size, beside the step's memory floor.")
+    boolean decodeStep;
+    @Option(names = "--context", defaultValue = "0", description = "--decode-step: keys each step attends to (the prefill's "
+            + "length); default: the model's image tokens for one image or tile + 8 prompt tokens.") int context;
+    @Option(names = "--steps", defaultValue = "24", description = "--decode-step: timed steps per row, after 4 untimed ones.")
+    int steps;
     @Option(names = "--set", mapFallbackValue = "", description = "--pipeline: override an option of the job's configuration.")
     Map<String, String> set = new LinkedHashMap<>();
 
@@ -128,6 +137,15 @@ public final class Bench implements Callable<Integer>, Subcommand {
         List<EngineDtype> types = new ArrayList<>();
         for (String d : dtypes) {
             types.add(EngineDtype.parse(d).resolve(null));
+        }
+        if (decodeStep) {
+            for (EngineDtype type : types) {
+                try (VisionLanguageModel m = open(type)) {
+                    benchDecodeStep(m, MachineFloor.measure(m.manager(), m.dtype()));
+                }
+            }
+            write(report, List.of("tokens/s", "step ms"), "dtype", "blocks");
+            return 0;
         }
         boolean tiled = false;
         for (int i = 0; i < types.size(); i++) {
@@ -413,6 +431,49 @@ public final class Bench implements Callable<Integer>, Subcommand {
         }
     }
 
+    /**
+     * The decode step alone ({@link DecodeStepProfile}): at each batch size, with the blocks as one
+     * TorchScript call and op by op; beside it the step's floor (its weights and keys read once at the
+     * measured bandwidth, or its FLOPs at the matmul rate if slower).
+     */
+    private void benchDecodeStep(VisionLanguageModel m, MachineFloor floor) {
+        ModelConfig c = m.config();
+        int keys = context > 0 ? context : c.imageTokens() + PROMPT.length;
+        if (report == null) {
+            report = new BenchReport(String.format(Locale.ROOT,
+                    "decode step of %s: %,d parameters, %d blocks of width %d, vocabulary %,d; %d keys attended, "
+                            + "median of %d steps after 4", c.displayName(), m.weights().parameterCount(), c.lmNBlocks,
+                    c.lmHiddenDim, c.lmVocabSize, keys, steps),
+                    "batch", "dtype", "blocks", "step ms", "embed ms", "blocks ms", "head ms", "choose ms", "tokens/s",
+                    "floor ms", "% floor", "x op by op");
+            for (String col : List.of("step ms", "embed ms", "blocks ms", "head ms", "choose ms", "floor ms")) {
+                report.format(col, "%.2f");
+            }
+            report.format("tokens/s", "%.1f").format("% floor", "%.1f").format("x op by op", "x%.2f");
+        }
+        ModelFlops flops = new ModelFlops(c);
+        for (int b : batchSizes) {
+            double opByOp = 0;
+            for (boolean kernel : new boolean[] {false, true}) {
+                DecodeStepProfile.Parts p = DecodeStepProfile.measure(m, b, keys, 4, steps, kernel);
+                double floorMs = Math.max(floor.computeMs((double) b * flops.decodeStep(keys)),
+                        floor.memoryMs(floor.decodeWeightBytes(flops) + (double) b * flops.kvBytes(keys)));
+                if (!kernel) {
+                    opByOp = p.stepMs();
+                }
+                report.row().put("batch", b).put("dtype", m.dtype().label()).put("blocks", kernel ? "one call" : "op by op")
+                        .put("step ms", p.stepMs()).put("embed ms", p.embedMs()).put("blocks ms", p.blocksMs())
+                        .put("head ms", p.headMs()).put("choose ms", p.chooseMs()).put("tokens/s", b * 1000 / p.stepMs())
+                        .put("floor ms", floorMs).put("% floor", 100 * floorMs / p.stepMs()).put("x op by op", opByOp / p.stepMs());
+                System.err.printf(Locale.ROOT, "bench: decode step, batch %d, %s, %s: %.2f ms%n", b, m.dtype().label(),
+                        kernel ? "one call" : "op by op", p.stepMs());
+            }
+        }
+        report.note(m.dtype().label() + ": " + floor);
+        report.note(String.format(Locale.ROOT, "  a step reads %.1f MB of decoder weights (the head's included) and %.2f MB"
+                        + " of keys and values per row", floor.decodeWeightBytes(flops) / 1e6, flops.kvBytes(keys) / 1e6));
+    }
+
     /** A line per finished row on stderr: a row at the 222M shape takes minutes, the table comes at the end. */
     private static void progress(int batch, int views, String cache, double latencyMs) {
         System.err.printf("bench: batch %d x %d, %s: %.1f ms%n", batch, views, cache, latencyMs);
@@ -420,13 +481,18 @@ public final class Bench implements Callable<Integer>, Subcommand {
 
     /** Prints the table, then writes it as CSV and plots images/s and latency against the batch size. */
     private void write(BenchReport report, String... series) throws IOException {
+        write(report, List.of("images/s", "latency ms"), series);
+    }
+
+    /** As {@link #write(BenchReport, String...)}, plotting {@code plotted} against the batch size. */
+    private void write(BenchReport report, List<String> plotted, String... series) throws IOException {
         report.print(System.out);
         String name = (model != null ? model.toAbsolutePath().normalize().getFileName().toString() : preset)
                 .replaceAll("[^A-Za-z0-9._-]", "_");
         Path csv = out.resolve("bench-" + name + ".csv");
         Path png = out.resolve("bench-" + name + ".png");
         report.writeCsv(csv);
-        report.writePlot(png, "batch", List.of("images/s", "latency ms"), series);
+        report.writePlot(png, "batch", plotted, series);
         System.out.println("wrote " + csv + " and " + png);
     }
 

@@ -6,6 +6,7 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 
 /**
@@ -82,6 +83,8 @@ final class DecoderKernel {
             "");
 
     private static volatile PtSymbolBlock module;
+    private static final boolean OPTIMIZE = Boolean.getBoolean("glimpse.kernel.optimize");
+    private static final ThreadLocal<Boolean> PLAIN_EXECUTOR_SET = ThreadLocal.withInitial(() -> false);
     /** Calls made in this process, for tests that must know the kernel ran. */
     static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -95,6 +98,10 @@ final class DecoderKernel {
     static NDArray forward(ModelConfig cfg, IValue weights, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
         KvCache.Step s = cache.step();
         CALLS.incrementAndGet();
+        if (!PLAIN_EXECUTOR_SET.get()) {
+            JniUtils.setGraphExecutorOptimize(OPTIMIZE);
+            PLAIN_EXECUTOR_SET.set(true);
+        }
         IValue[] own = {IValue.from(pt(x)), IValue.from(pt(cosSin[0])), IValue.from(pt(cosSin[1])), IValue.from(pt(mask)),
             IValue.from(pt(s.slots())), IValue.from(pt(s.columns() != null ? s.columns() : s.slots())),
             IValue.from(s.columns() != null), IValue.from((long) s.used()), IValue.from((long) s.width()),

@@ -39,6 +39,32 @@ class DecoderKernelTest {
         compare(ReferenceParityTest.golden(), EngineDtype.BFLOAT16, 2e-3f);
     }
 
+    @Test
+    void shouldProfileAStepInItsPartsBothWaysAndLeaveTheKernelOn() throws Exception {
+        try (VisionLanguageModel model = VisionLanguageModel.load(ReferenceParityTest.golden())) {
+            for (boolean kernel : new boolean[] {false, true}) {
+                long calls = DecoderKernel.CALLS.get();
+                DecodeStepProfile.Parts p = DecodeStepProfile.measure(model, 2, 12, 1, 3, kernel);
+                assertThat(p.rows()).isEqualTo(2);
+                assertThat(p.kernel()).isEqualTo(kernel);
+                assertThat(java.util.List.of(p.stepMs(), p.embedMs(), p.blocksMs(), p.headMs(), p.chooseMs())).allMatch(ms -> ms > 0);
+                // The batch's prefill and 4 steps, then the parts' prefill and 4 steps: one call each, or none.
+                assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(kernel ? 10 : 0);
+            }
+            long calls = DecoderKernel.CALLS.get();
+            // The decoder is left as the model's users expect it: the kernel on (a prefill and a step).
+            try (NDManager m = model.manager().newSubManager();
+                 DecodingBatch<Integer> batch = new DecodingBatch<>(model, 1, 20, new CaptionGenerator.Options(true, false, false))) {
+                batch.joinPrefilled(List.of(0), m.zeros(new Shape(1, 4, model.config().lmHiddenDim)), 4, new int[1], 1,
+                        new int[] {2});
+                while (!batch.isEmpty()) {
+                    batch.step();
+                }
+            }
+            assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(2);
+        }
+    }
+
     private static void compare(Path dir, EngineDtype dtype, float tolerance) {
         try (VisionLanguageModel model = VisionLanguageModel.load(dir, Device.cpu(), dtype)) {
             long calls = DecoderKernel.CALLS.get();
