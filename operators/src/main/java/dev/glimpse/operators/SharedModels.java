@@ -139,16 +139,12 @@ public final class SharedModels {
             if (e == null) {
                 long start = System.nanoTime();
                 boolean qwen = Qwen2VlConfig.isQwen2Vl(dir);
-                if (qwen && concrete != EngineDtype.FLOAT32) {
-                    LOG.warn("engine.dtype {}: the Qwen2-VL family computes in float32 only; loading {} in float32",
-                            concrete.label(), dir);
-                }
                 e = qwen
-                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0), (System.nanoTime() - start) / 1_000_000)
+                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0, concrete), (System.nanoTime() - start) / 1_000_000)
                         : new Entry(VisionLanguageModel.load(dir, device, concrete), null, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
                 LOG.info("loaded model {} on {} in {} ms ({} parameters, {})", dir, device, e.loadTimeMs, e.parameterCount(),
-                        (qwen ? EngineDtype.FLOAT32 : concrete).label());
+                        concrete.label());
             }
             e.users++;
             return new Handle(key, e);
