@@ -37,23 +37,27 @@ class EngineDtypeHarnessTest {
         assertThat(System.getProperty(EngineDtype.PROPERTY)).as("no JVM-wide dtype").isNull();
         GlimpseConfig c = GlimpseConfig.load(null, Map.of("model.dir", modelDir.toString(), "engine.dtype", "bfloat16"));
         // As a TaskManager gets it: the operator of the submitted graph, serialised and read back.
-        BatchedCaptioner shipped = InstantiationUtil.clone(captioner(c), getClass().getClassLoader());
-        try (var h = new OneInputStreamOperatorTestHarness<EmbeddedImage, CaptionRecord>(shipped)) {
-            h.open();
-            assertThat(LowPrecision.typeOf(shipped.model().model().weights().get("decoder.token_embedding.weight")))
-                    .isEqualTo(EngineDtype.BFLOAT16);
-            assertThat(shipped.model().model().dtype()).isEqualTo(EngineDtype.BFLOAT16);
-        }
+        assertThat(dtypeOnATaskManager(c)).isEqualTo(EngineDtype.BFLOAT16);
     }
 
     @Test
-    void shouldLeaveTheDtypeToEachJvmWhenTheConfigurationSetsNone() throws Exception {
+    void shouldLeaveTheDtypeToEachJvmsPropertyWhenTheConfigurationSetsNone() throws Exception {
         GlimpseConfig c = GlimpseConfig.load(null, Map.of("model.dir", modelDir.toString()));
         assertThat(PipelineSettings.of(c).dtype()).isNull();
-        BatchedCaptioner shipped = InstantiationUtil.clone(captioner(c), getClass().getClassLoader());
+        assertThat(dtypeOnATaskManager(c)).as("no property: float32").isEqualTo(EngineDtype.FLOAT32);
+        System.setProperty(EngineDtype.PROPERTY, "bfloat16"); // as env.java.opts.taskmanager would
+        try {
+            assertThat(dtypeOnATaskManager(c)).as("-Dglimpse.engine.dtype=bfloat16").isEqualTo(EngineDtype.BFLOAT16);
+        } finally {
+            System.clearProperty(EngineDtype.PROPERTY);
+        }
+    }
+
+    private static EngineDtype dtypeOnATaskManager(GlimpseConfig c) throws Exception {
+        BatchedCaptioner shipped = InstantiationUtil.clone(captioner(c), EngineDtypeHarnessTest.class.getClassLoader());
         try (var h = new OneInputStreamOperatorTestHarness<EmbeddedImage, CaptionRecord>(shipped)) {
             h.open();
-            assertThat(shipped.model().model().dtype()).isEqualTo(EngineDtype.FLOAT32);
+            return LowPrecision.typeOf(shipped.model().model().weights().get("decoder.token_embedding.weight"));
         }
     }
 
