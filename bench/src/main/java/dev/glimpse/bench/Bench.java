@@ -122,10 +122,15 @@ public final class Bench implements Callable<Integer>, Subcommand {
         }
         if (model != null ? Qwen2VlConfig.isQwen2Vl(model) : preset.equals("qwen2vl-2b")) {
             Qwen2VlConfig preset2b = ModelPresets.qwen2Vl2b();
-            try (Qwen2VlModel m = model != null ? Qwen2VlModel.load(model, null, maxImageTokens)
-                    : Qwen2VlModel.random(maxImageTokens > 0 ? preset2b.withMaxImageTokens(maxImageTokens) : preset2b, 1, null)) {
-                write(new Qwen2VlBench(m, imageSize, tokens, repeats, visionColumn).run(batchSizes));
+            Qwen2VlBench bench = new Qwen2VlBench(imageSize, tokens, repeats, visionColumn);
+            for (String d : dtypes) {
+                EngineDtype dtype = EngineDtype.parse(d);
+                try (Qwen2VlModel m = model != null ? Qwen2VlModel.load(model, null, maxImageTokens, dtype)
+                        : Qwen2VlModel.random(maxImageTokens > 0 ? preset2b.withMaxImageTokens(maxImageTokens) : preset2b, 1, null)) {
+                    bench.add(m.castTo(dtype), batchSizes);
+                }
             }
+            write(bench.report());
             return 0;
         }
         if (records) {

@@ -264,7 +264,7 @@ final class PipelineBench {
         DecoderSettings limits = c.decoderSettings(cfg);
         ImagePreprocessor.Limits decodeLimits = new ImagePreprocessor.Limits(limits.maxPayloadBytes(), limits.maxPixels());
         boolean views = c.get(GlimpseOptions.TEST_TIME_VIEWS);
-        try (SharedModels.Handle handle = SharedModels.acquire(c.modelDir().toAbsolutePath(), Device.cpu())) {
+        try (SharedModels.Handle handle = SharedModels.acquire(c.modelDir().toAbsolutePath(), Device.cpu(), c.engineDtype())) {
             Captioner captioner = new Captioner(handle.model());
             ImagePreprocessor pre = new ImagePreprocessor(views ? cfg : cfg.singleView());
             Idefics3Settings smol = cfg.idefics3;
@@ -283,8 +283,8 @@ final class PipelineBench {
         DecoderSettings limits = c.decoderSettings(c.modelConfig());
         ImagePreprocessor.Limits decodeLimits = new ImagePreprocessor.Limits(limits.maxPayloadBytes(), limits.maxPixels());
         List<EmbeddedImage> records = new ArrayList<>();
-        try (ImageEmbedding embedding = new ImageEmbedding(c.modelDir().toAbsolutePath().toString(),
-                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING))) {
+        try (ImageEmbedding embedding = new ImageEmbedding(c.modelDir().toAbsolutePath().toString(), c.engineDtype(),
+                c.get(GlimpseOptions.TEST_TIME_VIEWS), c.get(GlimpseOptions.IMAGE_SPLITTING), 0)) {
             for (int i = 0; i < Math.min(encoded.length, 50); i++) {
                 ImageRequest r = new ImageRequest();
                 r.id = "scene-" + i;

@@ -14,36 +14,46 @@ import java.util.Random;
  * {@code bench} for a Qwen2-VL model (a folder, or {@code --preset qwen2vl-2b}: the real 2B shape
  * with random weights): rows of one square photo each at every batch size, timed as the job runs
  * them: preprocessing on the CPU, then one batch of vision tower, prefill and cached decoding to
- * the cap. Every row of a batch differs in its pixels, not in its size.
+ * the cap. Every row of a batch differs in its pixels, not in its size. Each model added (one per
+ * {@code --dtype}) adds its rows to one table, {@code x first} against the table's first row.
  */
 final class Qwen2VlBench {
-    private final Qwen2VlModel model;
     private final int side;
     private final int tokens;
     private final int repeats;
     private final boolean visionColumn;
+    /** Made by the first model added. */
+    private BenchReport report;
+    private double base;
+    /** The model being timed. */
+    private Qwen2VlModel model;
 
-    Qwen2VlBench(Qwen2VlModel model, int side, int tokens, int repeats, boolean visionColumn) {
-        this.model = model;
+    Qwen2VlBench(int side, int tokens, int repeats, boolean visionColumn) {
         this.side = side;
         this.tokens = tokens;
         this.repeats = repeats;
         this.visionColumn = visionColumn;
     }
 
-    BenchReport run(int[] batchSizes) {
+    /** Times {@code m} (its matrices in {@link Qwen2VlModel#dtype}) at every batch size. */
+    Qwen2VlBench add(Qwen2VlModel m, int[] batchSizes) {
+        model = m;
         Qwen2VlConfig c = model.config();
         Qwen2VlImageProcessor processor = model.processor();
         int[] size = processor.targetSize(side, side);
         int patches = (size[0] / c.patchSize()) * (size[1] / c.patchSize());
         int imageTokens = patches / (c.mergeSize() * c.mergeSize());
-        BenchReport report = new BenchReport(String.format(
-                "model %s: %,d parameters, photo %dx%d resized to %dx%d: %d patches, %d image tokens, %d generated tokens",
-                c.modelName(), model.weights().parameterCount(), side, side, size[1], size[0], patches, imageTokens, tokens),
-                "batch", "img tok", "prefill", "preprocess ms", "vision ms", "generate ms", "latency ms", "images/s",
-                "tokens/s", "peak MB", "KV MB", "x first");
-        report.format("images/s", "%.3f").format("tokens/s", "%.2f").format("KV MB", "%.1f").format("x first", "x%.2f");
-        double base = 0;
+        if (report == null) {
+            report = new BenchReport(String.format(
+                    "model %s: %,d parameters, photo %dx%d resized to %dx%d: %d patches, %d image tokens, %d generated tokens",
+                    c.modelName(), model.weights().parameterCount(), side, side, size[1], size[0], patches, imageTokens, tokens),
+                    "batch", "dtype", "img tok", "prefill", "preprocess ms", "vision ms", "generate ms", "latency ms",
+                    "images/s", "tokens/s", "peak MB", "KV MB", "x first");
+            report.format("images/s", "%.3f").format("tokens/s", "%.2f").format("KV MB", "%.1f").format("x first", "x%.2f");
+            report.note("latency ms: preprocess (one CPU thread, per image in turn) + generate (vision tower, prefill and "
+                    + "cached decoding; the vision column is a part of it); peak MB: the process's resident set (host memory); "
+                    + "dtype: the matrices' type (norms, biases, activations, the KV cache and the logits stay F32)");
+        }
         for (int b : batchSizes) {
             ProcessMemory.resetPeakAfterGc();
             double[] t = time(b);
@@ -54,14 +64,16 @@ final class Qwen2VlBench {
             }
             int prefill = (int) t[3];
             double kvBytes = 2.0 * c.layers() * b * c.kvHeads() * c.headDim() * (prefill + tokens) * Float.BYTES;
-            report.row().put("batch", b).put("img tok", imageTokens).put("prefill", prefill).put("preprocess ms", t[0])
+            report.row().put("batch", b).put("dtype", model.dtype().label()).put("img tok", imageTokens).put("prefill", prefill).put("preprocess ms", t[0])
                     .put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2]).put("latency ms", latency)
                     .put("images/s", perSecond).put("tokens/s", (double) b * tokens / t[2] * 1000)
                     .put("peak MB", ProcessMemory.peakRssMb()).put("KV MB", kvBytes / 1e6).put("x first", perSecond / base);
-            System.err.printf("bench: qwen2-vl batch %d: %.1f ms%n", b, latency);
+            System.err.printf("bench: qwen2-vl %s batch %d: %.1f ms%n", model.dtype().label(), b, latency);
         }
-        report.note("latency ms: preprocess (one CPU thread, per image in turn) + generate (vision tower, prefill and "
-                + "cached decoding; the vision column is a part of it); peak MB: the process's resident set (host memory)");
+        return this;
+    }
+
+    BenchReport report() {
         return report;
     }
 

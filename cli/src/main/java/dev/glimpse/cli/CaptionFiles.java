@@ -113,7 +113,7 @@ final class CaptionFiles implements Callable<Integer> {
     /** A Qwen2-VL folder: each batch's images at their own sizes in one batched forward. */
     private int captionQwen2Vl(List<Path> files) throws IOException {
         int failures = 0;
-        try (Qwen2VlModel m = Qwen2VlModel.load(model, null, maxImageTokens)) {
+        try (Qwen2VlModel m = Qwen2VlModel.load(model, null, maxImageTokens, EngineDtype.parse(dtype))) {
             int cap = maxNewTokens > 0 ? maxNewTokens : Qwen2VlConfig.DEFAULT_MAX_NEW_TOKENS;
             int target = m.config().summary().decodeTargetSize();
             for (int first = 0; first < files.size(); first += batchSize) {

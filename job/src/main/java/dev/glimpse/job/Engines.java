@@ -1,18 +1,15 @@
 package dev.glimpse.job;
 
-import dev.glimpse.model.EngineDtype;
-
 /** PyTorch engine settings that must be in place before the engine first loads. */
 public final class Engines {
     private Engines() {}
 
     /**
-     * The commands that take the job's configuration: {@link #threads(GlimpseConfig)} threads, and
-     * {@code engine.dtype} for the models this JVM loads ({@link EngineDtype#configured()}).
+     * The commands that take the job's configuration: {@link #threads(GlimpseConfig)} threads. Its
+     * {@code engine.dtype} needs no setting here: the job's operators carry it ({@link PipelineSettings#dtype}).
      */
     public static void configureThreads(GlimpseConfig c) {
         configureThreads(threads(c));
-        System.setProperty(EngineDtype.PROPERTY, c.get(GlimpseOptions.ENGINE_DTYPE));
     }
 
     /** The model-level commands' {@code --threads}: 0 leaves PyTorch its own default (all cores). */

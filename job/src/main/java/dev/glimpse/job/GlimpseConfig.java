@@ -143,7 +143,7 @@ public final class GlimpseConfig {
             throw new IllegalArgumentException("option 'engine.threads' must be >= 0");
         }
         try {
-            EngineDtype.parse(get(GlimpseOptions.ENGINE_DTYPE));
+            engineDtype();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("option 'engine.dtype': " + e.getMessage(), e);
         }
@@ -226,6 +226,15 @@ public final class GlimpseConfig {
     public Path modelDir() {
         String dir = conf.get(GlimpseOptions.MODEL_DIR);
         return dir != null ? Path.of(dir) : Installation.builtInModel();
+    }
+
+    /**
+     * {@code engine.dtype}, which the job's operators carry to the models of every TaskManager; null
+     * where it is not set: each JVM's {@code -Dglimpse.engine.dtype}, else float32 ({@link EngineDtype#configured()}).
+     */
+    public EngineDtype engineDtype() {
+        String dtype = conf.get(GlimpseOptions.ENGINE_DTYPE);
+        return dtype == null ? null : EngineDtype.parse(dtype);
     }
 
     public DecoderSettings decoderSettings(ModelConfig model) {

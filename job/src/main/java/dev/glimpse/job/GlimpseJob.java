@@ -108,7 +108,7 @@ public final class GlimpseJob {
 
     /** Adds the whole Kafka job to {@code env}. */
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c) {
-        addTo(env, c, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.batchingSettings()));
+        addTo(env, c, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.engineDtype(), c.batchingSettings()));
     }
 
     /** Adds the whole Kafka job to {@code env}, with a given inference operator. */

@@ -57,10 +57,10 @@ public final class GlimpseOptions {
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(0).withDescription("PyTorch intra-op threads of the local JVM; 0: the cores beside parallelism.decode, at least 1. TaskManagers of a cluster take env.java.opts.taskmanager.");
     public static final ConfigOption<String> ENGINE_DTYPE = ConfigOptions.key("engine.dtype")
-            .stringType().defaultValue("float32")
+            .stringType().noDefaultValue()
             .withDescription("float32, bfloat16, float16 or auto (BF16 on a CPU with avx512_bf16 or AMX and on a GPU, else F32): "
                     + "the type the model's matrices are held and multiplied in; norms, softmax, the KV cache and the logits stay F32. "
-                    + "Applies to the local JVM; TaskManagers of a cluster take -Dglimpse.engine.dtype=... in env.java.opts.taskmanager.");
+                    + "Travels with the job to every TaskManager. Unset: each JVM's -Dglimpse.engine.dtype, else float32.");
 
     public static final ConfigOption<MemorySize> MAX_PAYLOAD = ConfigOptions.key("decoder.max-payload-bytes")
             .memoryType().defaultValue(MemorySize.parse("20mb")).withDescription("Largest image payload or fetched URI body accepted.");

@@ -25,7 +25,7 @@ public final class GlimpsePipeline {
     private GlimpsePipeline() {}
 
     public static Outputs build(DataStream<ImageEvent> events, PipelineSettings s) {
-        return build(events, s, new BatchedCaptioner(s.modelDir(), s.batching()));
+        return build(events, s, new BatchedCaptioner(s.modelDir(), s.dtype(), s.batching()));
     }
 
     /** The graph with a given inference operator (tests inject failures through it). */
@@ -34,7 +34,7 @@ public final class GlimpsePipeline {
                 .process(new ImageDecoder(s.decoder()), TypeInformation.of(DecodedImage.class))
                 .name(ImageDecoder.STAGE).uid("image-decoder").setParallelism(s.cpuParallelism());
         SingleOutputStreamOperator<EmbeddedImage> embedded = decoded
-                .process(new PatchEmbedder(s.modelDir(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens()), TypeInformation.of(EmbeddedImage.class))
+                .process(new PatchEmbedder(s.modelDir(), s.dtype(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens()), TypeInformation.of(EmbeddedImage.class))
                 .name(PatchEmbedder.STAGE).uid("patch-embedder").setParallelism(s.cpuParallelism());
         // A rebalance decouples the stages: decoding never starves inference, inference never waits on one decoder.
         SingleOutputStreamOperator<CaptionRecord> captions = embedded.rebalance()

@@ -40,7 +40,7 @@ public final class ReprocessJob {
     public record Plan(ReprocessSource from, ReprocessSink to, String prompt, boolean skipExisting, String runId) {}
 
     public static void addTo(StreamExecutionEnvironment env, GlimpseConfig c, Plan plan) {
-        addTo(env, c, plan, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.batchingSettings()));
+        addTo(env, c, plan, new BatchedCaptioner(c.modelDir().toAbsolutePath().toString(), c.engineDtype(), c.batchingSettings()));
     }
 
     /** As above, with a given inference operator. */

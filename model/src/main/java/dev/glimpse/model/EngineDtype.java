@@ -18,7 +18,10 @@ public enum EngineDtype {
     /** BF16 on a CPU with AVX-512 BF16 or AMX instructions and on a GPU, else F32. */
     AUTO;
 
-    /** The system property that carries {@code engine.dtype} to the models a JVM's operators share. */
+    /**
+     * The system property a JVM's shared models fall back on when the job does not say
+     * ({@code engine.dtype} unset): {@code -Dglimpse.engine.dtype=...}, e.g. in a TaskManager's java options.
+     */
     public static final String PROPERTY = "glimpse.engine.dtype";
     private static final Pattern BF16_FLAGS = Pattern.compile("\\b(avx512_bf16|amx_bf16)\\b");
 
@@ -32,7 +35,7 @@ public enum EngineDtype {
         throw new IllegalArgumentException("dtype must be float32, bfloat16, float16 or auto; got '" + s + "'");
     }
 
-    /** {@link #PROPERTY}, else {@link #FLOAT32}. */
+    /** This JVM's {@link #PROPERTY}, else {@link #FLOAT32}: the type of a model whose job names none. */
     public static EngineDtype configured() {
         return parse(System.getProperty(PROPERTY, "float32"));
     }

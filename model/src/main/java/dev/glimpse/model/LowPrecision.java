@@ -57,6 +57,11 @@ public final class LowPrecision {
             "    t = ops.prim.dtype(w1)",
             "    h = torch.gelu(torch.linear(torch.to(x, t), w1, torch.to(b1, t)), approximate=\"tanh\")",
             "    return torch.to(torch.linear(h, w2, torch.to(b2, t)), " + TORCH_FLOAT + ")",
+            "  def mlp_quick_gelu(self: __torch__.LowPrecision, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:",
+            "    t = ops.prim.dtype(w1)",
+            "    h = torch.linear(torch.to(x, t), w1, torch.to(b1, t))",
+            "    h = torch.mul(h, torch.sigmoid(torch.mul(h, 1.702)))",
+            "    return torch.to(torch.linear(h, w2, torch.to(b2, t)), " + TORCH_FLOAT + ")",
             "  def mlp_swiglu(self: __torch__.LowPrecision, x: Tensor, gate: Tensor, up: Tensor, down: Tensor) -> Tensor:",
             "    xt = torch.to(x, ops.prim.dtype(gate))",
             "    h = torch.mul(torch.silu(torch.linear(xt, gate)), torch.linear(xt, up))",
@@ -97,6 +102,15 @@ public final class LowPrecision {
      */
     public static NDArray mlpGelu(NDArray x, NDArray w1, NDArray b1, NDArray w2, NDArray b2) {
         return run("mlp_gelu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w1)), IValue.from(pt(b1)),
+                IValue.from(pt(w2)), IValue.from(pt(b2)));
+    }
+
+    /**
+     * Qwen2-VL's vision MLP {@code fc2(quick_gelu(fc1(x)))} ({@code quick_gelu(h) = h * sigmoid(1.702 h)})
+     * with BF16 or F16 weights, in one call: the hidden activations stay in that type; F32 out.
+     */
+    public static NDArray mlpQuickGelu(NDArray x, NDArray w1, NDArray b1, NDArray w2, NDArray b2) {
+        return run("mlp_quick_gelu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w1)), IValue.from(pt(b1)),
                 IValue.from(pt(w2)), IValue.from(pt(b2)));
     }
 

@@ -220,17 +220,27 @@ public final class Qwen2VlDecoder {
             k = kv[0]; // [B, H_kv, T_kv, hd]
             v = kv[1];
         }
-        if (h != hkv) {
-            k = k.repeat(1, h / hkv); // each kv head serves a group of query heads
-            v = v.repeat(1, h / hkv);
+        NDArray qWeight = w.get(p + "q_proj.weight");
+        NDArray attended; // [B, H, T, hd]
+        if (LowPrecision.isLow(qWeight)) { // a BF16/F16 model: the fused kernel, kv heads shared without copies
+            attended = LowPrecision.attention(q, k, v, mask, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qWeight));
+        } else {
+            if (h != hkv) {
+                k = k.repeat(1, h / hkv); // each kv head serves a group of query heads
+                v = v.repeat(1, h / hkv);
+            }
+            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, H, T, T_kv]
+            attended = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), mask).matMul(v);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // [B, H, T, T_kv]
-        NDArray y = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), mask).matMul(v) // [B, H, T, hd]
-                .transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
+        NDArray y = attended.transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
         return Ops.linear(y, w.get(p + "o_proj.weight"), null);
     }
 
     private NDArray mlp(NDArray x, String p) {
+        if (LowPrecision.isLow(w.get(p + "gate_proj.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpSwiGlu(x, w.get(p + "gate_proj.weight"), w.get(p + "up_proj.weight"),
+                    w.get(p + "down_proj.weight"));
+        }
         NDArray gate = Ops.silu(Ops.linear(x, w.get(p + "gate_proj.weight"), null));
         NDArray up = Ops.linear(x, w.get(p + "up_proj.weight"), null);
         return Ops.linear(gate.mul(up), w.get(p + "down_proj.weight"), null);

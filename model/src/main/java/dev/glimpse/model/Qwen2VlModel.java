@@ -45,6 +45,7 @@ public final class Qwen2VlModel implements AutoCloseable {
     private final Qwen2VlVision vision;
     private final Qwen2VlDecoder decoder;
     private final Qwen2VlPrompt prompt;
+    private EngineDtype dtype = EngineDtype.FLOAT32;
 
     public Qwen2VlModel(Qwen2VlConfig cfg, Weights weights, HuggingFaceTokenizer tokenizer, NDManager manager) {
         this.cfg = cfg;
@@ -84,6 +85,45 @@ public final class Qwen2VlModel implements AutoCloseable {
             tok.close();
             throw e;
         }
+    }
+
+    /**
+     * As {@link #load(Path, Device, int)}, its matrices in {@code dtype} ({@link EngineDtype#AUTO} decided
+     * for {@code device}); norms and biases stay F32.
+     */
+    public static Qwen2VlModel load(Path dir, Device device, int maxImageTokens, EngineDtype dtype) {
+        Qwen2VlModel m = load(dir, device, maxImageTokens);
+        try {
+            return m.castTo(dtype);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Holds the matrices (the patch embedding's, attention's, the MLPs', the merger's, the embedding
+     * table and the head) in {@code dtype} from now on ({@link EngineDtype#AUTO} decided for the model's
+     * device), freeing their F32 copies; norms and biases stay F32, as do the activations between the
+     * products, the KV cache and the logits. A model cast to BF16 or F16 stays so.
+     */
+    public Qwen2VlModel castTo(EngineDtype dtype) {
+        EngineDtype concrete = dtype.resolve(manager.getDevice());
+        if (concrete == this.dtype) {
+            return this;
+        }
+        if (this.dtype != EngineDtype.FLOAT32) {
+            throw new IllegalStateException("the model is held in " + this.dtype.label() + " already; load it again for "
+                    + concrete.label());
+        }
+        weights.castMatrices(concrete);
+        this.dtype = concrete;
+        return this;
+    }
+
+    /** The type the matrices are held and multiplied in. */
+    public EngineDtype dtype() {
+        return dtype;
     }
 
     /** Random weights of {@code cfg}'s shapes, without a tokenizer (benchmarks of a real shape: rows bring their ids). */
@@ -173,6 +213,10 @@ public final class Qwen2VlModel implements AutoCloseable {
         }
         NDArray flat = decoder.embed(m.create(ids)); // [B·L, D]
         if (!imagePositions.isEmpty()) {
+            if (dtype != EngineDtype.FLOAT32) {
+                // LowPrecision's rows are torch inference tensors, which refuse the in-place update below.
+                flat = flat.duplicate();
+            }
             flat.set(new NDIndex("{}", m.create(imagePositions.stream().mapToLong(Long::longValue).toArray())), imageTokens);
         }
         return flat.reshape(b, longest, cfg.hiddenSize());

@@ -136,6 +136,10 @@ public final class Qwen2VlVision {
         NDArray h = x.add(attention(Ops.layerNorm(x, w.get(p + "norm1.weight"), w.get(p + "norm1.bias"), LN_EPS),
                 p + "attn.", cosSin));
         NDArray mlpIn = Ops.layerNorm(h, w.get(p + "norm2.weight"), w.get(p + "norm2.bias"), LN_EPS);
+        if (LowPrecision.isLow(w.get(p + "mlp.fc1.weight"))) { // one call; the hidden activations stay BF16/F16
+            return h.add(LowPrecision.mlpQuickGelu(mlpIn, w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias"),
+                    w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias")));
+        }
         NDArray hidden = quickGelu(Ops.linear(mlpIn, w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias")));
         return h.add(Ops.linear(hidden, w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias")));
     }
@@ -150,9 +154,15 @@ public final class Qwen2VlVision {
         NDArray q = applyRotary(qkv.get(0), cosSin);
         NDArray k = applyRotary(qkv.get(1), cosSin);
         NDArray v = qkv.get(2);
-        NDArray scores = q.matMul(k.transpose(0, 2, 1)); // [H, N, N]
-        NDArray y = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), null).matMul(v) // [H, N, hd]
-                .transpose(1, 0, 2).reshape(n, (long) heads * hd);
+        NDArray qkvWeight = w.get(p + "qkv.weight");
+        NDArray attended; // [H, N, hd]
+        if (LowPrecision.isLow(qkvWeight)) { // a BF16/F16 model: the fused kernel, no [H, N, N] scores kept
+            attended = LowPrecision.attention(q, k, v, null, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qkvWeight));
+        } else {
+            NDArray scores = q.matMul(k.transpose(0, 2, 1)); // [H, N, N]
+            attended = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), null).matMul(v);
+        }
+        NDArray y = attended.transpose(1, 0, 2).reshape(n, (long) heads * hd);
         return Ops.linear(y, w.get(p + "proj.weight"), w.get(p + "proj.bias"));
     }
 

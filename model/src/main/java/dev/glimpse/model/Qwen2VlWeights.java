@@ -15,8 +15,9 @@ import java.util.Map;
  * The name table of a Qwen2-VL checkpoint as {@code Qwen2VLForConditionalGeneration} stores it: every
  * tensor the config needs, by its stored name, with its shape. The layers read the tensors by these
  * same names, so a missing or mis-shaped tensor is reported as a user finds it in the file. F16 and
- * BF16 are widened to F32 while the bytes are read ({@link Safetensors}); a tied head is the
- * embedding (a stored {@code lm_head.weight} is then ignored).
+ * BF16 are widened to F32 while the bytes are read ({@link Safetensors}; {@link Qwen2VlModel#castTo}
+ * holds the matrices in BF16 or F16 again); a tied head is the embedding (a stored {@code
+ * lm_head.weight} is then ignored).
  */
 public final class Qwen2VlWeights {
     public static final String EMBED = "model.embed_tokens.weight";

@@ -1,5 +1,6 @@
 package dev.glimpse.operators;
 
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.ViewPlan;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,6 +50,8 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     private static final Logger LOG = LoggerFactory.getLogger(BatchedCaptioner.class);
 
     private final String modelDir;
+    /** {@code engine.dtype}, carried to the TaskManagers with the job; null: each JVM's {@link EngineDtype#configured()}. */
+    private final EngineDtype dtype;
     private final BatchingSettings batching;
     private transient CaptionEngine engine;
     /** Continuous batching: the task's mailbox, which runs the decoding steps between input records. */
@@ -69,8 +72,15 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         }
     }
 
+    /** A captioner of the model in {@code modelDir}, its matrices in this JVM's {@link EngineDtype#configured()} type. */
     public BatchedCaptioner(String modelDir, BatchingSettings batching) {
+        this(modelDir, null, batching);
+    }
+
+    /** A captioner of the model in {@code modelDir}, its matrices in {@code dtype} (null: as above). */
+    public BatchedCaptioner(String modelDir, EngineDtype dtype, BatchingSettings batching) {
         this.modelDir = modelDir;
+        this.dtype = dtype;
         this.batching = batching;
     }
 
@@ -80,7 +90,7 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(getOperatorConfig().getChainIndex());
         // The GPU Flink's external resource framework assigned to this TaskManager, if DJL can use it.
         SharedModels.Handle model = SharedModels.acquire(Path.of(modelDir),
-                Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")));
+                Devices.pick(getRuntimeContext().getExternalResourceInfos("gpu")), dtype);
         engine = new CaptionEngine(STAGE, batching, model, getRuntimeContext().getMetricGroup(), new CaptionEngine.Host() {
             @Override
             public long now() {
@@ -166,6 +176,11 @@ public class BatchedCaptioner extends AbstractStreamOperator<CaptionRecord>
     /** Records waiting for a batch or decoding in the running one, first looks and second (tests). */
     int buffered() {
         return engine.buffered();
+    }
+
+    /** The shared model it captions with, while open. */
+    public SharedModels.Handle model() {
+        return engine.model();
     }
 
     /** Images in the decoding batch now: the batch's size while a forward runs (continuous: between steps too), else 0. */

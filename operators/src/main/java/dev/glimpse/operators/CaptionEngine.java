@@ -152,6 +152,11 @@ public final class CaptionEngine implements AutoCloseable {
         }
     }
 
+    /** The shared model it runs. */
+    SharedModels.Handle model() {
+        return model;
+    }
+
     /** Records waiting for a batch or decoding in the running one, first looks and second. */
     public int buffered() {
         return continuous() ? continuousBatching.held() : staticBatching.size() + secondLooks.size();

@@ -2,6 +2,7 @@ package dev.glimpse.operators;
 
 import ai.djl.Device;
 import dev.glimpse.model.Captioner;
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.Idefics3Settings;
 import dev.glimpse.model.ImagePreprocessor;
@@ -27,20 +28,17 @@ public final class ImageEmbedding implements AutoCloseable {
     private final Qwen2VlImageProcessor qwen2Vl;
 
     /**
+     * {@code dtype}: the type of the shared model's matrices ({@code engine.dtype}; null: this JVM's
+     * {@link EngineDtype#configured()}), the captioner's too, so that both share one model.
      * {@code testTimeViews}: the model's test-time views ({@code view_shifts}), else one unmoved view.
      * {@code imageSplitting}: an Idefics3 (SmolVLM) image is split into tiles as its folder's
-     * preprocessor says; false: only the global image (one tile) is embedded.
+     * preprocessor says; false: only the global image (one tile) is embedded. {@code maxImageTokens}
+     * above 0 caps a Qwen2-VL image's merged image tokens ({@code generation.max-image-tokens}): larger
+     * images are resized further down.
      */
-    public ImageEmbedding(String modelDir, boolean testTimeViews, boolean imageSplitting) {
-        this(modelDir, testTimeViews, imageSplitting, 0);
-    }
-
-    /**
-     * As above; {@code maxImageTokens} above 0 caps a Qwen2-VL image's merged image tokens
-     * ({@code generation.max-image-tokens}): larger images are resized further down.
-     */
-    public ImageEmbedding(String modelDir, boolean testTimeViews, boolean imageSplitting, int maxImageTokens) {
-        model = SharedModels.acquire(Path.of(modelDir), Device.cpu());
+    public ImageEmbedding(String modelDir, EngineDtype dtype, boolean testTimeViews, boolean imageSplitting,
+                          int maxImageTokens) {
+        model = SharedModels.acquire(Path.of(modelDir), Device.cpu(), dtype);
         Qwen2VlModel qwen = model.qwen2Vl();
         if (qwen != null) {
             qwen2Vl = new Qwen2VlImageProcessor(maxImageTokens > 0 ? qwen.config().withMaxImageTokens(maxImageTokens)

@@ -1,5 +1,6 @@
 package dev.glimpse.operators;
 
+import dev.glimpse.model.EngineDtype;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -18,6 +19,8 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
     private static final Logger LOG = LoggerFactory.getLogger(PatchEmbedder.class);
 
     private final String modelDir;
+    /** {@code engine.dtype}, carried to the TaskManagers with the job; null: each JVM's {@link EngineDtype#configured()}. */
+    private final EngineDtype dtype;
     private final boolean testTimeViews;
     private final boolean imageSplitting;
     private final int maxImageTokens;
@@ -47,7 +50,14 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
      * ({@code generation.max-image-tokens}); 0 keeps the folder's {@code max_pixels}.
      */
     public PatchEmbedder(String modelDir, boolean testTimeViews, boolean imageSplitting, int maxImageTokens) {
+        this(modelDir, null, testTimeViews, imageSplitting, maxImageTokens);
+    }
+
+    /** As above, the model's matrices in {@code dtype} (null: this JVM's {@link EngineDtype#configured()}). */
+    public PatchEmbedder(String modelDir, EngineDtype dtype, boolean testTimeViews, boolean imageSplitting,
+                         int maxImageTokens) {
         this.modelDir = modelDir;
+        this.dtype = dtype;
         this.testTimeViews = testTimeViews;
         this.imageSplitting = imageSplitting;
         this.maxImageTokens = maxImageTokens;
@@ -55,7 +65,7 @@ public class PatchEmbedder extends ProcessFunction<DecodedImage, EmbeddedImage> 
 
     @Override
     public void open(OpenContext openContext) {
-        embedding = new ImageEmbedding(modelDir, testTimeViews, imageSplitting, maxImageTokens);
+        embedding = new ImageEmbedding(modelDir, dtype, testTimeViews, imageSplitting, maxImageTokens);
         metrics = new StageMetrics(getRuntimeContext().getMetricGroup(), "embedMs");
     }
 

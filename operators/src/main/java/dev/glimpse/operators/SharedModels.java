@@ -126,25 +126,25 @@ public final class SharedModels {
         }
     }
 
-    /** The model in {@code dir} on {@code device}, its matrices in this JVM's {@link EngineDtype#configured()} type. */
-    public static Handle acquire(Path dir, Device device) {
-        EngineDtype dtype = EngineDtype.configured().resolve(device);
-        String key = dir.toAbsolutePath().normalize() + "@" + device + "/" + dtype.label();
+    /**
+     * The model in {@code dir} on {@code device}, its matrices in {@code dtype} ({@link EngineDtype#AUTO}
+     * decided for the device; null, as a job whose configuration sets no {@code engine.dtype} gives it:
+     * this JVM's {@link EngineDtype#configured()} type).
+     */
+    public static Handle acquire(Path dir, Device device, EngineDtype dtype) {
+        EngineDtype concrete = (dtype != null ? dtype : EngineDtype.configured()).resolve(device);
+        String key = dir.toAbsolutePath().normalize() + "@" + device + "/" + concrete.label();
         synchronized (MODELS) {
             Entry e = MODELS.get(key);
             if (e == null) {
                 long start = System.nanoTime();
                 boolean qwen = Qwen2VlConfig.isQwen2Vl(dir);
-                if (qwen && dtype != EngineDtype.FLOAT32) {
-                    LOG.warn("engine.dtype {}: the Qwen2-VL family computes in float32 only; loading {} in float32",
-                            dtype.label(), dir);
-                }
                 e = qwen
-                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0), (System.nanoTime() - start) / 1_000_000)
-                        : new Entry(VisionLanguageModel.load(dir, device, dtype), null, (System.nanoTime() - start) / 1_000_000);
+                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0, concrete), (System.nanoTime() - start) / 1_000_000)
+                        : new Entry(VisionLanguageModel.load(dir, device, concrete), null, (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
                 LOG.info("loaded model {} on {} in {} ms ({} parameters, {})", dir, device, e.loadTimeMs, e.parameterCount(),
-                        (qwen ? EngineDtype.FLOAT32 : dtype).label());
+                        concrete.label());
             }
             e.users++;
             return new Handle(key, e);

@@ -2,7 +2,9 @@ package dev.glimpse.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.LowPrecision;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.Qwen2VlModel;
 import java.awt.Color;
@@ -73,6 +75,38 @@ class Qwen2VlOperatorsHarnessTest {
             }
             HarnessMailbox.runAll(h);
             return h.extractOutputValues().stream().sorted(Comparator.comparing(c -> c.request.id)).toList();
+        }
+    }
+
+    /** engine.dtype bfloat16 reaches a Qwen2-VL model too: held in BF16, each caption the one it gives that image alone. */
+    @Test
+    void shouldCaptionWithAQwen2VlFolderInBf16ThroughTheOperators(@TempDir Path dir) throws Exception {
+        qwen2VlFolder(dir);
+        List<byte[]> images = List.of(Files.readAllBytes(dir.resolve("image_0.png")), Files.readAllBytes(dir.resolve("image_1.png")));
+        List<String> prompts = Arrays.asList(null, "What is it?");
+        List<EmbeddedImage> embedded = embed(dir, images, prompts, 0);
+        embedded.forEach(e -> e.request.maxNewTokens = 6);
+        List<CaptionRecord> captions;
+        BatchedCaptioner op = new BatchedCaptioner(dir.toString(), EngineDtype.BFLOAT16, new BatchingSettings(2, Duration.ofHours(1)));
+        try (var h = new OneInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            assertThat(op.model().qwen2Vl().dtype()).isEqualTo(EngineDtype.BFLOAT16);
+            assertThat(LowPrecision.typeOf(op.model().qwen2Vl().weights().get("model.layers.0.self_attn.q_proj.weight")))
+                    .isEqualTo(EngineDtype.BFLOAT16);
+            for (EmbeddedImage e : embedded) {
+                h.processElement(new StreamRecord<>(e));
+            }
+            HarnessMailbox.runAll(h);
+            captions = h.extractOutputValues().stream().sorted(Comparator.comparing(c -> c.request.id)).toList();
+        }
+        assertThat(captions).extracting(c -> c.request.id).containsExactly("a", "b");
+        try (Qwen2VlModel model = Qwen2VlModel.load(dir, null, 0, EngineDtype.BFLOAT16)) {
+            for (int i = 0; i < images.size(); i++) {
+                var row = model.prepare(ImagePreprocessor.decodeRgb(images.get(i), ImagePreprocessor.Limits.DEFAULT, 112),
+                        prompts.get(i));
+                Qwen2VlModel.Result alone = model.generate(List.of(row), new int[] {6}, false).get(0);
+                assertThat(captions.get(i).caption).as("image %d", i).isEqualTo(model.decode(alone.tokens()));
+            }
         }
     }
 

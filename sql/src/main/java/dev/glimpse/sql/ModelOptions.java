@@ -23,6 +23,7 @@ final class ModelOptions {
     static {
         BY_KEY.put("model-dir", GlimpseOptions.MODEL_DIR);
         BY_KEY.put("engine-threads", GlimpseOptions.ENGINE_THREADS);
+        BY_KEY.put("engine-dtype", GlimpseOptions.ENGINE_DTYPE);
         BY_KEY.put("max-payload-bytes", GlimpseOptions.MAX_PAYLOAD);
         BY_KEY.put("max-pixels", GlimpseOptions.MAX_PIXELS);
         BY_KEY.put("max-prompt-chars", GlimpseOptions.MAX_PROMPT_CHARS);

@@ -46,10 +46,10 @@ final class RowCaptioner implements AutoCloseable {
         this.spec = spec;
         PipelineSettings s = spec.settings();
         decoding = new ImageDecoding(s.decoder());
-        embedding = new ImageEmbedding(s.modelDir(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens());
+        embedding = new ImageEmbedding(s.modelDir(), s.dtype(), s.testTimeViews(), s.imageSplitting(), s.maxImageTokens());
         idPrefix = "row-" + context.getTaskInfo().getIndexOfThisSubtask() + "-";
         SharedModels.Handle model = SharedModels.acquire(Path.of(s.modelDir()),
-                Devices.pick(context.getExternalResourceInfos("gpu")));
+                Devices.pick(context.getExternalResourceInfos("gpu")), s.dtype());
         // The job's unsure images wait for the next barrier; a row in flight waits for nothing but its batch.
         BatchingSettings b = s.batching();
         BatchingSettings batching = new BatchingSettings(b.maxBatchSize(), b.maxBatchDelay(), b.maxBatchDelay(), b.mode());
