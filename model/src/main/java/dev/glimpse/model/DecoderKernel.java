@@ -1,6 +1,7 @@
 package dev.glimpse.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -24,8 +25,8 @@ import java.util.List;
  * F32; norms, rotary, residuals and the cache stay F32.
  */
 final class DecoderKernel {
-    /** Tensors per block in the weight list: norm1, q, k, v, out, norm2, gate, up, down. */
-    static final int PER_BLOCK = 9;
+    /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down. */
+    static final int PER_BLOCK = 6;
     private static final int TORCH_FLOAT = 6;
 
     /** The module's code, in the form {@code torch.jit.save} writes it. */
@@ -50,11 +51,13 @@ final class DecoderKernel {
             "      p = i * " + PER_BLOCK,
             "      dt = ops.prim.dtype(w[p + 1])",
             "      a = torch.to(self.rms(h, w[p], eps), dt)",
-            "      q = torch.transpose(torch.view(torch.to(self.lin(a, w[p + 1]), " + TORCH_FLOAT + "), [b, t, heads, hd]), 1, 2)",
-            "      k = torch.transpose(torch.view(torch.to(self.lin(a, w[p + 2]), " + TORCH_FLOAT + "), [b, t, kv_heads, hd]), 1, 2)",
-            "      v = torch.transpose(torch.view(torch.to(self.lin(a, w[p + 3]), " + TORCH_FLOAT + "), [b, t, kv_heads, hd]), 1, 2)",
-            "      q = self.rope(q, cos, sin)",
-            "      k = self.rope(k, cos, sin)",
+            // q, k and v from one product with their rows joined; the rotary embedding of q and k at once.
+            "      qkv = torch.to(self.lin(a, w[p + 1]), " + TORCH_FLOAT + ")",
+            "      qk = torch.transpose(torch.reshape(torch.slice(qkv, 2, 0, (heads + kv_heads) * hd), [b, t, heads + kv_heads, hd]), 1, 2)",
+            "      qk = self.rope(qk, cos, sin)",
+            "      q = torch.slice(qk, 1, 0, heads)",
+            "      k = torch.slice(qk, 1, heads)",
+            "      v = torch.transpose(torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
             "      if decode:",
             "        _0 = torch.index_put_(keys[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(k, 2))",
             "        _1 = torch.index_put_(values[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(v, 2))",
@@ -75,11 +78,22 @@ final class DecoderKernel {
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt),"
                     + " torch.to(mask, dt), 0., False, scale=scale, enable_gqa=True)",
             "        y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
-            "      h = torch.add(h, torch.to(self.lin(y, w[p + 4]), " + TORCH_FLOAT + "))",
-            "      m = torch.to(self.rms(h, w[p + 5], eps), ops.prim.dtype(w[p + 6]))",
-            "      g = torch.mul(torch.silu(self.lin(m, w[p + 6])), self.lin(m, w[p + 7]))",
-            "      h = torch.add(h, torch.to(self.lin(g, w[p + 8]), " + TORCH_FLOAT + "))",
+            "      h = torch.add(h, torch.to(self.lin(torch.to(y, dt), w[p + 2]), " + TORCH_FLOAT + "))",
+            // gate and up from one product with their rows joined, then silu(gate) * up, then down.
+            "      gu = self.lin(torch.to(self.rms(h, w[p + 3], eps), dt), w[p + 4])",
+            "      inter = torch.floordiv(torch.size(gu, 2), 2)",
+            "      g = torch.mul(torch.silu(torch.slice(gu, 2, 0, inter)), torch.slice(gu, 2, inter))",
+            "      h = torch.add(h, torch.to(self.lin(g, w[p + 5]), " + TORCH_FLOAT + "))",
             "    return self.rms(h, w[len(keys) * " + PER_BLOCK + "], eps)",
+            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
+            "    joined = torch.cat(parts)",
+            "    out = [joined]",
+            "    start = 0",
+            "    for part in parts:",
+            "      end = start + torch.size(part, 0)",
+            "      _0 = torch.append(out, torch.slice(joined, 0, start, end))",
+            "      start = end",
+            "    return out",
             "  def lin(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
             "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
@@ -153,18 +167,59 @@ final class DecoderKernel {
         }
     }
 
-    /** The list the kernel reads its weights from: {@link #PER_BLOCK} tensors per block, then the final norm. */
+    /**
+     * The list the kernel reads its weights from: {@link #PER_BLOCK} tensors per block, then the final
+     * norm; null where the kernel must not run (weights that record gradients: training updates them
+     * in place, op by op). Each block's q, k and v projections are joined into one tensor of their
+     * rows, and its gate and up projections into another, so that each group is one product; the
+     * model's own tensors become views into them ({@link Weights#replace}), so no weight is held twice.
+     */
     static IValue weightList(ModelConfig cfg, Weights w) {
+        if (w.all().values().stream().anyMatch(NDArray::hasGradient)) {
+            return null;
+        }
         PtNDArray[] list = new PtNDArray[cfg.lmNBlocks * PER_BLOCK + 1];
-        String[] names = {"norm1.weight", "attn.q_proj.weight", "attn.k_proj.weight", "attn.v_proj.weight",
-            "attn.out_proj.weight", "norm2.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
         for (int i = 0; i < cfg.lmNBlocks; i++) {
-            for (int j = 0; j < PER_BLOCK; j++) {
-                list[i * PER_BLOCK + j] = pt(w.get("decoder.blocks." + i + "." + names[j]));
-            }
+            String b = "decoder.blocks." + i + ".";
+            list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
+            list[i * PER_BLOCK + 1] = join(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
+            list[i * PER_BLOCK + 2] = pt(w.get(b + "attn.out_proj.weight"));
+            list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
+            list[i * PER_BLOCK + 4] = join(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
+            list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight"));
         }
         list[list.length - 1] = pt(w.get("decoder.norm.weight"));
-        return IValue.listFrom(list);
+        IValue l = IValue.listFrom(list);
+        for (int i = 0; i < cfg.lmNBlocks; i++) { // the list holds the joined tensors: Java needs only the views
+            list[i * PER_BLOCK + 1].close();
+            list[i * PER_BLOCK + 4].close();
+        }
+        return l;
+    }
+
+    /** The tensors {@code names} (matrices of one width) joined by rows; each becomes a view into the result. */
+    private static PtNDArray join(Weights w, String... names) {
+        PtNDArray[] parts = new PtNDArray[names.length];
+        for (int i = 0; i < names.length; i++) {
+            parts[i] = pt(w.get(names[i]));
+        }
+        PtNDManager manager = (PtNDManager) w.manager();
+        IValue in = IValue.listFrom(parts);
+        IValue out = null;
+        try {
+            out = IValueUtils.runMethod(module(), "join", in);
+            PtNDArray[] joined = out.toTensorArray(manager); // the joined tensor, then a view per part
+            NDScope.unregister(joined); // weights: made during a forward, they must outlive its scope
+            for (int i = 0; i < names.length; i++) {
+                w.replace(names[i], joined[i + 1]);
+            }
+            return joined[0];
+        } finally {
+            if (out != null) {
+                out.close();
+            }
+            in.close();
+        }
     }
 
     private static PtNDArray pt(NDArray a) {

@@ -44,7 +44,11 @@ public final class TextDecoder {
         this.fused = fused;
     }
 
-    /** The weights as {@link DecoderKernel} reads them, made at first use and freed with the weights' manager. */
+    /**
+     * The weights as {@link DecoderKernel} reads them, made at first use and freed with the weights'
+     * manager (the blocks' q, k, v and gate, up tensors become views into joined ones); null while
+     * the weights record gradients.
+     */
     private IValue kernelWeights() {
         IValue list = kernelWeights;
         if (list == null) {
@@ -52,6 +56,9 @@ public final class TextDecoder {
                 list = kernelWeights;
                 if (list == null) {
                     list = DecoderKernel.weightList(cfg, w);
+                    if (list == null) {
+                        return null; // weights that record gradients: asked again next time, cheaply
+                    }
                     w.manager().attachInternal("decoder-kernel-weights-" + System.identityHashCode(this), list);
                     kernelWeights = list;
                 }
@@ -103,7 +110,10 @@ public final class TextDecoder {
     /** As {@link #forward(NDArray, long[][], NDArray, KvCache)} with the rotary cos and sin already made ({@link #rotary}). */
     public NDArray forward(NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
         if (cache != null && mask != null && fused && !JniUtils.isGradMode()) {
-            return DecoderKernel.forward(cfg, kernelWeights(), x, cosSin, mask, cache);
+            IValue weights = kernelWeights();
+            if (weights != null) {
+                return DecoderKernel.forward(cfg, weights, x, cosSin, mask, cache);
+            }
         }
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";

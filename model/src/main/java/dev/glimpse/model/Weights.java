@@ -220,6 +220,20 @@ public final class Weights implements AutoCloseable {
         }
     }
 
+    /**
+     * Puts {@code a} in the place of the tensor named {@code name}, closing that one: {@code a} holds
+     * the same values (a view into a tensor that joins several, {@link DecoderKernel}).
+     */
+    void replace(String name, NDArray a) {
+        NDArray old = get(name);
+        if (!old.getShape().equals(a.getShape())) {
+            throw new IllegalArgumentException(name + ": " + a.getShape() + " in the place of " + old.getShape());
+        }
+        a.setName(name);
+        tensors.put(name, a);
+        old.close();
+    }
+
     public long parameterCount() {
         return tensors.values().stream().mapToLong(a -> a.getShape().size()).sum();
     }
