@@ -67,6 +67,14 @@ public final class TextDecoder {
         return list;
     }
 
+    /** Forgets the kernel's weights (after the model's weights changed type): the next forward makes them again. */
+    synchronized void resetKernel() {
+        if (kernelWeights != null) {
+            kernelWeights.close();
+            kernelWeights = null;
+        }
+    }
+
     public NDArray tokenEmbedding() {
         return w.get("decoder.token_embedding.weight");
     }

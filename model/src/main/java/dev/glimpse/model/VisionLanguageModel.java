@@ -119,6 +119,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             throw new IllegalStateException("the model is held in " + this.dtype.label() + " already; load it again for "
                     + concrete.label());
         }
+        decoder.resetKernel(); // its joined tensors hold the F32 values
         weights.castMatrices(concrete);
         this.dtype = concrete;
         return this;
