@@ -99,6 +99,8 @@ final class DecoderKernel {
             "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
+            "  def head(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
+            "    return torch.to(self.lin(torch.to(x, ops.prim.dtype(w)), w), " + TORCH_FLOAT + ")",
             "  def lin(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
             "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
@@ -153,14 +155,14 @@ final class DecoderKernel {
     /**
      * {@code x @ w^T} through oneDNN's inner product, as the kernel's own products: for the few rows
      * of a decode step it reads the weights at about twice the rate of the BLAS call that {@code
-     * torch.linear} makes on this CPU (and in parallel, which that call does not). F32 {@code x}
-     * and {@code w}; the result belongs to {@code x}'s manager.
+     * torch.linear} makes on this CPU (and in parallel, which that call does not). F32 {@code x};
+     * {@code w} F32, BF16 or F16 (the product in its type); F32 out, on {@code x}'s manager.
      */
     static NDArray linear(NDArray x, NDArray w) {
         IValue[] in = {IValue.from(pt(x)), IValue.from(pt(w))};
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), "lin", in);
+            out = IValueUtils.runMethod(module(), "head", in);
             return out.toTensor((PtNDManager) x.getManager());
         } finally {
             if (out != null) {

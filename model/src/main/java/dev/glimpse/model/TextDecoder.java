@@ -87,7 +87,7 @@ public final class TextDecoder {
     /** {@code [.., D_lm] -> [.., V]}. */
     public NDArray logits(NDArray hidden) {
         NDArray head = cfg.lmTieWeights ? tokenEmbedding() : w.get("decoder.head.weight");
-        if (fused && !LowPrecision.isLow(head) && !JniUtils.isGradMode()) {
+        if (fused && !JniUtils.isGradMode()) {
             return DecoderKernel.linear(hidden, head); // the head is the largest product of a decode step
         }
         return Ops.linear(hidden, head, null);
