@@ -101,7 +101,10 @@ final class DecoderKernel {
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
             "  def head(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    return torch.to(self.lin(torch.to(x, ops.prim.dtype(w)), w), " + TORCH_FLOAT + ")",
+            // oneDNN's inner product on a CPU; on a GPU, torch's own product (oneDNN takes CPU tensors only).
             "  def lin(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
+            "    if ops.prim.is_cuda(x):",
+            "      return torch.linear(x, w)",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
             "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
             "    r = torch.sqrt(torch.add(torch.mean(torch.square(x), [-1], True), eps))",
