@@ -67,6 +67,18 @@ public final class TextDecoder {
         return list;
     }
 
+    /**
+     * Makes the kernel's weights now rather than at the first forward over a cache: a model that
+     * several threads will share calls this once after loading, so that no forward runs while the
+     * blocks' tensors are swapped for views of the joined ones. Does nothing while weights record
+     * gradients.
+     */
+    public void prepareKernel() {
+        if (fused) {
+            kernelWeights();
+        }
+    }
+
     /** Forgets the kernel's weights (after the model's weights changed type): the next forward makes them again. */
     synchronized void resetKernel() {
         if (kernelWeights != null) {

@@ -119,6 +119,12 @@ public final class SharedModels {
 
     private SharedModels() {}
 
+    /** The decoder kernel's weights made before any thread shares the model ({@link dev.glimpse.model.TextDecoder#prepareKernel}). */
+    private static VisionLanguageModel prepared(VisionLanguageModel m) {
+        m.decoder().prepareKernel();
+        return m;
+    }
+
     /** NDArrays held by the shared models' managers: flat over time unless something leaks. */
     public static long liveArrays() {
         synchronized (MODELS) {
@@ -141,7 +147,8 @@ public final class SharedModels {
                 boolean qwen = Qwen2VlConfig.isQwen2Vl(dir);
                 e = qwen
                         ? new Entry(null, Qwen2VlModel.load(dir, device, 0, concrete), (System.nanoTime() - start) / 1_000_000)
-                        : new Entry(VisionLanguageModel.load(dir, device, concrete), null, (System.nanoTime() - start) / 1_000_000);
+                        : new Entry(prepared(VisionLanguageModel.load(dir, device, concrete)), null,
+                                (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);
                 LOG.info("loaded model {} on {} in {} ms ({} parameters, {})", dir, device, e.loadTimeMs, e.parameterCount(),
                         concrete.label());
