@@ -56,6 +56,23 @@ public enum EngineDtype {
         return cpuHasBf16() ? BFLOAT16 : FLOAT32;
     }
 
+    /**
+     * The type a model held in {@code held} is cast to when asked for {@code requested} on {@code
+     * device}; null when it is held so already. A model cast to BF16 or F16 stays so: asking it for
+     * another type is refused (load it again).
+     */
+    public static EngineDtype castTarget(EngineDtype held, EngineDtype requested, Device device) {
+        EngineDtype concrete = requested.resolve(device);
+        if (concrete == held) {
+            return null;
+        }
+        if (held != FLOAT32) {
+            throw new IllegalStateException("the model is held in " + held.label() + " already; load it again for "
+                    + concrete.label());
+        }
+        return concrete;
+    }
+
     /** Whether this machine's CPU multiplies BF16 natively (Linux: its flags in {@code /proc/cpuinfo}). */
     public static boolean cpuHasBf16() {
         Path cpuinfo = Path.of("/proc/cpuinfo");

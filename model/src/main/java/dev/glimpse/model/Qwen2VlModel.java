@@ -108,13 +108,9 @@ public final class Qwen2VlModel implements AutoCloseable {
      * products, the KV cache and the logits. A model cast to BF16 or F16 stays so.
      */
     public Qwen2VlModel castTo(EngineDtype dtype) {
-        EngineDtype concrete = dtype.resolve(manager.getDevice());
-        if (concrete == this.dtype) {
+        EngineDtype concrete = EngineDtype.castTarget(this.dtype, dtype, manager.getDevice());
+        if (concrete == null) {
             return this;
-        }
-        if (this.dtype != EngineDtype.FLOAT32) {
-            throw new IllegalStateException("the model is held in " + this.dtype.label() + " already; load it again for "
-                    + concrete.label());
         }
         weights.castMatrices(concrete);
         this.dtype = concrete;

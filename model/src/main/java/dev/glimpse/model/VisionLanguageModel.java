@@ -111,13 +111,9 @@ public final class VisionLanguageModel implements AutoCloseable {
      * model's device), freeing their F32 copies: a model cast to BF16 or F16 stays so.
      */
     public VisionLanguageModel castTo(EngineDtype dtype) {
-        EngineDtype concrete = dtype.resolve(manager.getDevice());
-        if (concrete == this.dtype) {
+        EngineDtype concrete = EngineDtype.castTarget(this.dtype, dtype, manager.getDevice());
+        if (concrete == null) {
             return this;
-        }
-        if (this.dtype != EngineDtype.FLOAT32) {
-            throw new IllegalStateException("the model is held in " + this.dtype.label() + " already; load it again for "
-                    + concrete.label());
         }
         decoder.resetKernel(); // its joined tensors hold the F32 values
         weights.castMatrices(concrete);
