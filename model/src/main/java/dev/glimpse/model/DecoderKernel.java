@@ -162,19 +162,7 @@ final class DecoderKernel {
      * {@code w} F32, BF16 or F16 (the product in its type); F32 out, on {@code x}'s manager.
      */
     static NDArray linear(NDArray x, NDArray w) {
-        IValue[] in = {IValue.from(pt(x)), IValue.from(pt(w))};
-        IValue out = null;
-        try {
-            out = IValueUtils.runMethod(module(), "head", in);
-            return out.toTensor((PtNDManager) x.getManager());
-        } finally {
-            if (out != null) {
-                out.close();
-            }
-            for (IValue v : in) {
-                v.close();
-            }
-        }
+        return LowPrecision.run(module(), "head", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
     }
 
     /**

@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.IValue;
+import java.util.Arrays;
 
 /**
  * Keys and values of every decoder block, each {@code [R, H_kv, T, hd]}, allocated once at their
@@ -94,16 +95,20 @@ public final class KvCache implements AutoCloseable {
 
     IValue keyList() {
         if (keyList == null) {
-            keyList = IValue.listFrom(java.util.Arrays.stream(keys).map(k -> (PtNDArray) k).toArray(PtNDArray[]::new));
+            keyList = listOf(keys);
         }
         return keyList;
     }
 
     IValue valueList() {
         if (valueList == null) {
-            valueList = IValue.listFrom(java.util.Arrays.stream(values).map(v -> (PtNDArray) v).toArray(PtNDArray[]::new));
+            valueList = listOf(values);
         }
         return valueList;
+    }
+
+    private static IValue listOf(NDArray[] blocks) {
+        return IValue.listFrom(Arrays.stream(blocks).map(a -> (PtNDArray) a).toArray(PtNDArray[]::new));
     }
 
     public int rows() {

@@ -103,6 +103,11 @@ class Qwen2VlBatchingTest {
     }
 
     private static float[] lastLogitsWithoutCache(Qwen2VlModel.Prepared row) {
+        return lastLogitsWithoutCache(model, row);
+    }
+
+    /** The last position's logits of {@code row} by one forward without a cache, as the reference decodes. */
+    static float[] lastLogitsWithoutCache(Qwen2VlModel model, Qwen2VlModel.Prepared row) {
         try (NDManager m = model.manager().newSubManager()) {
             MRopePositions positions = MRopePositions.of(row.ids(), row.grids(), model.config().imageTokenId(), 2);
             NDArray embeds = model.inputsEmbeds(m, List.of(row), model.imageTokens(m, List.of(row)));

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
@@ -103,7 +102,7 @@ class Qwen2VlLowPrecisionTest {
             for (int k = 1; k < STEPS; k++) {
                 long[] ids = Arrays.copyOf(row.ids(), row.ids().length + k);
                 System.arraycopy(reference.tokens(), 0, ids, row.ids().length, k);
-                float[] step = lastLogitsWithoutCache(bf16, new Qwen2VlModel.Prepared(row.images(), ids));
+                float[] step = Qwen2VlBatchingTest.lastLogitsWithoutCache(bf16, new Qwen2VlModel.Prepared(row.images(), ids));
                 assertThat(relativeDiff(step, reference.stepLogits().get(k))).as("row %d step %d", r, k).isLessThan(BF16_TOLERANCE);
             }
         }
@@ -117,7 +116,7 @@ class Qwen2VlLowPrecisionTest {
             for (int k = 0; k < STEPS; k++) {
                 long[] ids = Arrays.copyOf(row.ids(), row.ids().length + k);
                 System.arraycopy(cached.tokens(), 0, ids, row.ids().length, k);
-                float[] recomputed = lastLogitsWithoutCache(bf16, new Qwen2VlModel.Prepared(row.images(), ids));
+                float[] recomputed = Qwen2VlBatchingTest.lastLogitsWithoutCache(bf16, new Qwen2VlModel.Prepared(row.images(), ids));
                 assertThat(relativeDiff(cached.stepLogits().get(k), recomputed)).as("step " + k).isLessThan(BATCH_TOLERANCE);
             }
         }
@@ -165,16 +164,6 @@ class Qwen2VlLowPrecisionTest {
      * exactly; 0.1 % leaves room for another CPU's kernels and is far below BF16 against F32.
      */
     private static final double BATCH_TOLERANCE = 1e-3;
-
-    private static float[] lastLogitsWithoutCache(Qwen2VlModel model, Qwen2VlModel.Prepared row) {
-        try (NDManager m = model.manager().newSubManager()) {
-            MRopePositions positions = MRopePositions.of(row.ids(), row.grids(), model.config().imageTokenId(), 2);
-            NDArray embeds = model.inputsEmbeds(m, List.of(row), model.imageTokens(m, List.of(row)));
-            NDArray hidden = model.decoder().forward(embeds, model.decoder().rotary(m, new long[][][] {positions.ids()}),
-                    TextDecoder.causalMask(m, row.ids().length), null, null);
-            return model.decoder().logits(hidden.get(new NDIndex(":, -1, :"))).toFloatArray();
-        }
-    }
 
     /** The largest difference between {@code got} and {@code expected}, over the largest {@code |expected|}. */
     static double relativeDiff(float[] got, float[] expected) {
