@@ -3,13 +3,19 @@ package dev.glimpse.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.connectors.KafkaClients;
+import dev.glimpse.kafka.EmbeddedKafka;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -57,6 +63,40 @@ public final class KafkaPipelineHarness {
         o.put("kafka.create-topics", "true");
         o.putAll(extra);
         return GlimpseConfig.load(null, o);
+    }
+
+    /**
+     * Runs the job of {@code c} (named {@code jobName}) on a fresh two-partition images topic: one
+     * JSON envelope per image (base64 bytes, {@code maxNewTokens}, the image's prompt if {@code
+     * prompts} has one), then a record {@code "broken"} that is no image; returns every committed
+     * caption and dead letter by id, the job cancelled.
+     */
+    public static Map<String, Output> captionWithABrokenRecord(EmbeddedKafka kafka, GlimpseConfig c, String jobName,
+                                                               Map<String, byte[]> images, Map<String, String> prompts,
+                                                               int maxNewTokens) throws Exception {
+        String topic = c.get(GlimpseOptions.IMAGES_TOPIC);
+        kafka.createTopic(topic, 2);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
+        GlimpseJob.addTo(env, c);
+        JobClient job = env.executeAsync(jobName);
+        try (KafkaProducer<byte[], byte[]> p = producer(kafka.bootstrapServers())) {
+            for (Map.Entry<String, byte[]> e : images.entrySet()) {
+                String prompt = prompts.containsKey(e.getKey()) ? ",\"prompt\":\"" + prompts.get(e.getKey()) + "\"" : "";
+                String json = "{\"id\":\"" + e.getKey() + "\",\"image_base64\":\""
+                        + Base64.getEncoder().encodeToString(e.getValue()) + "\",\"max_new_tokens\":" + maxNewTokens + prompt + "}";
+                send(p, topic, null, json.getBytes());
+            }
+            send(p, topic, "broken", "not an image".getBytes());
+        }
+        List<Output> out;
+        try {
+            out = readCommitted(kafka.bootstrapServers(),
+                    List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)),
+                    images.size() + 1, Duration.ofMinutes(4));
+        } finally {
+            job.cancel().get();
+        }
+        return out.stream().collect(Collectors.toMap(Output::id, Function.identity()));
     }
 
     public static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value) {

@@ -14,20 +14,13 @@ import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,31 +76,8 @@ class SmolVlmPipelineITCase {
         int cap = 6;
 
         GlimpseConfig c = KafkaPipelineHarness.config(kafka.bootstrapServers(), model, work, "smolvlm", "500ms");
-        String topic = c.get(GlimpseOptions.IMAGES_TOPIC);
-        kafka.createTopic(topic, 2);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(GlimpseJob.checkpointing(c));
-        GlimpseJob.addTo(env, c);
-        JobClient job = env.executeAsync("it-smolvlm");
-        try (KafkaProducer<byte[], byte[]> p = KafkaPipelineHarness.producer(kafka.bootstrapServers())) {
-            for (Map.Entry<String, byte[]> e : images.entrySet()) {
-                String prompt = prompts.containsKey(e.getKey()) ? ",\"prompt\":\"" + prompts.get(e.getKey()) + "\"" : "";
-                String json = "{\"id\":\"" + e.getKey() + "\",\"image_base64\":\""
-                        + Base64.getEncoder().encodeToString(e.getValue()) + "\",\"max_new_tokens\":" + cap + prompt + "}";
-                KafkaPipelineHarness.send(p, topic, null, json.getBytes());
-            }
-            KafkaPipelineHarness.send(p, topic, "broken", "not an image".getBytes());
-        }
-        List<KafkaPipelineHarness.Output> out;
-        try {
-            out = KafkaPipelineHarness.readCommitted(kafka.bootstrapServers(),
-                    List.of(c.get(GlimpseOptions.CAPTIONS_TOPIC), c.get(GlimpseOptions.DEAD_LETTER_TOPIC)),
-                    images.size() + 1, Duration.ofMinutes(4));
-        } finally {
-            job.cancel().get();
-        }
-
-        Map<String, KafkaPipelineHarness.Output> byId = out.stream()
-                .collect(Collectors.toMap(KafkaPipelineHarness.Output::id, Function.identity()));
+        Map<String, KafkaPipelineHarness.Output> byId =
+                KafkaPipelineHarness.captionWithABrokenRecord(kafka, c, "it-smolvlm", images, prompts, cap);
         assertThat(byId).hasSize(images.size() + 1);
         assertThat(byId.get("broken").topic()).isEqualTo(c.get(GlimpseOptions.DEAD_LETTER_TOPIC));
         assertThat(byId.get("broken").json().path("error").path("code").asText()).isEqualTo("UNSUPPORTED_FORMAT");
