@@ -88,9 +88,48 @@ final class DecoderKernel {
             "      g = torch.mul(torch.silu(torch.slice(gu, 2, 0, inter)), torch.slice(gu, 2, inter))",
             "      h = torch.add(h, torch.to(self.lin(g, w[p + 5]), " + TORCH_FLOAT + "))",
             "    return self.rms(h, w[len(keys) * " + PER_BLOCK + "], eps)",
-            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
-            "    joined = torch.cat(parts)",
+            // One decode step after the tokens are chosen: the new tokens' embedding ids [B, 1] (int64)
+            // and rotary angles (positions [B, 1] F32 times freq, cos and sin scaled as TextDecoder#rotary
+            // makes them), the blocks over the cache as forward's decode, the final norm and the head:
+            // logits [B, V] F32. table: the token embedding; head: the head as TextDecoder#logits passes it.
+            "  def decode(self: __torch__.DecoderKernel, ids: Tensor, positions: Tensor, freq: Tensor, scaling: float,"
+                    + " table: Tensor, head: Tensor, mask: Tensor, w: List[Tensor], keys: List[Tensor], values: List[Tensor],"
+                    + " slots: Tensor, columns: Tensor, used: int, width: int, heads: int, kv_heads: int, eps: float,"
+                    + " scale: float) -> Tensor:",
+            "    b = torch.size(positions, 0)",
+            "    t = torch.size(positions, 1)",
+            "    x = torch.to(torch.embedding(table, ids), " + TORCH_FLOAT + ")",
+            "    angles = torch.mul(torch.reshape(positions, [b, t, 1]), freq)",
+            "    emb = torch.unsqueeze(torch.cat([angles, angles], 2), 1)",
+            "    cos = torch.mul(torch.cos(emb), scaling)",
+            "    sin = torch.mul(torch.sin(emb), scaling)",
+            "    h = self.forward(x, cos, sin, mask, w, keys, values, slots, columns, True, used, width, heads, kv_heads, eps, scale)",
+            "    return self.head(torch.squeeze(h, 1), head)",
+            // The next token of each image from the rows' logits [>= used, V]: single (one row per
+            // image), pick [images] is each image's row; else pick [images, used] averages the log-
+            // probabilities of an image's rows. Returns [2, images] (the token as F32, its log-
+            // probability), the token of each row [used, 1] (image_of_row [used]), and the images' scores.
+            "  def choose(self: __torch__.DecoderKernel, logits: Tensor, used: int, single: bool, pick: Tensor,"
+                    + " image_of_row: Tensor) -> List[Tensor]:",
+            "    rows = torch.slice(logits, 0, 0, used)",
+            "    if single:",
+            "      scores = torch.index_select(rows, 0, pick)",
+            "      best = torch.amax(torch.log_softmax(scores, -1), [-1])",
+            "    else:",
+            "      scores = torch.matmul(pick, torch.log_softmax(rows, -1))",
+            "      best = torch.amax(scores, [-1])",
+            "    chosen = torch.argmax(scores, -1)",
+            "    of_row = torch.reshape(torch.index_select(chosen, 0, image_of_row), [used, 1])",
+            "    return [torch.stack([torch.to(chosen, " + TORCH_FLOAT + "), best]), of_row, scores]",
+            // The parts joined by rows, held transposed ([K, N] in memory) when asked: see lin.
+            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor], transposed: bool) -> List[Tensor]:",
+            "    joined = parts[0] if len(parts) == 1 else torch.cat(parts)",
             "    out = [joined]",
+            "    if transposed:",
+            "      k = torch.size(joined, 1)",
+            "      wt = torch.contiguous(torch.t(joined))",
+            "      joined = torch.t(wt)",
+            "      out = [torch.reshape(wt, [2, torch.floordiv(k, 2), -1]) if torch.remainder(k, 2) == 0 else joined]",
             "    start = 0",
             "    for part in parts:",
             "      end = start + torch.size(part, 0)",
@@ -99,10 +138,23 @@ final class DecoderKernel {
             "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
+            // The head as TextDecoder holds it: [V, D], the transposed view of the [D, V] join made.
             "  def head(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
-            "    return torch.to(self.lin(torch.to(x, ops.prim.dtype(w)), w), " + TORCH_FLOAT + ")",
-            // oneDNN's inner product on a CPU; on a GPU, torch's own product (oneDNN takes CPU tensors only).
+            "    dt = ops.prim.dtype(w)",
+            "    if torch.is_contiguous(torch.t(w)) and not torch.is_contiguous(w) and torch.remainder(torch.size(w, 1), 2) == 0:",
+            "      w = torch.reshape(torch.t(w), [2, torch.floordiv(torch.size(w, 1), 2), -1])",
+            "    return torch.to(self.lin(torch.to(x, dt), w), " + TORCH_FLOAT + ")",
+            // x @ w^T, w [N, K] or its transpose held as two halves of K, [2, K/2, N] (join). On a CPU one
+            // F32 row by the halves is two single-threaded BLAS products run side by side by bmm, then
+            // added: on this CPU they read the weights about a quarter faster than oneDNN's inner
+            // product of one row, which takes every other case (w [N, K] in either layout). On a GPU,
+            // torch's own product (oneDNN takes CPU tensors only).
             "  def lin(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
+            "    if torch.dim(w) == 3:",
+            "      if torch.numel(x) == 2 * torch.size(w, 1) and ops.prim.dtype(w) == " + TORCH_FLOAT + " and not ops.prim.is_cuda(x):",
+            "        y = torch.sum(torch.bmm(torch.reshape(x, [2, 1, torch.size(w, 1)]), w), 0)",
+            "        return torch.reshape(y, torch.add(torch.slice(torch.size(x), 0, -1), [torch.size(w, 2)]))",
+            "      w = torch.t(torch.reshape(w, [-1, torch.size(w, 2)]))",
             "    if ops.prim.is_cuda(x):",
             "      return torch.linear(x, w)",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
@@ -131,10 +183,7 @@ final class DecoderKernel {
     static NDArray forward(ModelConfig cfg, IValue weights, NDArray x, NDArray[] cosSin, NDArray mask, KvCache cache) {
         KvCache.Step s = cache.step();
         CALLS.incrementAndGet();
-        if (!PLAIN_EXECUTOR_SET.get()) {
-            JniUtils.setGraphExecutorOptimize(OPTIMIZE);
-            PLAIN_EXECUTOR_SET.set(true);
-        }
+        plainExecutor();
         IValue[] own = {IValue.from(pt(x)), IValue.from(pt(cosSin[0])), IValue.from(pt(cosSin[1])), IValue.from(pt(mask)),
             IValue.from(pt(s.slots())), IValue.from(pt(s.columns() != null ? s.columns() : s.slots())),
             IValue.from(s.columns() != null), IValue.from((long) s.used()), IValue.from((long) s.width()),
@@ -152,6 +201,68 @@ final class DecoderKernel {
             for (IValue v : own) { // the weights' and the cache's lists live on: they are reused every call
                 v.close();
             }
+        }
+    }
+
+    /**
+     * One decode step from the chosen tokens to the logits, as {@link TextDecoder#decodeLogits}: the
+     * embedding of {@code ids [B, 1]}, the rotary angles of {@code positions [B, 1]} by {@code freq},
+     * the blocks over {@code cache} (set by {@link KvCache#decode}), the final norm and the head, in
+     * one call. F32 {@code [B, V]} on {@code ids}' manager.
+     */
+    static NDArray decode(ModelConfig cfg, IValue weights, NDArray table, NDArray head, NDArray freq, NDArray ids,
+                          NDArray positions, NDArray mask, KvCache cache) {
+        KvCache.Step s = cache.step();
+        CALLS.incrementAndGet();
+        plainExecutor();
+        IValue[] own = {IValue.from(pt(ids)), IValue.from(pt(positions)), IValue.from(pt(freq)), IValue.from(cfg.lmAttnScaling),
+            IValue.from(pt(table)), IValue.from(pt(head)), IValue.from(pt(mask)),
+            IValue.from(pt(s.slots())), IValue.from(pt(s.columns())), IValue.from((long) s.used()), IValue.from((long) s.width()),
+            IValue.from((long) cfg.lmNHeads), IValue.from((long) cfg.lmNKvHeads), IValue.from(cfg.lmRmsEps),
+            IValue.from(1.0 / Math.sqrt(cfg.lmHeadDim()))};
+        IValue out = null;
+        try {
+            out = IValueUtils.runMethod(module(), "decode", own[0], own[1], own[2], own[3], own[4], own[5], own[6], weights,
+                    cache.keyList(), cache.valueList(), own[7], own[8], own[9], own[10], own[11], own[12], own[13], own[14]);
+            return out.toTensor((PtNDManager) ids.getManager());
+        } finally {
+            if (out != null) {
+                out.close();
+            }
+            for (IValue v : own) {
+                v.close();
+            }
+        }
+    }
+
+    /**
+     * The next token of each image from {@code logits}' first {@code used} rows, in one call: {@code
+     * pick} is each image's row ({@code single}) or the {@code [images, used]} average of its rows'
+     * log-probabilities. Returns {@code [2, images]} (the tokens as F32, their log-probabilities), each
+     * row's token {@code [used, 1]} (int64, by {@code imageOfRow}), and the images' scores {@code [images, V]};
+     * on {@code logits}' manager.
+     */
+    static NDArray[] choose(NDArray logits, int used, boolean single, NDArray pick, NDArray imageOfRow) {
+        IValue[] own = {IValue.from(pt(logits)), IValue.from((long) used), IValue.from(single), IValue.from(pt(pick)),
+            IValue.from(pt(imageOfRow))};
+        IValue out = null;
+        try {
+            out = IValueUtils.runMethod(module(), "choose", own);
+            return out.toTensorArray((PtNDManager) logits.getManager());
+        } finally {
+            if (out != null) {
+                out.close();
+            }
+            for (IValue v : own) {
+                v.close();
+            }
+        }
+    }
+
+    private static void plainExecutor() {
+        if (!PLAIN_EXECUTOR_SET.get()) {
+            JniUtils.setGraphExecutorOptimize(OPTIMIZE);
+            PLAIN_EXECUTOR_SET.set(true);
         }
     }
 
@@ -180,13 +291,16 @@ final class DecoderKernel {
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
-            list[i * PER_BLOCK + 1] = join(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
+            list[i * PER_BLOCK + 1] = join(w, true, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
             list[i * PER_BLOCK + 2] = pt(w.get(b + "attn.out_proj.weight"));
             list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
-            list[i * PER_BLOCK + 4] = join(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
+            list[i * PER_BLOCK + 4] = join(w, true, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
             list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight"));
         }
         list[list.length - 1] = pt(w.get("decoder.norm.weight"));
+        // The head, the step's largest product, held transposed too (TextDecoder#logits reads it
+        // through #linear); a tied head's token embedding gathers its rows from that view.
+        join(w, true, cfg.lmTieWeights ? "decoder.token_embedding.weight" : "decoder.head.weight").close();
         IValue l = IValue.listFrom(list);
         for (int i = 0; i < cfg.lmNBlocks; i++) { // the list holds the joined tensors: Java needs only the views
             list[i * PER_BLOCK + 1].close();
@@ -196,7 +310,7 @@ final class DecoderKernel {
     }
 
     /** The tensors {@code names} (matrices of one width) joined by rows; each becomes a view into the result. */
-    private static PtNDArray join(Weights w, String... names) {
+    private static PtNDArray join(Weights w, boolean transposed, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));
@@ -205,7 +319,7 @@ final class DecoderKernel {
         IValue in = IValue.listFrom(parts);
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), "join", in);
+            out = IValueUtils.runMethod(module(), "join", in, IValue.from(transposed));
             PtNDArray[] joined = out.toTensorArray(manager); // the joined tensor, then a view per part
             NDScope.unregister(joined); // weights: made during a forward, they must outlive its scope
             for (int i = 0; i < names.length; i++) {

@@ -411,27 +411,21 @@ public final class DecodingBatch<T> implements AutoCloseable {
         int images = decoding.size();
         float[] chosen;
         float[] kept = null;
-        NDArray nextOfImage;
         try (NDManager step = manager.newSubManager()) {
             step.tempAttachAll(logits, keyMask, columnOfRow, positionOfRow, activeLong, activeFloat);
             step.tempAttachAll(l.arrays());
-            NDArray rowLogits = logits.get(new NDIndex(":{}", l.usedRows)); // [used, V]
-            NDArray scores; // [images, V]: single view: the logits; several: the views' mean log-probabilities
-            NDArray best;
-            if (l.slotOfImage != null) {
-                scores = rowLogits.get(new NDIndex("{}", l.slotOfImage));
-                best = scores.logSoftmax(-1).max(new int[] {-1});
-            } else {
-                scores = l.viewMean.matMul(rowLogits.logSoftmax(-1));
-                best = scores.max(new int[] {-1});
+            // [images, V] scores: single view: the logits; several: the views' mean log-probabilities.
+            // The next token of each row stays on the device: its image's choice (free slots read image 0's).
+            NDArray[] choice = DecoderKernel.choose(logits, l.usedRows, l.slotOfImage != null,
+                    l.slotOfImage != null ? l.slotOfImage : l.viewMean, l.imageOfRow);
+            for (NDArray a : choice) {
+                a.attach(step);
             }
-            nextOfImage = scores.argMax(-1); // [images] int64
-            chosen = download(NDArrays.stack(new NDList(nextOfImage.toType(DataType.FLOAT32, false), best)));
+            chosen = download(choice[0]);
             if (opt.keepLogits()) {
-                kept = download(scores);
+                kept = download(choice[2]);
             }
-            // The next token of each row, on the device: its image's choice (free slots read image 0's).
-            NDArray nextOfRow = nextOfImage.get(new NDIndex("{}", l.imageOfRow)).reshape(l.usedRows, 1);
+            NDArray nextOfRow = choice[1];
             List<Sequence<T>> finished = new ArrayList<>();
             int width = 0;
             for (int i = 0; i < images; i++) {
@@ -484,9 +478,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
             maxPosition = Math.max(maxPosition, s.position);
         }
         cache.decode(l.rows, columns, used, width);
-        NDArray hidden = decoder.forward(decoder.embed(nextOfRow), decoder.rotary(positions, maxPosition), mask,
-                cache); // [used, 1, D_lm]
-        logits.set(new NDIndex(":{}", used), decoder.logits(hidden.squeeze(1)));
+        logits.set(new NDIndex(":{}", used), decoder.decodeLogits(nextOfRow, positions, maxPosition, mask, cache));
         columnOfRow.addi(activeLong);
         positionOfRow.addi(activeFloat);
         for (Sequence<T> s : decoding) {

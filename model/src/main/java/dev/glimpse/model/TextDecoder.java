@@ -106,6 +106,24 @@ public final class TextDecoder {
     }
 
     /**
+     * One decode step over {@code cache} (set by {@link KvCache#decode}): the tokens {@code ids [B, 1]}
+     * (int64) at {@code positions [B, 1]} (F32; the largest {@code maxPosition}) through the blocks
+     * and the head, as {@link #embed}, {@link #rotary}, {@link #forward} and {@link #logits} one
+     * after the other: the logits {@code [B, V]}. With the kernel on, one native call.
+     */
+    public NDArray decodeLogits(NDArray ids, NDArray positions, long maxPosition, NDArray mask, KvCache cache) {
+        if (fused && !JniUtils.isGradMode() && maxPosition + 1 <= cfg.lmMaxPositionEmbeddings) {
+            IValue weights = kernelWeights();
+            if (weights != null) {
+                NDArray head = cfg.lmTieWeights ? tokenEmbedding() : w.get("decoder.head.weight");
+                return DecoderKernel.decode(cfg, weights, tokenEmbedding(), head, invFreqArray, ids, positions, mask, cache);
+            }
+        }
+        NDArray hidden = forward(embed(ids), rotary(positions, maxPosition), mask, cache); // [B, 1, D_lm]
+        return logits(hidden.squeeze(1));
+    }
+
+    /**
      * Runs the blocks over {@code x [B, T, D_lm]} whose tokens sit at {@code positions [B][T]};
      * {@code mask} is added to the attention scores ({@code [B or 1, 1, T, T_kv]}, or null for
      * none). With a cache, keys and values go where the cache was told ({@link KvCache#prefill},

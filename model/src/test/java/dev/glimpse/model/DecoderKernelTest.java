@@ -7,6 +7,10 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,6 +44,46 @@ class DecoderKernelTest {
     }
 
     @Test
+    void shouldDecodeOneImageAtATimeAsTheOpByOpForward() throws Exception {
+        // One slot: every step is one row, which the kernel multiplies by the transposed q|k|v,
+        // gate|up and head as two products over the halves of their width (lin's bmm path).
+        compare(ReferenceParityTest.golden(), EngineDtype.FLOAT32, 1e-4f, 1);
+        compare(SmolVlmReferenceParityTest.golden(), EngineDtype.FLOAT32, 1e-4f, 1);
+        compare(ReferenceParityTest.golden(), EngineDtype.BFLOAT16, 2e-3f, 1);
+    }
+
+    @Test
+    void shouldHoldTheJoinedMatricesTransposedWithTheModelsValuesAndMultiplyOneRowByThem() throws Exception {
+        try (VisionLanguageModel model = VisionLanguageModel.load(ReferenceParityTest.golden());
+             NDManager m = NDManager.newBaseManager()) {
+            ModelConfig c = model.config();
+            Weights w = model.weights();
+            String[] names = {"decoder.blocks.0.attn.q_proj.weight", "decoder.blocks.0.attn.v_proj.weight",
+                "decoder.blocks.1.mlp.up_proj.weight", "decoder.blocks.1.attn.out_proj.weight", "decoder.token_embedding.weight"};
+            Map<String, float[]> before = new HashMap<>();
+            for (String n : names) {
+                before.put(n, w.get(n).toFloatArray());
+            }
+            NDArray x = m.randomNormal(new Shape(1, c.lmHiddenDim));
+            float[] expected = x.matMul(m.create(before.get(names[4]), w.get(names[4]).getShape()).transpose()).toFloatArray();
+            model.decoder().prepareKernel();
+            for (String n : names) {
+                assertThat(w.get(n).toFloatArray()).as(n).containsExactly(before.get(n));
+            }
+            // q|k|v, gate|up and the tied head are held as w^T in memory; the out projection is not.
+            assertThat(transposed(w.get(names[0]))).isTrue();
+            assertThat(transposed(w.get(names[2]))).isTrue();
+            assertThat(transposed(w.get(names[4]))).isTrue();
+            assertThat(transposed(w.get(names[3]))).isFalse();
+            float[] logits = DecoderKernel.linear(x, w.get(names[4])).toFloatArray();
+            assertThat(logits).hasSameSizeAs(expected);
+            for (int k = 0; k < expected.length; k++) {
+                assertThat(logits[k]).as("logit %d", k).isCloseTo(expected[k], within(1e-4f));
+            }
+        }
+    }
+
+    @Test
     void shouldProfileAStepInItsPartsBothWaysAndLeaveTheKernelOn() throws Exception {
         try (VisionLanguageModel model = VisionLanguageModel.load(ReferenceParityTest.golden())) {
             for (boolean kernel : new boolean[] {false, true}) {
@@ -65,14 +109,36 @@ class DecoderKernelTest {
         }
     }
 
+    /** Whether {@code a [N, K]} lies in memory column by column: rows of a transposed {@code [K, N']} tensor. */
+    private static boolean transposed(NDArray a) {
+        PtSymbolBlock layout = LowPrecision.load("Layout", List.of(
+                "class Layout(Module):",
+                "  __parameters__ = []",
+                "  __buffers__ = []",
+                "  training : bool",
+                "  def forward(self: __torch__.Layout, w: Tensor) -> bool:",
+                "    return torch.stride(w, 0) == 1 and torch.stride(w, 1) >= torch.size(w, 0)",
+                ""));
+        try (IValue in = IValue.from((PtNDArray) a);
+             IValue out = IValueUtils.runMethod(layout, "forward", in)) {
+            return out.toBoolean();
+        } finally {
+            layout.close();
+        }
+    }
+
     private static void compare(Path dir, EngineDtype dtype, float tolerance) {
+        compare(dir, dtype, tolerance, 3);
+    }
+
+    private static void compare(Path dir, EngineDtype dtype, float tolerance, int slots) {
         try (VisionLanguageModel model = VisionLanguageModel.load(dir, Device.cpu(), dtype)) {
             long calls = DecoderKernel.CALLS.get();
             model.decoder().useKernel(false);
-            Map<Integer, CaptionGenerator.Result> opByOp = run(model);
+            Map<Integer, CaptionGenerator.Result> opByOp = run(model, slots);
             assertThat(DecoderKernel.CALLS.get()).isEqualTo(calls);
             model.decoder().useKernel(true);
-            Map<Integer, CaptionGenerator.Result> kernel = run(model);
+            Map<Integer, CaptionGenerator.Result> kernel = run(model, slots);
             // One call per forward: 7 prefills and at least the longest caption's steps.
             assertThat(DecoderKernel.CALLS.get() - calls).isGreaterThan(7 + 8);
             assertThat(kernel.keySet()).isEqualTo(opByOp.keySet());
@@ -95,8 +161,8 @@ class DecoderKernelTest {
         }
     }
 
-    /** Seven images through three slots: each freed slot is taken by the next image while others decode. */
-    private static Map<Integer, CaptionGenerator.Result> run(VisionLanguageModel model) {
+    /** Seven images through {@code slots} slots: each freed slot is taken by the next image while others decode. */
+    private static Map<Integer, CaptionGenerator.Result> run(VisionLanguageModel model, int slots) {
         Random rnd = new Random(29);
         ModelConfig c = model.config();
         int n = 7;
@@ -104,7 +170,7 @@ class DecoderKernelTest {
         Map<Integer, CaptionGenerator.Result> results = new HashMap<>();
         CaptionGenerator.Options keep = new CaptionGenerator.Options(true, false, true); // no stop at eos: every step counts
         try (NDManager m = model.manager().newSubManager();
-             DecodingBatch<Integer> batch = new DecodingBatch<>(model, 3, DecodingBatch.columnsFor(c, 9, 9), keep)) {
+             DecodingBatch<Integer> batch = new DecodingBatch<>(model, slots, DecodingBatch.columnsFor(c, 9, 9), keep)) {
             int next = 0;
             while (next < n || !batch.isEmpty()) {
                 while (next < n && batch.freeRows() > 0) {
