@@ -73,10 +73,15 @@ final class DecoderKernel {
             // six small operations in place of the fused kernel's setup (~65 us a call here). With
             // BF16/F16 weights q, k and v are rounded to that type first, as the fused kernel takes
             // them, and the products accumulate in F32 as it does.
-            "        qg = torch.reshape(self.rounded(q, dt), [b, kv_heads, torch.floordiv(heads, kv_heads), hd])",
-            "        sc = torch.matmul(qg, torch.transpose(self.rounded(ka, dt), 2, 3))",
-            "        sc = torch.add(torch.mul(sc, scale), mask)",
-            "        y = torch.reshape(torch.matmul(torch.softmax(sc, -1), self.rounded(va, dt)), [b, t, heads * hd])",
+            "        if dt != " + TORCH_FLOAT + ":",
+            "          q = self.rounded(q, dt)",
+            "          ka = self.rounded(ka, dt)",
+            "          va = self.rounded(va, dt)",
+            "        grp = torch.floordiv(heads, kv_heads)",
+            "        sc = torch.bmm(torch.reshape(q, [b * kv_heads, grp, hd]), torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2))",
+            "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale), mask)",
+            "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",
+            "        y = torch.reshape(torch.bmm(pr, torch.reshape(va, [b * kv_heads, width, hd])), [b, t, heads * hd])",
             "      else:",
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt),"
                     + " torch.to(mask, dt), 0., False, scale=scale, enable_gqa=True)",
@@ -152,14 +157,16 @@ final class DecoderKernel {
             "  def lin(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    if torch.dim(w) == 3:",
             "      if torch.numel(x) == 2 * torch.size(w, 1) and ops.prim.dtype(w) == " + TORCH_FLOAT + " and not ops.prim.is_cuda(x):",
-            "        y = torch.sum(torch.bmm(torch.reshape(x, [2, 1, torch.size(w, 1)]), w), 0)",
+            "        yy = torch.bmm(torch.reshape(x, [2, 1, torch.size(w, 1)]), w)",
+            "        y = torch.add(torch.select(yy, 0, 0), torch.select(yy, 0, 1))",
             "        return torch.reshape(y, torch.add(torch.slice(torch.size(x), 0, -1), [torch.size(w, 2)]))",
             "      w = torch.t(torch.reshape(w, [-1, torch.size(w, 2)]))",
             "    if ops.prim.is_cuda(x):",
             "      return torch.linear(x, w)",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
             "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
-            "    r = torch.sqrt(torch.add(torch.mean(torch.square(x), [-1], True), eps))",
+            // mean as torch computes it on a CPU (a sum, then divided), in fewer calls
+            "    r = torch.sqrt(torch.add(torch.div(torch.sum(torch.square(x), [-1], True), torch.size(x, -1)), eps))",
             "    return torch.mul(torch.div(x, r), weight)",
             "  def rope(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:",
             "    half = torch.floordiv(torch.size(x, 3), 2)",
@@ -292,7 +299,7 @@ final class DecoderKernel {
             String b = "decoder.blocks." + i + ".";
             list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
             list[i * PER_BLOCK + 1] = join(w, true, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
-            list[i * PER_BLOCK + 2] = pt(w.get(b + "attn.out_proj.weight"));
+            list[i * PER_BLOCK + 2] = join(w, true, b + "attn.out_proj.weight");
             list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
             list[i * PER_BLOCK + 4] = join(w, true, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
             list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight"));
@@ -305,6 +312,7 @@ final class DecoderKernel {
         for (int i = 0; i < cfg.lmNBlocks; i++) { // the list holds the joined tensors: Java needs only the views
             list[i * PER_BLOCK + 1].close();
             list[i * PER_BLOCK + 4].close();
+            list[i * PER_BLOCK + 2].close();
         }
         return l;
     }
