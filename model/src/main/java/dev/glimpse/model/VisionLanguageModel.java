@@ -117,6 +117,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
         decoder.resetKernel(); // its joined tensors hold the F32 values
         weights.castMatrices(concrete);
+        visionEncoder.resetPrepared(); // its BF16/F16 matrices go through LowPrecision
         this.dtype = concrete;
         return this;
     }
