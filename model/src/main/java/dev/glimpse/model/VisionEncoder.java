@@ -75,6 +75,10 @@ public final class VisionEncoder {
     }
 
     private NDArray attention(NDArray x, String p) {
+        if (transposed && !JniUtils.isGradMode()) { // one call, torch's fused attention
+            return DecoderKernel.vitAttention(x, w.get(p + "qkv_proj.weight"), w.get(p + "qkv_proj.bias"),
+                    w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"), cfg.vitNHeads);
+        }
         long bsz = x.getShape().get(0);
         long t = x.getShape().get(1);
         int h = cfg.vitNHeads;
@@ -97,6 +101,10 @@ public final class VisionEncoder {
     private NDArray mlp(NDArray x, String p) {
         if (LowPrecision.isLow(w.get(p + "fc1.weight"))) { // one call; the hidden activations stay BF16/F16
             return LowPrecision.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
+                    w.get(p + "fc2.bias"));
+        }
+        if (transposed && !JniUtils.isGradMode()) { // one call, torch's fused GELU
+            return DecoderKernel.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
                     w.get(p + "fc2.bias"));
         }
         NDArray hidden = Ops.geluTanh(linear(x, p + "fc1"));

@@ -1,0 +1,91 @@
+package dev.glimpse.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vision tower as inference runs it on a CPU (its matrices held transposed, products through
+ * oneDNN, the attention and the MLP one call each with torch's fused attention and GELU) against the
+ * op-by-op path that training runs, on nanoVLM's and SmolVLM's tiny checkpoints.
+ */
+class VisionEncoderPreparedTest {
+
+    @Test
+    void shouldEncodeAsTheOpByOpPathOnNanoVlm() throws Exception {
+        compare(ReferenceParityTest.golden());
+    }
+
+    @Test
+    void shouldEncodeAsTheOpByOpPathOnSmolVlm() throws Exception {
+        compare(SmolVlmReferenceParityTest.golden());
+    }
+
+    @Test
+    void shouldLeaveABf16TowerAsItIs() throws Exception {
+        try (VisionLanguageModel model = VisionLanguageModel.load(ReferenceParityTest.golden(), ai.djl.Device.cpu(), EngineDtype.BFLOAT16);
+             NDManager m = NDManager.newBaseManager()) {
+            ModelConfig c = model.config();
+            model.visionEncoder().forward(m.randomNormal(new Shape(1, c.numPatches(), c.vitHiddenDim)));
+            assertThat(transposed(model.weights().get("vision_encoder.blocks.0.mlp.fc2.weight"))).isFalse();
+        }
+    }
+
+    private static void compare(Path dir) throws Exception {
+        try (VisionLanguageModel model = VisionLanguageModel.load(dir); NDManager m = NDManager.newBaseManager()) {
+            ModelConfig c = model.config();
+            Weights w = model.weights();
+            NDArray x = m.randomNormal(new Shape(2, c.numPatches(), c.vitHiddenDim));
+            String fc2 = "vision_encoder.blocks." + (c.vitNBlocks - 1) + ".mlp.fc2.weight";
+            float[] fc2Values = w.get(fc2).toFloatArray();
+            float[] opByOp;
+            JniUtils.setGradMode(true); // the training path: plain layout, torch.linear, GELU and attention op by op
+            try {
+                opByOp = model.visionEncoder().forward(x).toFloatArray();
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            assertThat(transposed(w.get(fc2))).as("nothing is prepared in grad mode").isFalse();
+            float[] prepared = model.visionEncoder().forward(x).toFloatArray();
+            assertThat(transposed(w.get(fc2))).isTrue();
+            assertThat(transposed(w.get("vision_encoder.blocks.0.attn.qkv_proj.weight"))).isTrue();
+            assertThat(w.get(fc2).toFloatArray()).containsExactly(fc2Values);
+            assertThat(prepared).hasSameSizeAs(opByOp);
+            float largest = 0;
+            for (int i = 0; i < opByOp.length; i++) {
+                largest = Math.max(largest, Math.abs(opByOp[i]));
+                assertThat(prepared[i]).as("value %d", i).isCloseTo(opByOp[i], within(1e-4f));
+            }
+            assertThat(largest).isGreaterThan(0.1f);
+        }
+    }
+
+    /** Whether {@code a [N, K]} lies in memory column by column. */
+    private static boolean transposed(NDArray a) {
+        PtSymbolBlock layout = LowPrecision.load("Layout", List.of(
+                "class Layout(Module):",
+                "  __parameters__ = []",
+                "  __buffers__ = []",
+                "  training : bool",
+                "  def forward(self: __torch__.Layout, w: Tensor) -> bool:",
+                "    return torch.stride(w, 0) == 1 and torch.stride(w, 1) >= torch.size(w, 0)",
+                ""));
+        try (IValue in = IValue.from((PtNDArray) a);
+             IValue out = IValueUtils.runMethod(layout, "forward", in)) {
+            return out.toBoolean();
+        } finally {
+            layout.close();
+        }
+    }
+}
