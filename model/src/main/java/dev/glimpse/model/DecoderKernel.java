@@ -147,27 +147,29 @@ final class DecoderKernel {
             "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
-            // x @ w^T + b in F32 through oneDNN's inner product (VisionEncoder's products, w held transposed).
-            "  def linear_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
-            "    return ops.mkldnn._linear_pointwise(x, w, b, \"none\", annotate(List[Optional[number]], []), \"\")",
-            // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, in F32 through oneDNN and
-            // torch's fused attention (VisionEncoder's attention, no [B, H, T, T] scores kept).
+            // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, through oneDNN and torch's
+            // fused attention (VisionEncoder's attention; no [B, H, T, T] scores kept). In the weights'
+            // type (F32 or BF16) from x cast to it, F32 out, as LowPrecision's products and attention.
             "  def vit_attention(self: __torch__.DecoderKernel, x: Tensor, wqkv: Tensor, bqkv: Tensor, wo: Tensor, bo: Tensor,"
                     + " heads: int) -> Tensor:",
+            "    dt = ops.prim.dtype(wqkv)",
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.floordiv(torch.size(wo, 1), heads)",
-            "    qkv = ops.mkldnn._linear_pointwise(x, wqkv, bqkv, \"none\", annotate(List[Optional[number]], []), \"\")",
+            "    qkv = self.lin_bias(torch.to(x, dt), wqkv, bqkv)",
             "    qkv = torch.permute(torch.reshape(qkv, [b, t, 3, heads, hd]), [2, 0, 3, 1, 4])",
             "    y = torch.scaled_dot_product_attention(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2),"
                     + " None, 0., False, scale=torch.div(1., torch.sqrt(hd)))",
             "    y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
-            "    return ops.mkldnn._linear_pointwise(y, wo, bo, \"none\", annotate(List[Optional[number]], []), \"\")",
-            // fc2(gelu_tanh(fc1(x))) in F32 through oneDNN and torch's fused GELU (VisionEncoder's MLP).
+            "    return torch.to(self.lin_bias(y, wo, bo), " + TORCH_FLOAT + ")",
+            // fc2(gelu_tanh(fc1(x))) through oneDNN and torch's fused GELU (VisionEncoder's MLP), in the
+            // weights' type as vit_attention; a BF16 MLP's hidden activations stay BF16 (LowPrecision's mlp_gelu).
             "  def mlp_gelu(self: __torch__.DecoderKernel, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:",
-            "    h = ops.mkldnn._linear_pointwise(x, w1, b1, \"none\", annotate(List[Optional[number]], []), \"\")",
-            "    h = torch.gelu(h, approximate=\"tanh\")",
-            "    return ops.mkldnn._linear_pointwise(h, w2, b2, \"none\", annotate(List[Optional[number]], []), \"\")",
+            "    h = torch.gelu(self.lin_bias(torch.to(x, ops.prim.dtype(w1)), w1, b1), approximate=\"tanh\")",
+            "    return torch.to(self.lin_bias(h, w2, b2), " + TORCH_FLOAT + ")",
+            "  def lin_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
+            "    return ops.mkldnn._linear_pointwise(x, w, torch.to(b, ops.prim.dtype(w)), \"none\","
+                    + " annotate(List[Optional[number]], []), \"\")",
             // The head as TextDecoder holds it: [V, D], the transposed view of the [D, V] join made.
             "  def head(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    dt = ops.prim.dtype(w)",
@@ -308,22 +310,13 @@ final class DecoderKernel {
         return LowPrecision.run(module(), "head", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
     }
 
-    /**
-     * {@code x @ w^T + b}, all F32 on a CPU, through oneDNN's inner product: with {@code w} held
-     * transposed ({@link #transpose}), a prefill's or a vision tower's rows multiply at 1.2-1.5 times
-     * the rate of {@code torch.linear} on this CPU. On {@code x}'s manager.
-     */
-    static NDArray linear(NDArray x, NDArray w, NDArray b) {
-        return LowPrecision.run(module(), "linear_bias", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)), IValue.from(pt(b)));
-    }
-
-    /** A vision block's attention in F32 on a CPU, {@link #linear} and torch's fused attention: one call. */
+    /** A vision block's attention on a CPU, F32 or BF16 weights, through oneDNN and torch's fused attention: one call, F32 out. */
     static NDArray vitAttention(NDArray x, NDArray wqkv, NDArray bqkv, NDArray wo, NDArray bo, int heads) {
         return LowPrecision.run(module(), "vit_attention", x.getManager(), IValue.from(pt(x)), IValue.from(pt(wqkv)),
                 IValue.from(pt(bqkv)), IValue.from(pt(wo)), IValue.from(pt(bo)), IValue.from((long) heads));
     }
 
-    /** {@code fc2(gelu_tanh(fc1(x)))} in F32 on a CPU as {@link #linear} and torch's fused GELU: one call. */
+    /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN and torch's fused GELU: one call, F32 out. */
     static NDArray mlpGelu(NDArray x, NDArray w1, NDArray b1, NDArray w2, NDArray b2) {
         return LowPrecision.run(module(), "mlp_gelu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w1)), IValue.from(pt(b1)),
                 IValue.from(pt(w2)), IValue.from(pt(b2)));

@@ -6,8 +6,8 @@ import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * The vision transformer after the patch embedding: pre-norm blocks, then a final LayerNorm. Outside
- * training, an F32 tower on a CPU holds its blocks' matrices transposed and multiplies them through
- * oneDNN ({@link #prepare}).
+ * training, an F32 or BF16 tower on a CPU holds its blocks' matrices transposed and runs each block's
+ * attention and MLP as one call each, through oneDNN ({@link #prepare}).
  */
 public final class VisionEncoder {
     private static final String[] MATRICES = {"attn.qkv_proj", "attn.out_proj", "mlp.fc1", "mlp.fc2"};
@@ -22,12 +22,12 @@ public final class VisionEncoder {
     }
 
     /**
-     * Holds the blocks' F32 matrices transposed ({@code w^T [K, N]} in memory, the model's tensors
-     * views of it), which oneDNN's inner product multiplies by a tile's 196-1,024 rows at 1.2-1.5
-     * times {@code torch.linear}'s rate on this CPU (docs/benchmarks.md). Once, before the first
-     * forward outside training (a model that threads share calls it at load, as {@link
-     * TextDecoder#prepareKernel}); nothing while weights record gradients, for BF16/F16 matrices, or
-     * off a CPU.
+     * Holds the blocks' F32 or BF16 matrices transposed ({@code w^T [K, N]} in memory, the model's
+     * tensors views of it), which oneDNN's inner product multiplies by a tile's 196-1,024 rows at up to
+     * 1.5 times {@code torch.linear}'s rate on this CPU (docs/benchmarks.md); each block's attention
+     * (torch's fused kernel) and MLP (torch's fused GELU) then run as one call each. Once, before the
+     * first forward outside training (a model that threads share calls it at load, as {@link
+     * TextDecoder#prepareKernel}); nothing while weights record gradients, for F16 matrices, or off a CPU.
      */
     public synchronized void prepare() {
         if (prepared) {
@@ -37,7 +37,8 @@ public final class VisionEncoder {
         if (w.all().values().stream().anyMatch(NDArray::hasGradient)) {
             return; // asked again next time
         }
-        if (!LowPrecision.isLow(first) && first.getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU)) {
+        EngineDtype type = LowPrecision.typeOf(first);
+        if (type != EngineDtype.FLOAT16 && first.getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU)) {
             for (int i = 0; i < cfg.vitNBlocks; i++) {
                 for (String m : MATRICES) {
                     DecoderKernel.transpose(w, "vision_encoder.blocks." + i + "." + m + ".weight");
@@ -112,11 +113,6 @@ public final class VisionEncoder {
     }
 
     private NDArray linear(NDArray x, String name) {
-        NDArray weight = w.get(name + ".weight");
-        NDArray bias = w.get(name + ".bias");
-        if (transposed && !JniUtils.isGradMode()) {
-            return DecoderKernel.linear(x, weight, bias);
-        }
-        return Ops.linear(x, weight, bias);
+        return Ops.linear(x, w.get(name + ".weight"), w.get(name + ".bias"));
     }
 }

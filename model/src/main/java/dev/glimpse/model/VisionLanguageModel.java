@@ -117,7 +117,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
         decoder.resetKernel(); // its joined tensors hold the F32 values
         weights.castMatrices(concrete);
-        visionEncoder.resetPrepared(); // its BF16/F16 matrices go through LowPrecision
+        visionEncoder.resetPrepared(); // prepared again for the matrices' new type
         this.dtype = concrete;
         return this;
     }

@@ -119,9 +119,13 @@ public final class SharedModels {
 
     private SharedModels() {}
 
-    /** The decoder kernel's weights made before any thread shares the model ({@link dev.glimpse.model.TextDecoder#prepareKernel}). */
+    /**
+     * The decoder kernel's weights and the vision tower's layout made before any thread shares the
+     * model ({@link dev.glimpse.model.TextDecoder#prepareKernel}, {@link dev.glimpse.model.VisionEncoder#prepare}).
+     */
     private static VisionLanguageModel prepared(VisionLanguageModel m) {
         m.decoder().prepareKernel();
+        m.visionEncoder().prepare();
         return m;
     }
 
