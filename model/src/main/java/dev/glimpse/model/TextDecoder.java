@@ -216,8 +216,8 @@ public final class TextDecoder {
             k = kv[0]; // [B, H_kv, T_kv, hd]
             v = kv[1];
         }
-        if (LowPrecision.isLow(qWeight)) { // a BF16/F16 model: the fused kernel, kv heads shared without copies
-            NDArray y = LowPrecision.attention(q, k, v, mask, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qWeight)) // [B, H, T, hd]
+        if (LowPrecision.isLow(qWeight)) { // a BF16/F16 model: the fused kernel, as DecoderKernel runs it
+            NDArray y = LowPrecision.attentionRepeatingKv(q, k, v, mask, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qWeight)) // [B, H, T, hd]
                     .transpose(0, 2, 1, 3)
                     .reshape(bsz, t, (long) h * hd);
             return Ops.linear(y, w.get(p + "out_proj.weight"), null);
