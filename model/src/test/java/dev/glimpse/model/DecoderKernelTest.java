@@ -111,7 +111,7 @@ class DecoderKernelTest {
     }
 
     /** Whether {@code a [N, K]} lies in memory column by column: rows of a transposed {@code [K, N']} tensor. */
-    private static boolean transposed(NDArray a) {
+    static boolean transposed(NDArray a) {
         PtSymbolBlock layout = LowPrecision.load("Layout", List.of(
                 "class Layout(Module):",
                 "  __parameters__ = []",

@@ -9,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.nio.file.Path;
 import java.util.List;
@@ -102,21 +101,7 @@ class VisionEncoderPreparedTest {
         }
     }
 
-    /** Whether {@code a [N, K]} lies in memory column by column. */
     private static boolean transposed(NDArray a) {
-        PtSymbolBlock layout = LowPrecision.load("Layout", List.of(
-                "class Layout(Module):",
-                "  __parameters__ = []",
-                "  __buffers__ = []",
-                "  training : bool",
-                "  def forward(self: __torch__.Layout, w: Tensor) -> bool:",
-                "    return torch.stride(w, 0) == 1 and torch.stride(w, 1) >= torch.size(w, 0)",
-                ""));
-        try (IValue in = IValue.from((PtNDArray) a);
-             IValue out = IValueUtils.runMethod(layout, "forward", in)) {
-            return out.toBoolean();
-        } finally {
-            layout.close();
-        }
+        return DecoderKernelTest.transposed(a);
     }
 }
