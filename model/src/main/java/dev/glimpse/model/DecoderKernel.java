@@ -9,6 +9,7 @@ import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * All the blocks of {@link TextDecoder} over a {@link KvCache} as one TorchScript call: a forward
@@ -20,7 +21,8 @@ import java.util.List;
  *
  * <p>The operations are those of the eager path: RMSNorm as {@link Ops#rmsNorm}, rotary embedding
  * with the caller's cos and sin, grouped-query attention through torch's {@code
- * scaled_dot_product_attention} (the kv heads serve their query groups without copies), SwiGLU.
+ * scaled_dot_product_attention} (the kv heads repeated for their query groups, as {@link
+ * LowPrecision#attentionRepeatingKv}), SwiGLU.
  * Each product runs in its weight's type (F32, or BF16/F16 as {@link LowPrecision}'s do) and returns
  * F32; norms, rotary, residuals and the cache stay F32. A decode step (one new token a row) uses a
  * small attention of its own in place of the fused kernel's, and {@code decode} runs the whole step
@@ -29,7 +31,7 @@ import java.util.List;
  * multiplied: {@link #weightList}.
  */
 final class DecoderKernel {
-    /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down; the matrices transposed. */
+    /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down; q|k|v, out and gate|up transposed. */
     static final int PER_BLOCK = 6;
     private static final int TORCH_FLOAT = 6;
 
@@ -72,6 +74,7 @@ final class DecoderKernel {
             "        _3 = torch.index_put_(torch.slice(values[i], 2, 0, t), annotate(List[Optional[Tensor]], [slots]), v)",
             "        ka = k",
             "        va = v",
+            "      grp = torch.floordiv(heads, kv_heads)",
             "      if decode:",
             // One query per row: each kv head's group of query heads as the rows of one product,
             // six small operations in place of the fused kernel's setup (~65 us a call here). With
@@ -81,7 +84,6 @@ final class DecoderKernel {
             "          q = self.rounded(q, dt)",
             "          ka = self.rounded(ka, dt)",
             "          va = self.rounded(va, dt)",
-            "        grp = torch.floordiv(heads, kv_heads)",
             "        sc = torch.bmm(torch.reshape(q, [b * kv_heads, grp, hd]), torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2))",
             "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale), mask)",
             "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",
@@ -89,7 +91,6 @@ final class DecoderKernel {
             "      else:",
             // Prefill: torch's fused attention over the kv heads repeated for their query groups; with
             // enable_gqa its CPU kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
-            "        grp = torch.floordiv(heads, kv_heads)",
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.repeat_interleave(torch.to(ka, dt), grp, 1),"
                     + " torch.repeat_interleave(torch.to(va, dt), grp, 1), torch.to(mask, dt), 0., False, scale=scale)",
             "        y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
@@ -133,15 +134,14 @@ final class DecoderKernel {
             "    chosen = torch.argmax(scores, -1)",
             "    of_row = torch.reshape(torch.index_select(chosen, 0, image_of_row), [used, 1])",
             "    return [torch.stack([torch.to(chosen, " + TORCH_FLOAT + "), best]), of_row, scores]",
-            // The parts joined by rows, held transposed ([K, N] in memory) when asked: see lin.
-            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor], transposed: bool) -> List[Tensor]:",
+            // The parts joined by rows and held transposed ([K, N] in memory): the halves of K (see lin;
+            // K odd: the [N, K] view), then a [N_part, K] view per part.
+            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
             "    joined = parts[0] if len(parts) == 1 else torch.cat(parts)",
-            "    out = [joined]",
-            "    if transposed:",
-            "      k = torch.size(joined, 1)",
-            "      wt = torch.contiguous(torch.t(joined))",
-            "      joined = torch.t(wt)",
-            "      out = [torch.reshape(wt, [2, torch.floordiv(k, 2), -1]) if torch.remainder(k, 2) == 0 else joined]",
+            "    k = torch.size(joined, 1)",
+            "    wt = torch.contiguous(torch.t(joined))",
+            "    joined = torch.t(wt)",
+            "    out = [torch.reshape(wt, [2, torch.floordiv(k, 2), -1]) if torch.remainder(k, 2) == 0 else joined]",
             "    start = 0",
             "    for part in parts:",
             "      end = start + torch.size(part, 0)",
@@ -226,19 +226,9 @@ final class DecoderKernel {
             IValue.from(s.columns() != null), IValue.from((long) s.used()), IValue.from((long) s.width()),
             IValue.from((long) cfg.lmNHeads), IValue.from((long) cfg.lmNKvHeads), IValue.from(cfg.lmRmsEps),
             IValue.from(1.0 / Math.sqrt(cfg.lmHeadDim()))};
-        IValue out = null;
-        try {
-            out = IValueUtils.runMethod(module(), "forward", own[0], own[1], own[2], own[3], weights, cache.keyList(),
-                    cache.valueList(), own[4], own[5], own[6], own[7], own[8], own[9], own[10], own[11], own[12]);
-            return out.toTensor((PtNDManager) x.getManager());
-        } finally {
-            if (out != null) {
-                out.close();
-            }
-            for (IValue v : own) { // the weights' and the cache's lists live on: they are reused every call
-                v.close();
-            }
-        }
+        return call("forward", out -> out.toTensor((PtNDManager) x.getManager()), own,
+                own[0], own[1], own[2], own[3], weights, cache.keyList(), cache.valueList(), own[4], own[5], own[6], own[7],
+                own[8], own[9], own[10], own[11], own[12]);
     }
 
     /**
@@ -257,19 +247,9 @@ final class DecoderKernel {
             IValue.from(pt(s.slots())), IValue.from(pt(s.columns())), IValue.from((long) s.used()), IValue.from((long) s.width()),
             IValue.from((long) cfg.lmNHeads), IValue.from((long) cfg.lmNKvHeads), IValue.from(cfg.lmRmsEps),
             IValue.from(1.0 / Math.sqrt(cfg.lmHeadDim()))};
-        IValue out = null;
-        try {
-            out = IValueUtils.runMethod(module(), "decode", own[0], own[1], own[2], own[3], own[4], own[5], own[6], weights,
-                    cache.keyList(), cache.valueList(), own[7], own[8], own[9], own[10], own[11], own[12], own[13], own[14]);
-            return out.toTensor((PtNDManager) ids.getManager());
-        } finally {
-            if (out != null) {
-                out.close();
-            }
-            for (IValue v : own) {
-                v.close();
-            }
-        }
+        return call("decode", out -> out.toTensor((PtNDManager) ids.getManager()), own,
+                own[0], own[1], own[2], own[3], own[4], own[5], own[6], weights, cache.keyList(), cache.valueList(), own[7],
+                own[8], own[9], own[10], own[11], own[12], own[13], own[14]);
     }
 
     /**
@@ -282,10 +262,19 @@ final class DecoderKernel {
     static NDArray[] choose(NDArray logits, int used, boolean single, NDArray pick, NDArray imageOfRow) {
         IValue[] own = {IValue.from(pt(logits)), IValue.from((long) used), IValue.from(single), IValue.from(pt(pick)),
             IValue.from(pt(imageOfRow))};
+        return call("choose", out -> out.toTensorArray((PtNDManager) logits.getManager()), own, own);
+    }
+
+    /**
+     * Runs {@code method} on {@code args} and returns {@code result} of its output, closing the
+     * output and {@code own}, the inputs made for this call (the weights' and the cache's lists in
+     * {@code args} live on: they are reused every call).
+     */
+    private static <R> R call(String method, Function<IValue, R> result, IValue[] own, IValue... args) {
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), "choose", own);
-            return out.toTensorArray((PtNDManager) logits.getManager());
+            out = IValueUtils.runMethod(module(), method, args);
+            return result.apply(out);
         } finally {
             if (out != null) {
                 out.close();
@@ -304,10 +293,11 @@ final class DecoderKernel {
     }
 
     /**
-     * {@code x @ w^T} through oneDNN's inner product, as the kernel's own products: for the few rows
-     * of a decode step it reads the weights at about twice the rate of the BLAS call that {@code
-     * torch.linear} makes on this CPU (and in parallel, which that call does not). F32 {@code x};
-     * {@code w} F32, BF16 or F16 (the product in its type); F32 out, on {@code x}'s manager.
+     * {@code x @ w^T} as the kernel multiplies its own matrices ({@code lin}; {@code w} as the model
+     * holds it, the transposed view of {@link #transpose} or not): for the few rows of a decode step
+     * it reads the weights at two to three times the rate of the BLAS call that {@code torch.linear}
+     * makes on this CPU. F32 {@code x}; {@code w} F32, BF16 or F16 (the product in its type); F32 out,
+     * on {@code x}'s manager.
      */
     static NDArray linear(NDArray x, NDArray w) {
         return LowPrecision.run(module(), "head", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
@@ -327,7 +317,7 @@ final class DecoderKernel {
 
     /** Holds the matrix {@code name} of {@code w} transposed in memory; the model's tensor becomes the {@code [N, K]} view of it. */
     static void transpose(Weights w, String name) {
-        join(w, true, name).close();
+        join(w, name).close();
     }
 
     /**
@@ -352,17 +342,17 @@ final class DecoderKernel {
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
-            list[i * PER_BLOCK + 1] = join(w, true, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
-            list[i * PER_BLOCK + 2] = join(w, true, b + "attn.out_proj.weight");
+            list[i * PER_BLOCK + 1] = join(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
+            list[i * PER_BLOCK + 2] = join(w, b + "attn.out_proj.weight");
             list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
-            list[i * PER_BLOCK + 4] = join(w, true, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
+            list[i * PER_BLOCK + 4] = join(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
             list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight")); // as it is: see above
         }
         list[list.length - 1] = pt(w.get("decoder.norm.weight"));
         // The head, the step's largest product, held transposed too (TextDecoder#logits reads it
         // through #linear, DecoderKernel#decode through head); a tied head's token embedding
         // gathers its rows from that view.
-        transpose(w, cfg.lmTieWeights ? "decoder.token_embedding.weight" : "decoder.head.weight");
+        transpose(w, TextDecoder.headName(cfg));
         IValue l = IValue.listFrom(list);
         for (int i = 0; i < cfg.lmNBlocks; i++) { // the list holds the joined tensors: Java needs only the views
             list[i * PER_BLOCK + 1].close();
@@ -373,11 +363,11 @@ final class DecoderKernel {
     }
 
     /**
-     * The tensors {@code names} (matrices of one width) joined by rows; each becomes a view into the
-     * result. {@code transposed}: the result is held as {@code [K, N]} and returned as its two halves
-     * of K, {@code [2, K/2, N]} (K odd: the {@code [N, K]} view).
+     * The tensors {@code names} (matrices of one width) joined by rows and held transposed, {@code
+     * [K, N]} in memory; each becomes a view into it. Returns its two halves of K, {@code [2, K/2, N]}
+     * (K odd: the {@code [N, K]} view).
      */
-    private static PtNDArray join(Weights w, boolean transposed, String... names) {
+    private static PtNDArray join(Weights w, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));
@@ -386,7 +376,7 @@ final class DecoderKernel {
         IValue in = IValue.listFrom(parts);
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), "join", in, IValue.from(transposed));
+            out = IValueUtils.runMethod(module(), "join", in);
             PtNDArray[] joined = out.toTensorArray(manager); // the joined tensor, then a view per part
             NDScope.unregister(joined); // weights: made during a forward, they must outlive its scope
             for (int i = 0; i < names.length; i++) {

@@ -417,10 +417,7 @@ public final class DecodingBatch<T> implements AutoCloseable {
             // [images, V] scores: single view: the logits; several: the views' mean log-probabilities.
             // The next token of each row stays on the device: its image's choice (free slots read image 0's).
             NDArray[] choice = DecoderKernel.choose(logits, l.usedRows, l.slotOfImage != null,
-                    l.slotOfImage != null ? l.slotOfImage : l.viewMean, l.imageOfRow);
-            for (NDArray a : choice) {
-                a.attach(step);
-            }
+                    l.slotOfImage != null ? l.slotOfImage : l.viewMean, l.imageOfRow); // on step, as logits is now
             chosen = download(choice[0]);
             if (opt.keepLogits()) {
                 kept = download(choice[2]);

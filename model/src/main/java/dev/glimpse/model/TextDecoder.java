@@ -46,8 +46,8 @@ public final class TextDecoder {
 
     /**
      * The weights as {@link DecoderKernel} reads them, made at first use and freed with the weights'
-     * manager (the blocks' q, k, v and gate, up tensors become views into joined ones); null while
-     * the weights record gradients.
+     * manager (the blocks' matrices and the head become views into joined, transposed ones:
+     * {@link DecoderKernel#weightList}); null while the weights record gradients.
      */
     private IValue kernelWeights() {
         IValue list = kernelWeights;
@@ -96,9 +96,14 @@ public final class TextDecoder {
         return Ops.embedding(ids, tokenEmbedding());
     }
 
+    /** The name of the head's weight: the token embedding's when the two are tied. */
+    static String headName(ModelConfig cfg) {
+        return cfg.lmTieWeights ? "decoder.token_embedding.weight" : "decoder.head.weight";
+    }
+
     /** {@code [.., D_lm] -> [.., V]}. */
     public NDArray logits(NDArray hidden) {
-        NDArray head = cfg.lmTieWeights ? tokenEmbedding() : w.get("decoder.head.weight");
+        NDArray head = w.get(headName(cfg));
         if (fused && !JniUtils.isGradMode()) {
             return DecoderKernel.linear(hidden, head); // the head is the largest product of a decode step
         }
@@ -112,11 +117,11 @@ public final class TextDecoder {
      * after the other: the logits {@code [B, V]}. With the kernel on, one native call.
      */
     public NDArray decodeLogits(NDArray ids, NDArray positions, long maxPosition, NDArray mask, KvCache cache) {
-        if (fused && !JniUtils.isGradMode() && maxPosition + 1 <= cfg.lmMaxPositionEmbeddings) {
+        if (fused && !JniUtils.isGradMode()) {
             IValue weights = kernelWeights();
             if (weights != null) {
-                NDArray head = cfg.lmTieWeights ? tokenEmbedding() : w.get("decoder.head.weight");
-                return DecoderKernel.decode(cfg, weights, tokenEmbedding(), head, invFreqArray, ids, positions, mask, cache);
+                return DecoderKernel.decode(cfg, weights, tokenEmbedding(), w.get(headName(cfg)),
+                        frequencies(maxPosition, ids.getManager()), ids, positions, mask, cache);
             }
         }
         NDArray hidden = forward(embed(ids), rotary(positions, maxPosition), mask, cache); // [B, 1, D_lm]
@@ -173,20 +178,28 @@ public final class TextDecoder {
      * largest position ({@code maxPosition}, known to the caller) decides.
      */
     public NDArray[] rotary(NDArray positions, long maxPosition) {
-        NDArray freq = invFreqArray;
-        if (maxPosition + 1 > cfg.lmMaxPositionEmbeddings) {
-            float scale = (float) (maxPosition + 1) / cfg.lmMaxPositionEmbeddings;
-            float[] scaled = invFreq.clone();
-            for (int i = 0; i < scaled.length; i++) {
-                scaled[i] /= scale;
-            }
-            freq = positions.getManager().create(scaled);
-        }
+        NDArray freq = frequencies(maxPosition, positions.getManager());
         long b = positions.getShape().get(0);
         long t = positions.getShape().get(1);
         NDArray angles = positions.reshape(b, t, 1).mul(freq); // [B, T, hd/2]
         NDArray emb = NDArrays.concat(new NDList(angles, angles), 2).expandDims(1); // [B, 1, T, hd]
         return new NDArray[] {emb.cos().mul(cfg.lmAttnScaling), emb.sin().mul(cfg.lmAttnScaling)};
+    }
+
+    /**
+     * The rotary frequencies for positions up to {@code maxPosition}: beyond the trained length they
+     * are scaled down to it (a new array on {@code m}).
+     */
+    private NDArray frequencies(long maxPosition, NDManager m) {
+        if (maxPosition + 1 <= cfg.lmMaxPositionEmbeddings) {
+            return invFreqArray;
+        }
+        float scale = (float) (maxPosition + 1) / cfg.lmMaxPositionEmbeddings;
+        float[] scaled = invFreq.clone();
+        for (int i = 0; i < scaled.length; i++) {
+            scaled[i] /= scale;
+        }
+        return m.create(scaled);
     }
 
     private static NDArray rotateHalf(NDArray x) {

@@ -25,6 +25,8 @@ public final class Weights implements AutoCloseable {
 
     private final NDManager manager;
     private final Map<String, NDArray> tensors;
+    /** Bytes of the tensors {@link #replace} closed since the last collection it asked for. */
+    private long replacedBytes;
 
     Weights(NDManager manager, Map<String, NDArray> tensors) {
         this.manager = manager;
@@ -242,8 +244,6 @@ public final class Weights implements AutoCloseable {
             System.gc();
         }
     }
-
-    private long replacedBytes;
 
     public long parameterCount() {
         return tensors.values().stream().mapToLong(a -> a.getShape().size()).sum();
