@@ -100,12 +100,12 @@ public final class VisionEncoder {
     }
 
     private NDArray mlp(NDArray x, String p) {
-        if (LowPrecision.isLow(w.get(p + "fc1.weight"))) { // one call; the hidden activations stay BF16/F16
-            return LowPrecision.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
+        if (transposed && !JniUtils.isGradMode()) { // one call through oneDNN, torch's fused GELU
+            return DecoderKernel.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
                     w.get(p + "fc2.bias"));
         }
-        if (transposed && !JniUtils.isGradMode()) { // one call, torch's fused GELU
-            return DecoderKernel.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
+        if (LowPrecision.isLow(w.get(p + "fc1.weight"))) { // one call; the hidden activations stay BF16/F16
+            return LowPrecision.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
                     w.get(p + "fc2.bias"));
         }
         NDArray hidden = Ops.geluTanh(linear(x, p + "fc1"));
