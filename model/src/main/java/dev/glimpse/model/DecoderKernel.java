@@ -34,6 +34,9 @@ final class DecoderKernel {
     /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down; q|k|v, out and gate|up transposed. */
     static final int PER_BLOCK = 6;
     private static final int TORCH_FLOAT = 6;
+    private static final int TORCH_BFLOAT16 = 15;
+    /** A BF16 prefill of at least this many tokens attends one head at a time (by_head): measured as fast as the fused kernel at 196 tokens, 1.6 times as fast at 576. */
+    static final int BY_HEAD_MIN_TOKENS = 256;
 
     /** The module's code, in the form {@code torch.jit.save} writes it. */
     private static final List<String> CODE = List.of(
@@ -88,9 +91,13 @@ final class DecoderKernel {
             "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale), mask)",
             "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",
             "        y = torch.reshape(torch.bmm(pr, torch.reshape(va, [b * kv_heads, width, hd])), [b, t, heads * hd])",
+            // Prefill: BF16 with enough tokens, one head at a time (see by_head); else torch's fused
+            // attention over the kv heads repeated for their query groups; with enable_gqa its CPU
+            // kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
+            "      elif dt == " + TORCH_BFLOAT16 + " and t >= " + BY_HEAD_MIN_TOKENS + " and not ops.prim.is_cuda(q):",
+            "        y = torch.reshape(torch.transpose(self.by_head(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt), mask, scale),"
+                    + " 1, 2), [b, t, heads * hd])",
             "      else:",
-            // Prefill: torch's fused attention over the kv heads repeated for their query groups; with
-            // enable_gqa its CPU kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.repeat_interleave(torch.to(ka, dt), grp, 1),"
                     + " torch.repeat_interleave(torch.to(va, dt), grp, 1), torch.to(mask, dt), 0., False, scale=scale)",
             "        y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
@@ -150,25 +157,68 @@ final class DecoderKernel {
             "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
-            // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, through oneDNN and torch's
-            // fused attention (VisionEncoder's attention; no [B, H, T, T] scores kept). In the weights'
-            // type (F32 or BF16) from x cast to it, F32 out, as LowPrecision's products and attention.
+            // BF16 attention one head at a time: q, k, v [B, H or H_kv, T, hd] in BF16 (H_kv kv heads serve
+            // H / H_kv query heads each), mask [B or 1, 1, T, T_kv] added to the scores or None. For each
+            // head, scores = (q / sqrt(hd)) k^T (+ mask), softmax (computed in F32 and rounded to BF16, as
+            // the originals' eager attention), times v; both products through BF16 kernels. On this CPU
+            // torch's fused BF16 attention runs no faster than its F32 one (22 ms a block of a 1,024-token
+            // tile in either type); one head at a time, its [T, T] scores in the cache, takes 14 ms.
+            // [B, H, T, hd] BF16 out.
+            "  def by_head(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
+                    + " scale: float) -> Tensor:",
+            "    b = torch.size(q, 0)",
+            "    heads = torch.size(q, 1)",
+            "    t = torch.size(q, 2)",
+            "    hd = torch.size(q, 3)",
+            "    kv_heads = torch.size(k, 1)",
+            "    grp = torch.floordiv(heads, kv_heads)",
+            "    tk = torch.size(k, 2)",
+            "    qs = torch.reshape(torch.mul(q, scale), [b * heads, t, hd])",
+            "    kt = torch.contiguous(torch.transpose(torch.reshape(k, [b * kv_heads, tk, hd]), 1, 2))",
+            "    vs = torch.reshape(v, [b * kv_heads, tk, hd])",
+            "    m = mask",
+            "    if m is not None:",
+            "      m = torch.to(torch.select(m, 1, 0), ops.prim.dtype(q))",
+            "    outs = annotate(List[Tensor], [])",
+            "    for i in range(b * heads):",
+            "      j = torch.floordiv(i, grp)",
+            "      sc = torch.mm(torch.select(qs, 0, i), torch.select(kt, 0, j))",
+            "      if m is not None:",
+            "        sc = torch.add(sc, torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0))",
+            "      _1 = torch.append(outs, torch.mm(torch.softmax(sc, -1), torch.select(vs, 0, j)))",
+            "    return torch.reshape(torch.stack(outs), [b, heads, t, hd])",
+            "  def by_head_f32(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:",
+            "    return self.by_head_f32_masked(q, k, v, None, scale)",
+            "  def by_head_f32_masked(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
+                    + " scale: float) -> Tensor:",
+            "    dt = " + TORCH_BFLOAT16,
+            "    return torch.to(self.by_head(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), mask, scale), " + TORCH_FLOAT + ")",
+            // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, through oneDNN (VisionEncoder's
+            // attention), in the weights' type (F32 or BF16) from x cast to it, F32 out, as LowPrecision's
+            // products and attention: F32 through torch's fused attention (no [B, H, T, T] scores kept),
+            // BF16 one head at a time (by_head).
             "  def vit_attention(self: __torch__.DecoderKernel, x: Tensor, wqkv: Tensor, bqkv: Tensor, wo: Tensor, bo: Tensor,"
                     + " heads: int) -> Tensor:",
             "    dt = ops.prim.dtype(wqkv)",
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.floordiv(torch.size(wo, 1), heads)",
+            "    scale = torch.div(1., torch.sqrt(hd))",
             "    qkv = self.lin_bias(torch.to(x, dt), wqkv, bqkv)",
             "    qkv = torch.permute(torch.reshape(qkv, [b, t, 3, heads, hd]), [2, 0, 3, 1, 4])",
-            "    y = torch.scaled_dot_product_attention(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2),"
-                    + " None, 0., False, scale=torch.div(1., torch.sqrt(hd)))",
+            "    if dt == " + TORCH_BFLOAT16 + ":",
+            "      y = self.by_head(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2), None, scale)",
+            "    else:",
+            "      y = torch.scaled_dot_product_attention(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1),"
+                    + " torch.select(qkv, 0, 2), None, 0., False, scale=scale)",
             "    y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
             "    return torch.to(self.lin_bias(y, wo, bo), " + TORCH_FLOAT + ")",
-            // fc2(gelu_tanh(fc1(x))) through oneDNN and torch's fused GELU (VisionEncoder's MLP), in the
-            // weights' type as vit_attention; a BF16 MLP's hidden activations stay BF16 (LowPrecision's mlp_gelu).
+            // fc2(gelu_tanh(fc1(x))) through oneDNN, the GELU applied by oneDNN to fc1's F32 sums before
+            // they are stored (VisionEncoder's MLP), in the weights' type as vit_attention; a BF16 MLP's
+            // hidden activations are stored BF16 (LowPrecision's mlp_gelu).
             "  def mlp_gelu(self: __torch__.DecoderKernel, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:",
-            "    h = torch.gelu(self.lin_bias(torch.to(x, ops.prim.dtype(w1)), w1, b1), approximate=\"tanh\")",
+            "    h = ops.mkldnn._linear_pointwise(torch.to(x, ops.prim.dtype(w1)), w1, torch.to(b1, ops.prim.dtype(w1)),"
+                    + " \"gelu\", annotate(List[Optional[number]], []), \"tanh\")",
             "    return torch.to(self.lin_bias(h, w2, b2), " + TORCH_FLOAT + ")",
             "  def lin_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, torch.to(b, ops.prim.dtype(w)), \"none\","
@@ -307,6 +357,20 @@ final class DecoderKernel {
     static NDArray vitAttention(NDArray x, NDArray wqkv, NDArray bqkv, NDArray wo, NDArray bo, int heads) {
         return LowPrecision.run(module(), "vit_attention", x.getManager(), IValue.from(pt(x)), IValue.from(pt(wqkv)),
                 IValue.from(pt(bqkv)), IValue.from(pt(wo)), IValue.from(pt(bo)), IValue.from((long) heads));
+    }
+
+    /**
+     * BF16 attention one head at a time as a BF16 prefill of at least {@link #BY_HEAD_MIN_TOKENS} tokens
+     * takes it: F32 {@code q [B, H, T, hd]}, {@code k, v [B, H_kv, T_kv, hd]} rounded to BF16, {@code mask}
+     * {@code [B or 1, 1, T, T_kv]} or null; F32 {@code [B, H, T, hd]} out.
+     */
+    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale) {
+        if (mask == null) {
+            return LowPrecision.run(module(), "by_head_f32", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
+                    IValue.from(pt(v)), IValue.from(scale));
+        }
+        return LowPrecision.run(module(), "by_head_f32_masked", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
+                IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale));
     }
 
     /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN and torch's fused GELU: one call, F32 out. */

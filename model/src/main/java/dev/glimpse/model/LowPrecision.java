@@ -149,10 +149,15 @@ public final class LowPrecision {
     /**
      * As {@link #attention}, but several queries a row attend over the kv heads repeated for their
      * query groups, as {@link DecoderKernel}'s prefill does (torch's CPU kernel is 2.4 times as fast
-     * so here); one query a row as {@link #attention}. {@link TextDecoder}'s op-by-op path, so that it
+     * so here), or in BF16 one head at a time from {@link DecoderKernel#BY_HEAD_MIN_TOKENS} tokens on a
+     * CPU, as it does too; one query a row as {@link #attention}. {@link TextDecoder}'s op-by-op path, so that it
      * computes what the kernel does.
      */
     static NDArray attentionRepeatingKv(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, EngineDtype dtype) {
+        if (dtype == EngineDtype.BFLOAT16 && q.getShape().get(2) >= DecoderKernel.BY_HEAD_MIN_TOKENS
+                && !q.getDevice().isGpu()) {
+            return DecoderKernel.attentionByHead(q, k, v, mask, scale);
+        }
         return attention(q, k, v, mask, scale, dtype, true);
     }
 

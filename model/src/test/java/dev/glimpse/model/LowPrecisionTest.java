@@ -114,6 +114,46 @@ class LowPrecisionTest {
     }
 
     @Test
+    void shouldAttendOneHeadAtATimeInBf16AsCloseToF32AsTorchsFusedKernel() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            // A BF16 prefill's shape: 9 query heads on 3 kv heads, 300 tokens, a causal mask; the second
+            // row's first 20 keys are padding (masked for every query), as a batch of unequal prompts.
+            int t = 300;
+            NDArray q = m.randomNormal(new Shape(2, 9, t, 64));
+            NDArray k = m.randomNormal(new Shape(2, 3, t, 64));
+            NDArray v = m.randomNormal(new Shape(2, 3, t, 64));
+            double scale = 0.125;
+            float[] mask = new float[2 * t * t];
+            for (int r = 0; r < 2; r++) {
+                for (int i = 0; i < t; i++) {
+                    for (int j = 0; j < t; j++) {
+                        mask[(r * t + i) * t + j] = j > i || (r == 1 && j < 20 && i >= 20) ? TextDecoder.MASKED : 0;
+                    }
+                }
+            }
+            NDArray masks = m.create(mask, new Shape(2, 1, t, t));
+            NDArray want = q.matMul(k.repeat(1, 3).transpose(0, 1, 3, 2)).mul(scale).add(masks).softmax(-1)
+                    .matMul(v.repeat(1, 3));
+            NDArray byHead = DecoderKernel.attentionByHead(q, k, v, masks, scale);
+            NDArray fused = LowPrecision.attention(q, k, v, masks, scale, EngineDtype.BFLOAT16);
+            assertThat(byHead.getDataType()).isEqualTo(DataType.FLOAT32);
+            assertThat(byHead.getShape()).isEqualTo(want.getShape());
+            float fusedMean = fused.sub(want).abs().mean().getFloat();
+            float byHeadMean = byHead.sub(want).abs().mean().getFloat();
+            assertThat(maxAbsDiff(byHead, want)).isLessThan(5e-2f);
+            // The scores are rounded to BF16 here (the originals' eager attention does so too), which
+            // the fused kernel keeps in F32: a little further from F32, not by much.
+            assertThat(byHeadMean).as("mean error, one head at a time (fused: %s)", fusedMean).isLessThan(2 * fusedMean + 1e-4f);
+            // The padded row's 20th query sees only its own key among the first 21.
+            assertThat(maxAbsDiff(byHead.get("1, :, 20"), v.get("1, :, 20").repeat(0, 3))).isLessThan(2e-2f);
+            // From BY_HEAD_MIN_TOKENS on, the op-by-op BF16 prefill takes this path too.
+            assertThat(maxAbsDiff(LowPrecision.attentionRepeatingKv(q, k, v, masks, scale, EngineDtype.BFLOAT16), byHead))
+                    .isEqualTo(0f);
+            assertThat(t).isGreaterThanOrEqualTo(DecoderKernel.BY_HEAD_MIN_TOKENS);
+        }
+    }
+
+    @Test
     void shouldPredictTheFirstTokensInBf16AsInF32OnTheReferenceModel() throws Exception {
         try (VisionLanguageModel f32 = VisionLanguageModel.load(ReferenceParityTest.golden());
              VisionLanguageModel bf16 = VisionLanguageModel.load(ReferenceParityTest.golden(), null, EngineDtype.BFLOAT16)) {
