@@ -184,7 +184,7 @@ final class DecoderKernel {
             "      j = torch.floordiv(i, grp)",
             "      sc = torch.mm(torch.select(qs, 0, i), torch.select(kt, 0, j))",
             "      if m is not None:",
-            "        sc = torch.add(sc, torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0))",
+            "        sc = torch.add_(sc, torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0))",
             "      _1 = torch.append(outs, torch.mm(torch.softmax(sc, -1), torch.select(vs, 0, j)))",
             "    return torch.reshape(torch.stack(outs), [b, heads, t, hd])",
             "  def by_head_f32(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:",
@@ -204,7 +204,7 @@ final class DecoderKernel {
             "    t = torch.size(x, 1)",
             "    hd = torch.floordiv(torch.size(wo, 1), heads)",
             "    scale = torch.div(1., torch.sqrt(hd))",
-            "    qkv = self.lin_bias(torch.to(x, dt), wqkv, bqkv)",
+            "    qkv = self.lin_bias(torch.to(torch.reshape(x, [b * t, -1]), dt), wqkv, bqkv)",
             "    qkv = torch.permute(torch.reshape(qkv, [b, t, 3, heads, hd]), [2, 0, 3, 1, 4])",
             "    if dt == " + TORCH_BFLOAT16 + ":",
             "      y = self.by_head(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2), None, scale)",
@@ -217,9 +217,10 @@ final class DecoderKernel {
             // they are stored (VisionEncoder's MLP), in the weights' type as vit_attention; a BF16 MLP's
             // hidden activations are stored BF16 (LowPrecision's mlp_gelu).
             "  def mlp_gelu(self: __torch__.DecoderKernel, x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) -> Tensor:",
-            "    h = ops.mkldnn._linear_pointwise(torch.to(x, ops.prim.dtype(w1)), w1, torch.to(b1, ops.prim.dtype(w1)),"
+            "    x2 = torch.reshape(x, [-1, torch.size(x, -1)])",
+            "    h = ops.mkldnn._linear_pointwise(torch.to(x2, ops.prim.dtype(w1)), w1, torch.to(b1, ops.prim.dtype(w1)),"
                     + " \"gelu\", annotate(List[Optional[number]], []), \"tanh\")",
-            "    return torch.to(self.lin_bias(h, w2, b2), " + TORCH_FLOAT + ")",
+            "    return torch.reshape(torch.to(self.lin_bias(h, w2, b2), " + TORCH_FLOAT + "), torch.size(x))",
             "  def lin_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, torch.to(b, ops.prim.dtype(w)), \"none\","
                     + " annotate(List[Optional[number]], []), \"\")",
