@@ -354,7 +354,7 @@ final class DecoderKernel {
         return LowPrecision.run(module(), "head", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
     }
 
-    /** A vision block's attention on a CPU, F32 or BF16 weights, through oneDNN and torch's fused attention: one call, F32 out. */
+    /** A vision block's attention on a CPU, F32 or BF16 weights, through oneDNN (see vit_attention): one call, F32 out. */
     static NDArray vitAttention(NDArray x, NDArray wqkv, NDArray bqkv, NDArray wo, NDArray bo, int heads) {
         return LowPrecision.run(module(), "vit_attention", x.getManager(), IValue.from(pt(x)), IValue.from(pt(wqkv)),
                 IValue.from(pt(bqkv)), IValue.from(pt(wo)), IValue.from(pt(bo)), IValue.from((long) heads));
@@ -374,7 +374,7 @@ final class DecoderKernel {
                 IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale));
     }
 
-    /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN and torch's fused GELU: one call, F32 out. */
+    /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN, the GELU inside fc1's product: one call, F32 out. */
     static NDArray mlpGelu(NDArray x, NDArray w1, NDArray b1, NDArray w2, NDArray b2) {
         return LowPrecision.run(module(), "mlp_gelu", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w1)), IValue.from(pt(b1)),
                 IValue.from(pt(w2)), IValue.from(pt(b2)));

@@ -25,7 +25,8 @@ public final class VisionEncoder {
      * Holds the blocks' F32 or BF16 matrices transposed ({@code w^T [K, N]} in memory, the model's
      * tensors views of it), which oneDNN's inner product multiplies by a tile's 196-1,024 rows at up to
      * 1.5 times {@code torch.linear}'s rate on this CPU (docs/benchmarks.md); each block's attention
-     * (torch's fused kernel) and MLP (torch's fused GELU) then run as one call each. Once, before the
+     * (torch's fused kernel in F32, one head at a time in BF16) and MLP (the GELU applied inside fc1's
+     * product) then run as one call each. Once, before the
      * first forward outside training (a model that threads share calls it at load, as {@link
      * TextDecoder#prepareKernel}); nothing while weights record gradients, for F16 matrices, or off a CPU.
      */
@@ -76,7 +77,7 @@ public final class VisionEncoder {
     }
 
     private NDArray attention(NDArray x, String p) {
-        if (transposed && !JniUtils.isGradMode()) { // one call, torch's fused attention
+        if (transposed && !JniUtils.isGradMode()) { // one call (DecoderKernel's vit_attention)
             return DecoderKernel.vitAttention(x, w.get(p + "qkv_proj.weight"), w.get(p + "qkv_proj.bias"),
                     w.get(p + "out_proj.weight"), w.get(p + "out_proj.bias"), cfg.vitNHeads);
         }
@@ -100,7 +101,7 @@ public final class VisionEncoder {
     }
 
     private NDArray mlp(NDArray x, String p) {
-        if (transposed && !JniUtils.isGradMode()) { // one call through oneDNN, torch's fused GELU
+        if (transposed && !JniUtils.isGradMode()) { // one call through oneDNN, the GELU inside fc1's product
             return DecoderKernel.mlpGelu(x, w.get(p + "fc1.weight"), w.get(p + "fc1.bias"), w.get(p + "fc2.weight"),
                     w.get(p + "fc2.bias"));
         }
