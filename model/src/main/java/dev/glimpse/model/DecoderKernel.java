@@ -256,7 +256,6 @@ final class DecoderKernel {
             "");
 
     private static volatile PtSymbolBlock module;
-    private static final boolean OPTIMIZE = Boolean.getBoolean("glimpse.kernel.optimize");
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR_SET = ThreadLocal.withInitial(() -> false);
     /** Calls made in this process, for tests that must know the kernel ran. */
     static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
@@ -338,7 +337,7 @@ final class DecoderKernel {
 
     private static void plainExecutor() {
         if (!PLAIN_EXECUTOR_SET.get()) {
-            JniUtils.setGraphExecutorOptimize(OPTIMIZE);
+            JniUtils.setGraphExecutorOptimize(false);
             PLAIN_EXECUTOR_SET.set(true);
         }
     }
