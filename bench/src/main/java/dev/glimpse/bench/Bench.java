@@ -14,6 +14,7 @@ import dev.glimpse.model.DecodingBatch;
 import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ModelConfig;
+import dev.glimpse.model.CaptionFlops;
 import dev.glimpse.model.ModelFlops;
 import dev.glimpse.model.ModelPresets;
 import dev.glimpse.model.Qwen2VlConfig;
@@ -127,7 +128,8 @@ public final class Bench implements Callable<Integer>, Subcommand {
                 EngineDtype dtype = EngineDtype.parse(d);
                 try (Qwen2VlModel m = model != null ? Qwen2VlModel.load(model, null, maxImageTokens, dtype)
                         : Qwen2VlModel.random(maxImageTokens > 0 ? preset2b.withMaxImageTokens(maxImageTokens) : preset2b, 1, null)) {
-                    bench.add(m.castTo(dtype), batchSizes);
+                    m.castTo(dtype);
+                    bench.add(m, batchSizes, MachineFloor.measure(m.manager(), m.dtype()));
                 }
             }
             write(bench.report());
@@ -249,7 +251,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
                             .put("peak MB", ProcessMemory.peakRssMb())
                             .put("KV MB", cache ? t[3] / 1e6 : null).put("copies/step", cache ? t[4] : null)
                             .put("x first", perSecond / base);
-                    putFloor(row, floor, flops, b * views, 1, prefill, latency);
+                    putFloor(row, floor, flops, b * views, 1, prefill, tokens, latency);
                     progress(b, views, cache ? "kv" : "recompute", latency);
                 }
             }
@@ -257,7 +259,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
         if (first) {
             report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
         }
-        noteFloor(report, floor, flops, 1, prefill, first);
+        noteFloor(report, floor, flops, 1, prefill, tokens, first);
     }
 
     /**
@@ -361,7 +363,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
                             .put("embed ms", t[0]).put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2])
                             .put("latency ms", latency).put("images/s", perSecond)
                             .put("peak MB", ProcessMemory.peakRssMb()).put("x first", perSecond / base);
-                    putFloor(row, floor, flops, b, tiles.count(), tilePromptLength(c, tiles.count()), latency);
+                    putFloor(row, floor, flops, b, tiles.count(), tilePromptLength(c, tiles.count()), tokens, latency);
                     progress(b, tiles.count(), cache ? "kv" : "recompute", latency);
                 }
             }
@@ -369,10 +371,10 @@ public final class Bench implements Callable<Integer>, Subcommand {
         if (first) {
             report.note("latency ms: embed + generate (generation runs vision again: the vision column is a part of it)");
         }
-        noteFloor(report, floor, flops, tileCounts.get(0), tilePromptLength(c, tileCounts.get(0)), first);
+        noteFloor(report, floor, flops, tileCounts.get(0), tilePromptLength(c, tileCounts.get(0)), tokens, first);
         if (first) {
             for (int n : tileCounts.subList(1, tileCounts.size())) {
-                noteCaptionFlops(report, flops, n, tilePromptLength(c, n));
+                noteCaptionFlops(report, flops, n, tilePromptLength(c, n), tokens);
             }
         }
     }
@@ -387,8 +389,8 @@ public final class Bench implements Callable<Integer>, Subcommand {
      * (with a KV cache: a recompute row does more work than it is credited with) over its latency,
      * against the matmul rate; and the least time this machine could take ({@link MachineFloor#captionFloorMs}).
      */
-    private void putFloor(BenchReport.Row row, MachineFloor floor, ModelFlops flops, int rows, int imagesPerRow,
-            int prefill, double latencyMs) {
+    static void putFloor(BenchReport.Row row, MachineFloor floor, CaptionFlops flops, int rows, int imagesPerRow,
+            int prefill, int tokens, double latencyMs) {
         double gflops = (double) rows * flops.caption(imagesPerRow, prefill, tokens) / latencyMs / 1e6;
         double floorMs = floor.captionFloorMs(flops, rows, imagesPerRow, prefill, tokens);
         row.put("GFLOP/s", gflops).put("% matmul", 100 * gflops / floor.modelGflops())
@@ -396,7 +398,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
     }
 
     /** The FLOPs of one caption whose row has {@code imagesPerRow} tiles (or views) and a {@code prefill}-token prompt. */
-    private void noteCaptionFlops(BenchReport report, ModelFlops f, int imagesPerRow, int prefill) {
+    static void noteCaptionFlops(BenchReport report, CaptionFlops f, int imagesPerRow, int prefill, int tokens) {
         double vision = imagesPerRow * f.vision() / 1e9;
         double prefillFlops = f.prefill(prefill) / 1e9;
         double decode = f.decode(prefill, tokens) / 1e9;
@@ -410,10 +412,11 @@ public final class Bench implements Callable<Integer>, Subcommand {
      * The floor and the bytes of a decode step in the floor's type, under the table; the FLOPs of one
      * caption (one view) and the columns' meaning once, with the {@code first} type's rows.
      */
-    private void noteFloor(BenchReport report, MachineFloor floor, ModelFlops f, int imagesPerRow, int prefill, boolean first) {
+    static void noteFloor(BenchReport report, MachineFloor floor, CaptionFlops f, int imagesPerRow, int prefill, int tokens,
+            boolean first) {
         report.note(floor.dtype().label() + ": " + floor);
         if (first) {
-            noteCaptionFlops(report, f, imagesPerRow, prefill);
+            noteCaptionFlops(report, f, imagesPerRow, prefill, tokens);
         }
         int lastKeys = prefill + tokens - 1;
         double weightsMb = floor.decodeWeightBytes(f) / 1e6;

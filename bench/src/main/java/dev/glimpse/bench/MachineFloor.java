@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.glimpse.model.EngineDtype;
 import dev.glimpse.model.LowPrecision;
-import dev.glimpse.model.ModelFlops;
+import dev.glimpse.model.CaptionFlops;
 import java.util.Locale;
 
 /**
@@ -99,7 +99,7 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
     }
 
     /** The bytes of decoder weights a decode step reads, at the model's type's size. */
-    public double decodeWeightBytes(ModelFlops f) {
+    public double decodeWeightBytes(CaptionFlops f) {
         return dtype == EngineDtype.FLOAT32 ? f.decodeWeightBytes() : f.decodeWeightBytes() / 2.0;
     }
 
@@ -123,7 +123,7 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
      * vision and prefill at the matmul rate; each decode step at the slower of its FLOPs at that rate
      * and its bytes (the decoder's weights once, each row's keys and values) at the bandwidth.
      */
-    public double captionFloorMs(ModelFlops f, int rows, int imagesPerRow, int prefillLength, int newTokens) {
+    public double captionFloorMs(CaptionFlops f, int rows, int imagesPerRow, int prefillLength, int newTokens) {
         double ms = computeMs((double) rows * (imagesPerRow * f.vision() + f.prefill(prefillLength)));
         for (int t = 1; t < newTokens; t++) {
             int keys = prefillLength + t;

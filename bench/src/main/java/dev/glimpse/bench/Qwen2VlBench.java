@@ -2,6 +2,7 @@ package dev.glimpse.bench;
 
 import ai.djl.ndarray.NDManager;
 import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlFlops;
 import dev.glimpse.model.Qwen2VlImageProcessor;
 import dev.glimpse.model.Qwen2VlModel;
 import dev.glimpse.model.RgbImage;
@@ -15,7 +16,8 @@ import java.util.Random;
  * with random weights): rows of one square photo each at every batch size, timed as the job runs
  * them: preprocessing on the CPU, then one batch of vision tower, prefill and cached decoding to
  * the cap. Every row of a batch differs in its pixels, not in its size. Each model added (one per
- * {@code --dtype}) adds its rows to one table, {@code x first} against the table's first row.
+ * {@code --dtype}) adds its rows to one table, {@code x first} against the table's first row, each
+ * beside the floor measured for its type ({@link Qwen2VlFlops}, as the other presets' rows).
  */
 final class Qwen2VlBench {
     private final int side;
@@ -35,8 +37,8 @@ final class Qwen2VlBench {
         this.visionColumn = visionColumn;
     }
 
-    /** Times {@code m} (its matrices in {@link Qwen2VlModel#dtype}) at every batch size. */
-    Qwen2VlBench add(Qwen2VlModel m, int[] batchSizes) {
+    /** Times {@code m} (its matrices in {@link Qwen2VlModel#dtype}) at every batch size, beside {@code floor}. */
+    Qwen2VlBench add(Qwen2VlModel m, int[] batchSizes, MachineFloor floor) {
         model = m;
         Qwen2VlConfig c = model.config();
         Qwen2VlImageProcessor processor = model.processor();
@@ -48,12 +50,16 @@ final class Qwen2VlBench {
                     "model %s: %,d parameters, photo %dx%d resized to %dx%d: %d patches, %d image tokens, %d generated tokens",
                     c.modelName(), model.weights().parameterCount(), side, side, size[1], size[0], patches, imageTokens, tokens),
                     "batch", "dtype", "img tok", "prefill", "preprocess ms", "vision ms", "generate ms", "latency ms",
-                    "images/s", "tokens/s", "peak MB", "KV MB", "x first");
-            report.format("images/s", "%.3f").format("tokens/s", "%.2f").format("KV MB", "%.1f").format("x first", "x%.2f");
+                    "images/s", "tokens/s", "peak MB", "KV MB", "x first", "GFLOP/s", "% matmul", "floor ms", "% floor");
+            report.format("images/s", "%.3f").format("tokens/s", "%.2f").format("KV MB", "%.1f").format("x first", "x%.2f")
+                    .format("GFLOP/s", "%.3f").format("% matmul", "%.2f").format("floor ms", "%.1f").format("% floor", "%.2f");
             report.note("latency ms: preprocess (one CPU thread, per image in turn) + generate (vision tower, prefill and "
                     + "cached decoding; the vision column is a part of it); peak MB: the process's resident set (host memory); "
                     + "dtype: the matrices' type (norms, biases, activations, the KV cache and the logits stay F32)");
         }
+        boolean first = base == 0;
+        Qwen2VlFlops flops = new Qwen2VlFlops(c, patches);
+        int prefillLength = 0;
         for (int b : batchSizes) {
             ProcessMemory.resetPeakAfterGc();
             double[] t = time(b);
@@ -64,11 +70,17 @@ final class Qwen2VlBench {
             }
             int prefill = (int) t[3];
             double kvBytes = 2.0 * c.layers() * b * c.kvHeads() * c.headDim() * (prefill + tokens) * Float.BYTES;
-            report.row().put("batch", b).put("dtype", model.dtype().label()).put("img tok", imageTokens).put("prefill", prefill).put("preprocess ms", t[0])
+            prefillLength = prefill;
+            BenchReport.Row row = report.row().put("batch", b).put("dtype", model.dtype().label()).put("img tok", imageTokens)
+                    .put("prefill", prefill).put("preprocess ms", t[0])
                     .put("vision ms", visionColumn ? t[1] : null).put("generate ms", t[2]).put("latency ms", latency)
                     .put("images/s", perSecond).put("tokens/s", (double) b * tokens / t[2] * 1000)
                     .put("peak MB", ProcessMemory.peakRssMb()).put("KV MB", kvBytes / 1e6).put("x first", perSecond / base);
+            Bench.putFloor(row, floor, flops, b, 1, prefill, tokens, latency);
             System.err.printf("bench: qwen2-vl %s batch %d: %.1f ms%n", model.dtype().label(), b, latency);
+        }
+        if (prefillLength > 0) {
+            Bench.noteFloor(report, floor, flops, 1, prefillLength, tokens, first);
         }
         return this;
     }

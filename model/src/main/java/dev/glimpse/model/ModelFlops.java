@@ -13,7 +13,7 @@ package dev.glimpse.model;
  * yields the first token from the last position's logits, then {@code n - 1} decode steps of one
  * token each ({@link DecodingBatch}).
  */
-public final class ModelFlops {
+public final class ModelFlops implements CaptionFlops {
     private final ModelConfig c;
 
     public ModelFlops(ModelConfig c) {
@@ -43,6 +43,7 @@ public final class ModelFlops {
     }
 
     /** Everything before the decoder for one image (or tile). */
+    @Override
     public long vision() {
         return patchEmbedding() + visionEncoder() + projector();
     }
@@ -67,6 +68,7 @@ public final class ModelFlops {
      * The decoder over a prefill of {@code length} tokens ({@code [image tokens ; prompt]}), causal,
      * then the head at the last position only.
      */
+    @Override
     public long prefill(int length) {
         long pairs = (long) length * (length + 1) / 2;
         long perBlock = 2L * length * decoderBlockWeights() + attention(pairs);
@@ -74,33 +76,19 @@ public final class ModelFlops {
     }
 
     /** One decode step of one row: a token that attends to {@code keys} keys (itself included), then the head. */
+    @Override
     public long decodeStep(int keys) {
         return c.lmNBlocks * (2 * decoderBlockWeights() + attention(keys)) + 2 * headWeights();
     }
 
-    /** The {@code newTokens - 1} decode steps after a prefill of {@code prefillLength} tokens. */
-    public long decode(int prefillLength, int newTokens) {
-        long total = 0;
-        for (int t = 1; t < newTokens; t++) {
-            total += decodeStep(prefillLength + t);
-        }
-        return total;
-    }
-
-    /**
-     * One caption: {@code images} images or tiles through the vision side, a prefill of
-     * {@code prefillLength} tokens (their image tokens included), and {@code newTokens} new tokens.
-     */
-    public long caption(int images, int prefillLength, int newTokens) {
-        return images * vision() + prefill(prefillLength) + decode(prefillLength, newTokens);
-    }
-
     /** F32 bytes of the decoder's matrices and head: what every decode step reads, whatever the batch size. */
+    @Override
     public long decodeWeightBytes() {
         return Float.BYTES * (c.lmNBlocks * decoderBlockWeights() + headWeights());
     }
 
     /** F32 bytes of the keys and values one row reads at a step attending to {@code keys} keys. */
+    @Override
     public long kvBytes(int keys) {
         return (long) Float.BYTES * c.lmNBlocks * 2 * c.lmNKvHeads * c.lmHeadDim() * keys;
     }

@@ -85,6 +85,34 @@ class ModelFlopsTest {
         assertThat(f.kvBytes(77)).isEqualTo(4L * 30 * 2 * 3 * 64 * 77);
     }
 
+    @Test
+    void shouldCountTwoFlopsPerWeightOfEveryQwen2VlMatrix() throws Exception {
+        try (Qwen2VlModel model = Qwen2VlModel.load(Qwen2VlPromptTest.golden())) {
+            Qwen2VlConfig c = model.config();
+            Map<String, Shape> shapes = new java.util.HashMap<>();
+            model.weights().all().forEach((name, a) -> shapes.put(name, a.getShape()));
+            int side = 4 * c.factor(); // 4 x 4 merged tokens
+            int patches = (side / c.patchSize()) * (side / c.patchSize());
+            Qwen2VlFlops f = new Qwen2VlFlops(c, patches);
+            long p = patches;
+            long vitAttention = c.visionDepth() * 4L * p * p * c.visionEmbedDim();
+            assertThat(f.patchEmbedding()).isEqualTo(2 * p * matrices(shapes, "visual.patch_embed."));
+            assertThat(f.visionEncoder() - vitAttention).isEqualTo(2 * p * matrices(shapes, "visual.blocks."));
+            assertThat(f.merger()).isEqualTo(2 * (p / 4) * matrices(shapes, "visual.merger."));
+            assertThat(f.vision()).isEqualTo(f.patchEmbedding() + f.visionEncoder() + f.merger());
+            long head = c.tieWordEmbeddings() ? shapes.get("model.embed_tokens.weight").size() : shapes.get("lm_head.weight").size();
+            long decoder = matrices(shapes, "model.layers.") + head;
+            assertThat(f.decodeStep(0)).isEqualTo(2 * decoder);
+            assertThat(f.decodeWeightBytes()).isEqualTo(4 * decoder);
+            // a prefill of 3: every token through the blocks, the causal pairs 1 + 2 + 3, the head once
+            long attentionPerPair = 4L * c.layers() * c.heads() * c.headDim();
+            assertThat(f.prefill(3)).isEqualTo(3 * 2 * matrices(shapes, "model.layers.") + 6 * attentionPerPair + 2 * head);
+            assertThat(f.decodeStep(11) - f.decodeStep(10)).isEqualTo(attentionPerPair);
+            assertThat(f.kvBytes(5)).isEqualTo(4L * c.layers() * 2 * c.kvHeads() * c.headDim() * 5);
+            assertThat(f.caption(1, 3, 3)).isEqualTo(f.vision() + f.prefill(3) + f.decodeStep(4) + f.decodeStep(5));
+        }
+    }
+
     /** Elements of the weight matrices (and 4-d convolution kernels) under {@code prefix}; vectors (norms, biases) left out. */
     private static long matrices(Map<String, Shape> shapes, String prefix) {
         return shapes.entrySet().stream()

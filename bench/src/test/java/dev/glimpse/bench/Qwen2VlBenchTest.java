@@ -1,0 +1,55 @@
+package dev.glimpse.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import dev.glimpse.model.EngineDtype;
+import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlFlops;
+import dev.glimpse.model.Qwen2VlModel;
+import org.junit.jupiter.api.Test;
+
+/** {@code bench} on a Qwen2-VL model: its rows carry the floor of their type, as the other presets' rows. */
+class Qwen2VlBenchTest {
+
+    /** A Qwen2-VL of a few thousand weights (and the 2B model's vocabulary, whose token ids the rows use). */
+    private static Qwen2VlConfig tiny() {
+        return new Qwen2VlConfig(1, 16, 2, 32, 14, 2, 2,
+                32, 64, 4, 2, 1, 151936, 1e-6, 1_000_000.0, new int[] {2, 1, 1}, true,
+                151655, 151652, 151653, new long[0], 151643,
+                3136, 4 * 3136, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f}, 1 / 255.0,
+                3, "", "qwen2vl-test (random weights)");
+    }
+
+    @Test
+    void shouldPutEachRowBesideTheFloorOfItsType() {
+        System.setProperty("ai.djl.offline", "true");
+        Qwen2VlBench bench = new Qwen2VlBench(56, 3, 0, false);
+        for (EngineDtype dtype : new EngineDtype[] {EngineDtype.FLOAT32, EngineDtype.BFLOAT16}) {
+            try (Qwen2VlModel m = Qwen2VlModel.random(tiny(), 7, null)) {
+                m.castTo(dtype);
+                try (NDManager scratch = m.manager().newSubManager()) {
+                    bench.add(m, new int[] {1, 2}, MachineFloor.measure(scratch, 128, 1 << 18, 1, m.dtype()));
+                }
+            }
+        }
+        BenchReport report = bench.report();
+        assertThat(report.size()).isEqualTo(4);
+        assertThat(report.columns()).contains("GFLOP/s", "% matmul", "floor ms", "% floor");
+        // A 56 px photo: 4 x 4 patches, 2 x 2 merged tokens; 8 + 1 + 4 + 1 + 8 prompt ids.
+        Qwen2VlFlops flops = new Qwen2VlFlops(tiny(), 16);
+        for (int i = 0; i < 4; i++) {
+            assertThat(report.value(i, "prefill")).isEqualTo(22);
+            double latency = ((Number) report.value(i, "latency ms")).doubleValue();
+            double gflops = ((Number) report.value(i, "GFLOP/s")).doubleValue();
+            int batch = ((Number) report.value(i, "batch")).intValue();
+            assertThat(gflops).isCloseTo(batch * flops.caption(1, 22, 3) / latency / 1e6, org.assertj.core.data.Percentage.withPercentage(1e-6));
+            assertThat(((Number) report.value(i, "floor ms")).doubleValue()).isPositive().isLessThan(latency);
+            assertThat(((Number) report.value(i, "% floor")).doubleValue()).isBetween(0.0, 100.0);
+        }
+        assertThat(report.value(2, "dtype")).isEqualTo("bfloat16");
+        assertThat(report.notes()).anyMatch(n -> n.startsWith("float32: floor measured in this run"))
+                .anyMatch(n -> n.startsWith("bfloat16: floor measured in this run") && n.contains("BF16"))
+                .anyMatch(n -> n.startsWith("FLOPs of one caption"));
+    }
+}
