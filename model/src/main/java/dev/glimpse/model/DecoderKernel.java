@@ -257,6 +257,8 @@ final class DecoderKernel {
 
     private static volatile PtSymbolBlock module;
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR_SET = ThreadLocal.withInitial(() -> false);
+    /** Calls of {@link #attentionByHead} made in this process, for tests that must know it ran. */
+    static final java.util.concurrent.atomic.AtomicLong BY_HEAD_CALLS = new java.util.concurrent.atomic.AtomicLong();
     /** Calls made in this process, for tests that must know the kernel ran. */
     static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -365,6 +367,7 @@ final class DecoderKernel {
      * {@code [B or 1, 1, T, T_kv]} or null; F32 {@code [B, H, T, hd]} out.
      */
     static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale) {
+        BY_HEAD_CALLS.incrementAndGet();
         if (mask == null) {
             return LowPrecision.run(module(), "by_head_f32", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
                     IValue.from(pt(v)), IValue.from(scale));

@@ -156,8 +156,13 @@ public final class Qwen2VlVision {
         NDArray v = qkv.get(2);
         NDArray qkvWeight = w.get(p + "qkv.weight");
         NDArray attended; // [H, N, hd]
-        if (LowPrecision.isLow(qkvWeight)) { // a BF16/F16 model: the fused kernel, no [H, N, N] scores kept
-            attended = LowPrecision.attention(q, k, v, null, 1.0 / Math.sqrt(hd), LowPrecision.typeOf(qkvWeight));
+        EngineDtype type = LowPrecision.typeOf(qkvWeight);
+        if (type == EngineDtype.BFLOAT16 && n >= DecoderKernel.BY_HEAD_MIN_TOKENS && !x.getDevice().isGpu()) {
+            // A large image in BF16 on a CPU: one head at a time, as the SigLIP towers (DecoderKernel#attentionByHead)
+            attended = DecoderKernel.attentionByHead(q.expandDims(0), k.expandDims(0), v.expandDims(0), null, 1.0 / Math.sqrt(hd))
+                    .squeeze(0);
+        } else if (LowPrecision.isLow(qkvWeight)) { // a BF16/F16 model: the fused kernel, no [H, N, N] scores kept
+            attended = LowPrecision.attention(q, k, v, null, 1.0 / Math.sqrt(hd), type);
         } else {
             NDArray scores = q.matMul(k.transpose(0, 2, 1)); // [H, N, N]
             attended = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), null).matMul(v);

@@ -79,6 +79,48 @@ class Qwen2VlLowPrecisionTest {
     }
 
     /**
+     * An image of 256 patches (a folder whose max_pixels allows it; the tiny one's stops at 48) is
+     * attended one head at a time in BF16 on a CPU, as the SigLIP towers are: its image tokens stay
+     * within BF16's rounding of the F32 ones.
+     */
+    @Test
+    void shouldEncodeALargeImageOneHeadAtATimeInBf16WithinRoundingOfF32() {
+        Qwen2VlConfig c = f32.config();
+        Qwen2VlConfig big = new Qwen2VlConfig(c.visionDepth(), c.visionEmbedDim(), c.visionHeads(), c.visionMlpDim(),
+                c.patchSize(), c.temporalPatchSize(), c.mergeSize(), c.hiddenSize(), c.intermediateSize(), c.heads(),
+                c.kvHeads(), c.layers(), c.vocabSize(), c.rmsEps(), c.ropeTheta(), c.mropeSection(), c.tieWordEmbeddings(),
+                c.imageTokenId(), c.visionStartTokenId(), c.visionEndTokenId(), c.stopTokenIds(), c.padTokenId(),
+                c.minPixels(), 256 * 14 * 14, c.imageMean(), c.imageStd(), c.rescaleFactor(), c.resample(),
+                c.chatTemplate(), c.modelName());
+        try (Qwen2VlModel a = attentive(Qwen2VlModel.random(big, 11, null));
+             Qwen2VlModel b = attentive(Qwen2VlModel.random(big, 11, null)).castTo(EngineDtype.BFLOAT16);
+             NDManager m = NDManager.newBaseManager()) {
+            Qwen2VlImageProcessor.Patches patches = a.processor().process(Qwen2VlBatchingTest.image(224, 224, 4));
+            assertThat(patches.count()).isEqualTo(256);
+            List<Qwen2VlModel.Prepared> row = List.of(new Qwen2VlModel.Prepared(List.of(patches), new long[0]));
+            float[] want = a.imageTokens(m, row).toFloatArray();
+            long calls = DecoderKernel.BY_HEAD_CALLS.get();
+            float[] got = b.imageTokens(m, row).toFloatArray();
+            assertThat(DecoderKernel.BY_HEAD_CALLS.get() - calls).isEqualTo(c.visionDepth());
+            assertThat(relativeDiff(got, want)).isGreaterThan(0).isLessThan(BF16_TOLERANCE);
+        }
+    }
+
+    /**
+     * {@code model} with its vision q, k and v projections 30 times their random size: scores far from
+     * uniform and values as large as the residual stream, so that what attention computes shows in the
+     * image tokens (at the random weights' own size, attending to the keys in place of the values
+     * moves them by less than BF16's rounding).
+     */
+    private static Qwen2VlModel attentive(Qwen2VlModel model) {
+        for (int i = 0; i < model.config().visionDepth(); i++) {
+            String name = "visual.blocks." + i + ".attn.qkv.weight";
+            model.weights().replace(name, model.weights().get(name).mul(30f));
+        }
+        return model;
+    }
+
+    /**
      * The prefill's logits (the first step, through the KV-cache path) and those of the next steps on
      * the F32 model's own tokens (recomputed without a cache, so both models read the same prefix)
      * differ from F32's by at most 5 % of the largest F32 logit. Why 5 %: BF16 keeps 8 significant
