@@ -37,6 +37,13 @@ final class DecoderKernel {
     private static final int TORCH_BFLOAT16 = 15;
     /** A BF16 prefill of at least this many tokens attends one head at a time (by_head): measured as fast as the fused kernel at 196 tokens, 1.6 times as fast at 576. */
     static final int BY_HEAD_MIN_TOKENS = 256;
+    /**
+     * by_head's scores for one head at a time stay under this many values (8 MB in BF16): a head's
+     * queries go in chunks of {@code max(1, this / keys)}, so that a large image (Qwen2-VL allows
+     * 65,536 patches, 8.6 GB of one head's scores) takes the memory of a few chunks, not of its
+     * {@code [T, T]} scores. Up to 4,096 keys (a SmolVLM tile: 1,024) a head is one chunk.
+     */
+    static final int BY_HEAD_MAX_SCORES = 1 << 22;
 
     /** The module's code, in the form {@code torch.jit.save} writes it. */
     private static final List<String> CODE = List.of(
@@ -95,8 +102,8 @@ final class DecoderKernel {
             // attention over the kv heads repeated for their query groups; with enable_gqa its CPU
             // kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
             "      elif dt == " + TORCH_BFLOAT16 + " and t >= " + BY_HEAD_MIN_TOKENS + " and not ops.prim.is_cuda(q):",
-            "        y = torch.reshape(torch.transpose(self.by_head(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt), mask, scale),"
-                    + " 1, 2), [b, t, heads * hd])",
+            "        y = torch.reshape(torch.transpose(self.by_head(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt), mask, scale,"
+                    + " " + BY_HEAD_MAX_SCORES + "), 1, 2), [b, t, heads * hd])",
             "      else:",
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.repeat_interleave(torch.to(ka, dt), grp, 1),"
                     + " torch.repeat_interleave(torch.to(va, dt), grp, 1), torch.to(mask, dt), 0., False, scale=scale)",
@@ -165,7 +172,7 @@ final class DecoderKernel {
             // tile in either type); one head at a time, its [T, T] scores in the cache, takes 14 ms.
             // [B, H, T, hd] BF16 out.
             "  def by_head(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
-                    + " scale: float) -> Tensor:",
+                    + " scale: float, max_scores: int) -> Tensor:",
             "    b = torch.size(q, 0)",
             "    heads = torch.size(q, 1)",
             "    t = torch.size(q, 2)",
@@ -180,19 +187,29 @@ final class DecoderKernel {
             "    if m is not None:",
             "      m = torch.to(torch.select(m, 1, 0), ops.prim.dtype(q))",
             "    y = torch.empty_like(qs)",
+            "    chunk = max(1, torch.floordiv(max_scores, tk))",
             "    for i in range(b * heads):",
             "      j = torch.floordiv(i, grp)",
-            "      sc = torch.mm(torch.select(qs, 0, i), torch.t(torch.select(ks, 0, j)))",
-            "      if m is not None:",
-            "        sc = torch.add_(sc, torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0))",
-            "      _1 = torch.mm(torch.softmax(sc, -1), torch.select(vs, 0, j), out=torch.select(y, 0, i))",
+            "      kt = torch.t(torch.select(ks, 0, j))",
+            "      vj = torch.select(vs, 0, j)",
+            "      qi = torch.select(qs, 0, i)",
+            "      yi = torch.select(y, 0, i)",
+            "      for s in range(0, t, chunk):",
+            "        e = min(s + chunk, t)",
+            "        sc = torch.mm(torch.slice(qi, 0, s, e), kt)",
+            "        if m is not None:",
+            "          mi = torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0)",
+            "          sc = torch.add_(sc, torch.slice(mi, 0, s, e))",
+            "        _1 = torch.mm(torch.softmax(sc, -1), vj, out=torch.slice(yi, 0, s, e))",
             "    return torch.reshape(y, [b, heads, t, hd])",
-            "  def by_head_f32(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor:",
-            "    return self.by_head_f32_masked(q, k, v, None, scale)",
+            "  def by_head_f32(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, scale: float,"
+                    + " max_scores: int) -> Tensor:",
+            "    return self.by_head_f32_masked(q, k, v, None, scale, max_scores)",
             "  def by_head_f32_masked(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
-                    + " scale: float) -> Tensor:",
+                    + " scale: float, max_scores: int) -> Tensor:",
             "    dt = " + TORCH_BFLOAT16,
-            "    return torch.to(self.by_head(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), mask, scale), " + TORCH_FLOAT + ")",
+            "    return torch.to(self.by_head(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), mask, scale, max_scores), "
+                    + TORCH_FLOAT + ")",
             // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, through oneDNN (VisionEncoder's
             // attention), in the weights' type (F32 or BF16) from x cast to it, F32 out, as LowPrecision's
             // products and attention: F32 through torch's fused attention (no [B, H, T, T] scores kept),
@@ -207,7 +224,8 @@ final class DecoderKernel {
             "    qkv = self.lin_bias(torch.to(torch.reshape(x, [b * t, -1]), dt), wqkv, bqkv)",
             "    qkv = torch.permute(torch.reshape(qkv, [b, t, 3, heads, hd]), [2, 0, 3, 1, 4])",
             "    if dt == " + TORCH_BFLOAT16 + ":",
-            "      y = self.by_head(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2), None, scale)",
+            "      y = self.by_head(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2), None, scale, "
+                    + BY_HEAD_MAX_SCORES + ")",
             "    else:",
             "      y = torch.scaled_dot_product_attention(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1),"
                     + " torch.select(qkv, 0, 2), None, 0., False, scale=scale)",
@@ -367,13 +385,18 @@ final class DecoderKernel {
      * {@code [B or 1, 1, T, T_kv]} or null; F32 {@code [B, H, T, hd]} out.
      */
     static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale) {
+        return attentionByHead(q, k, v, mask, scale, BY_HEAD_MAX_SCORES);
+    }
+
+    /** As {@link #attentionByHead(NDArray, NDArray, NDArray, NDArray, double)}, its chunks of queries under {@code maxScores} scores. */
+    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int maxScores) {
         BY_HEAD_CALLS.incrementAndGet();
         if (mask == null) {
             return LowPrecision.run(module(), "by_head_f32", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
-                    IValue.from(pt(v)), IValue.from(scale));
+                    IValue.from(pt(v)), IValue.from(scale), IValue.from((long) maxScores));
         }
         return LowPrecision.run(module(), "by_head_f32_masked", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
-                IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale));
+                IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale), IValue.from((long) maxScores));
     }
 
     /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN, the GELU inside fc1's product: one call, F32 out. */

@@ -146,6 +146,11 @@ class LowPrecisionTest {
             assertThat(byHeadMean).as("mean error, one head at a time (fused: %s)", fusedMean).isLessThan(2 * fusedMean + 1e-4f);
             // The padded row's 20th query sees only its own key among the first 21.
             assertThat(maxAbsDiff(byHead.get("1, :, 20"), v.get("1, :, 20").repeat(0, 3))).isLessThan(2e-2f);
+            // A head's queries in chunks (here of 7 queries: 2,100 scores over 300 keys) as a large image's
+            // are: the same sums, chunk by chunk.
+            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, masks, scale, 2_100), byHead)).isEqualTo(0f);
+            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, null, scale, 2_100),
+                    DecoderKernel.attentionByHead(q, k, v, null, scale))).isEqualTo(0f);
             // From BY_HEAD_MIN_TOKENS on, the op-by-op BF16 prefill takes this path too.
             assertThat(maxAbsDiff(LowPrecision.attentionRepeatingKv(q, k, v, masks, scale, EngineDtype.BFLOAT16), byHead))
                     .isEqualTo(0f);
