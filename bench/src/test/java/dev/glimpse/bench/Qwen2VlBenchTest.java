@@ -25,11 +25,14 @@ class Qwen2VlBenchTest {
     void shouldPutEachRowBesideTheFloorOfItsType() {
         System.setProperty("ai.djl.offline", "true");
         Qwen2VlBench bench = new Qwen2VlBench(56, 3, 0, false);
-        for (EngineDtype dtype : new EngineDtype[] {EngineDtype.FLOAT32, EngineDtype.BFLOAT16}) {
+        MachineFloor[] floors = new MachineFloor[2];
+        EngineDtype[] dtypes = {EngineDtype.FLOAT32, EngineDtype.BFLOAT16};
+        for (int d = 0; d < 2; d++) {
             try (Qwen2VlModel m = Qwen2VlModel.random(tiny(), 7, null)) {
-                m.castTo(dtype);
+                m.castTo(dtypes[d]);
                 try (NDManager scratch = m.manager().newSubManager()) {
-                    bench.add(m, new int[] {1, 2}, MachineFloor.measure(scratch, 128, 1 << 18, 1, m.dtype()));
+                    floors[d] = MachineFloor.measure(scratch, 128, 1 << 18, 1, m.dtype());
+                    bench.add(m, new int[] {1, 2}, floors[d]);
                 }
             }
         }
@@ -44,8 +47,14 @@ class Qwen2VlBenchTest {
             double gflops = ((Number) report.value(i, "GFLOP/s")).doubleValue();
             int batch = ((Number) report.value(i, "batch")).intValue();
             assertThat(gflops).isCloseTo(batch * flops.caption(1, 22, 3) / latency / 1e6, org.assertj.core.data.Percentage.withPercentage(1e-6));
-            assertThat(((Number) report.value(i, "floor ms")).doubleValue()).isPositive().isLessThan(latency);
-            assertThat(((Number) report.value(i, "% floor")).doubleValue()).isBetween(0.0, 100.0);
+            // The floor of the row's own type: the F32 rows' from the F32 model's floor, the BF16 rows' from the BF16 one's.
+            MachineFloor floor = floors[i / 2];
+            double floorMs = ((Number) report.value(i, "floor ms")).doubleValue();
+            assertThat(floorMs).isPositive().isEqualTo(floor.captionFloorMs(flops, batch, 1, 22, 3));
+            assertThat(((Number) report.value(i, "% floor")).doubleValue()).isCloseTo(100 * floorMs / latency,
+                    org.assertj.core.data.Percentage.withPercentage(1e-6));
+            assertThat(((Number) report.value(i, "% matmul")).doubleValue()).isCloseTo(100 * gflops / floor.modelGflops(),
+                    org.assertj.core.data.Percentage.withPercentage(1e-6));
         }
         assertThat(report.value(2, "dtype")).isEqualTo("bfloat16");
         assertThat(report.notes()).anyMatch(n -> n.startsWith("float32: floor measured in this run"))
