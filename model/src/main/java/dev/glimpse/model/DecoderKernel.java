@@ -74,6 +74,11 @@ final class DecoderKernel {
             "      q = torch.slice(qk, 1, 0, heads)",
             "      k = torch.slice(qk, 1, heads)",
             "      v = torch.transpose(torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
+            // With BF16/F16 weights the cache holds keys and values rounded to that type (still F32), as
+            // attention takes them: rounded once as they are written, not at every step that reads them.
+            "      if dt != " + TORCH_FLOAT + ":",
+            "        k = self.rounded(k, dt)",
+            "        v = self.rounded(v, dt)",
             "      if decode:",
             "        _0 = torch.index_put_(keys[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(k, 2))",
             "        _1 = torch.index_put_(values[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(v, 2))",
@@ -88,12 +93,10 @@ final class DecoderKernel {
             "      if decode:",
             // One query per row: each kv head's group of query heads as the rows of one product,
             // six small operations in place of the fused kernel's setup (~65 us a call here). With
-            // BF16/F16 weights q, k and v are rounded to that type first, as the fused kernel takes
-            // them, and the products accumulate in F32 as it does.
+            // BF16/F16 weights q is rounded to that type first, as the fused kernel takes it (the keys
+            // and values were as they were written), and the products accumulate in F32 as it does.
             "        if dt != " + TORCH_FLOAT + ":",
             "          q = self.rounded(q, dt)",
-            "          ka = self.rounded(ka, dt)",
-            "          va = self.rounded(va, dt)",
             "        sc = torch.bmm(torch.reshape(q, [b * kv_heads, grp, hd]), torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2))",
             "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale), mask)",
             "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",

@@ -46,6 +46,8 @@ public final class LowPrecision {
             "  training : bool",
             "  def forward(self: __torch__.LowPrecision, x: Tensor, dtype: int) -> Tensor:",
             "    return torch.to(x, dtype)",
+            "  def rounded(self: __torch__.LowPrecision, x: Tensor, dtype: int) -> Tensor:",
+            "    return torch.to(torch.to(x, dtype), " + TORCH_FLOAT + ")",
             "  def linear(self: __torch__.LowPrecision, x: Tensor, w: Tensor) -> Tensor:",
             "    y = torch.linear(torch.to(x, ops.prim.dtype(w)), w)",
             "    return torch.to(y, " + TORCH_FLOAT + ")",
@@ -97,6 +99,11 @@ public final class LowPrecision {
     /** {@code x} (F32) as {@code dtype} ({@link EngineDtype#BFLOAT16} or {@link EngineDtype#FLOAT16}), on {@code x}'s manager. */
     public static NDArray cast(NDArray x, EngineDtype dtype) {
         return run("forward", x.getManager(), IValue.from(pt(x)), IValue.from(torchType(dtype)));
+    }
+
+    /** {@code x} (F32) rounded to {@code dtype}'s nearest values ({@link EngineDtype#BFLOAT16} or {@link EngineDtype#FLOAT16}), held F32. */
+    static NDArray rounded(NDArray x, EngineDtype dtype) {
+        return run("rounded", x.getManager(), IValue.from(pt(x)), IValue.from(torchType(dtype)));
     }
 
     /** {@code x @ w^T + b} for F32 {@code x} and a BF16 or F16 {@code w} (and {@code b}, any float type; may be null): F32. */

@@ -225,6 +225,10 @@ public final class TextDecoder {
         q = applyRotary(q, cosSin); // [B, H, T, hd]
         k = applyRotary(k, cosSin); // [B, H_kv, T, hd]
         if (cache != null) {
+            if (LowPrecision.isLow(qWeight)) { // the cache holds them rounded to the weights' type, as DecoderKernel writes them
+                k = LowPrecision.rounded(k, LowPrecision.typeOf(qWeight));
+                v = LowPrecision.rounded(v, LowPrecision.typeOf(qWeight));
+            }
             NDArray[] kv = cache.attend(block, k, v);
             k = kv[0]; // [B, H_kv, T_kv, hd]
             v = kv[1];
