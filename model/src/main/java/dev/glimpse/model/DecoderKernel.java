@@ -197,11 +197,13 @@ final class DecoderKernel {
             "      vj = torch.select(vs, 0, j)",
             "      qi = torch.select(qs, 0, i)",
             "      yi = torch.select(y, 0, i)",
+            "      mi = m",
+            "      if m is not None:",
+            "        mi = torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0)",
             "      for s in range(0, t, chunk):",
             "        e = min(s + chunk, t)",
             "        sc = torch.mm(torch.slice(qi, 0, s, e), kt)",
-            "        if m is not None:",
-            "          mi = torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0)",
+            "        if mi is not None:",
             "          sc = torch.add_(sc, torch.slice(mi, 0, s, e))",
             "        _1 = torch.mm(torch.softmax(sc, -1), vj, out=torch.slice(yi, 0, s, e))",
             "    return torch.reshape(y, [b, heads, t, hd])",
@@ -380,6 +382,15 @@ final class DecoderKernel {
     static NDArray vitAttention(NDArray x, NDArray wqkv, NDArray bqkv, NDArray wo, NDArray bo, int heads) {
         return LowPrecision.run(module(), "vit_attention", x.getManager(), IValue.from(pt(x)), IValue.from(pt(wqkv)),
                 IValue.from(pt(bqkv)), IValue.from(pt(wo)), IValue.from(pt(bo)), IValue.from((long) heads));
+    }
+
+    /**
+     * Whether attention over {@code tokens} queries with matrices held in {@code dtype}, on {@code x}'s
+     * device, runs one head at a time ({@link #attentionByHead}): BF16 on a CPU from {@link
+     * #BY_HEAD_MIN_TOKENS} tokens, as the kernel's prefill decides it.
+     */
+    static boolean attendsByHead(EngineDtype dtype, long tokens, NDArray x) {
+        return dtype == EngineDtype.BFLOAT16 && tokens >= BY_HEAD_MIN_TOKENS && !x.getDevice().isGpu();
     }
 
     /**

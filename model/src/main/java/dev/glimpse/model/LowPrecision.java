@@ -161,8 +161,7 @@ public final class LowPrecision {
      * computes what the kernel does.
      */
     static NDArray attentionRepeatingKv(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, EngineDtype dtype) {
-        if (dtype == EngineDtype.BFLOAT16 && q.getShape().get(2) >= DecoderKernel.BY_HEAD_MIN_TOKENS
-                && !q.getDevice().isGpu()) {
+        if (DecoderKernel.attendsByHead(dtype, q.getShape().get(2), q)) {
             return DecoderKernel.attentionByHead(q, k, v, mask, scale);
         }
         return attention(q, k, v, mask, scale, dtype, true);

@@ -157,7 +157,7 @@ public final class Qwen2VlVision {
         NDArray qkvWeight = w.get(p + "qkv.weight");
         NDArray attended; // [H, N, hd]
         EngineDtype type = LowPrecision.typeOf(qkvWeight);
-        if (type == EngineDtype.BFLOAT16 && n >= DecoderKernel.BY_HEAD_MIN_TOKENS && !x.getDevice().isGpu()) {
+        if (DecoderKernel.attendsByHead(type, n, x)) {
             // A large image in BF16 on a CPU: one head at a time, as the SigLIP towers (DecoderKernel#attentionByHead)
             attended = DecoderKernel.attentionByHead(q.expandDims(0), k.expandDims(0), v.expandDims(0), null, 1.0 / Math.sqrt(hd))
                     .squeeze(0);
