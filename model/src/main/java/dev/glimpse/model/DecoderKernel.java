@@ -44,6 +44,8 @@ final class DecoderKernel {
      * {@code [T, T]} scores. Up to 4,096 keys (a SmolVLM tile: 1,024) a head is one chunk.
      */
     static final int BY_HEAD_MAX_SCORES = 1 << 22;
+    /** A causal by_head's chunks hold at most this many queries, each chunk over the keys up to its last query (see by_head): one block of an 874-token BF16 prefill took 8.5-8.8 ms, against 11.5-11.8 ms over all keys. */
+    static final int BY_HEAD_CAUSAL_ROWS = 256;
 
     /** The module's code, in the form {@code torch.jit.save} writes it. */
     private static final List<String> CODE = List.of(
@@ -62,11 +64,18 @@ final class DecoderKernel {
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.size(cos, 3)",
+            // The norms' width and epsilon and the attention's scale as F32 scalars made once: a Python
+            // number in an operation becomes a tensor of its own type and is converted to F32 first,
+            // two more calls each time (about 150 a decode step); the values computed are the same.
+            "    dev = ops.prim.device(x)",
+            "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    scale_t = torch.scalar_tensor(scale, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
             "    h = x",
             "    for i in range(len(keys)):",
             "      p = i * " + PER_BLOCK,
             "      dt = ops.prim.dtype(w[p + 1])",
-            "      a = torch.to(self.rms(h, w[p], eps), dt)",
+            "      a = torch.to(self.rms(h, w[p], width_t, eps_t), dt)",
             // q, k and v from one product with their rows joined; the rotary embedding of q and k at once.
             "      qkv = torch.to(self.lin(a, w[p + 1]), " + TORCH_FLOAT + ")",
             "      qk = torch.transpose(torch.reshape(torch.slice(qkv, 2, 0, (heads + kv_heads) * hd), [b, t, heads + kv_heads, hd]), 1, 2)",
@@ -98,7 +107,7 @@ final class DecoderKernel {
             "        if dt != " + TORCH_FLOAT + ":",
             "          q = self.rounded(q, dt)",
             "        sc = torch.bmm(torch.reshape(q, [b * kv_heads, grp, hd]), torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2))",
-            "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale), mask)",
+            "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale_t), mask)",
             "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",
             "        y = torch.reshape(torch.bmm(pr, torch.reshape(va, [b * kv_heads, width, hd])), [b, t, heads * hd])",
             // Prefill: BF16 with enough tokens, one head at a time (see by_head); else torch's fused
@@ -106,18 +115,18 @@ final class DecoderKernel {
             // kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
             "      elif dt == " + TORCH_BFLOAT16 + " and t >= " + BY_HEAD_MIN_TOKENS + " and not ops.prim.is_cuda(q):",
             "        y = torch.reshape(torch.transpose(self.by_head(torch.to(q, dt), torch.to(ka, dt), torch.to(va, dt), mask, scale,"
-                    + " " + BY_HEAD_MAX_SCORES + "), 1, 2), [b, t, heads * hd])",
+                    + " " + BY_HEAD_MAX_SCORES + ", True), 1, 2), [b, t, heads * hd])",
             "      else:",
             "        y = torch.scaled_dot_product_attention(torch.to(q, dt), torch.repeat_interleave(torch.to(ka, dt), grp, 1),"
                     + " torch.repeat_interleave(torch.to(va, dt), grp, 1), torch.to(mask, dt), 0., False, scale=scale)",
             "        y = torch.reshape(torch.transpose(y, 1, 2), [b, t, heads * hd])",
             "      h = torch.add(h, torch.to(self.lin(torch.to(y, dt), w[p + 2]), " + TORCH_FLOAT + "))",
             // gate and up from one product with their rows joined, then silu(gate) * up, then down.
-            "      gu = self.lin(torch.to(self.rms(h, w[p + 3], eps), dt), w[p + 4])",
+            "      gu = self.lin(torch.to(self.rms(h, w[p + 3], width_t, eps_t), dt), w[p + 4])",
             "      inter = torch.floordiv(torch.size(gu, 2), 2)",
             "      g = torch.mul(torch.silu(torch.slice(gu, 2, 0, inter)), torch.slice(gu, 2, inter))",
             "      h = torch.add(h, torch.to(self.lin(g, w[p + 5]), " + TORCH_FLOAT + "))",
-            "    return self.rms(h, w[len(keys) * " + PER_BLOCK + "], eps)",
+            "    return self.rms(h, w[len(keys) * " + PER_BLOCK + "], width_t, eps_t)",
             // One decode step after the tokens are chosen: the new tokens' embedding ids [B, 1] (int64)
             // and rotary angles (positions [B, 1] F32 times freq, cos and sin scaled as TextDecoder#rotary
             // makes them), the blocks over the cache as forward's decode, the final norm and the head:
@@ -174,8 +183,12 @@ final class DecoderKernel {
             // torch's fused BF16 attention runs no faster than its F32 one (22 ms a block of a 1,024-token
             // tile in either type); one head at a time, its [T, T] scores in the cache, takes 14 ms.
             // [B, H, T, hd] BF16 out.
+            // causal: query i (of t) attends no key past tk - t + i (a decoder's prefill; its mask says so
+            // too): a head's queries then go in chunks of at most BY_HEAD_CAUSAL_ROWS, each over the keys
+            // up to its last query only, so that the scores above the diagonal, whose weights would be
+            // exactly 0, are neither computed nor exponentiated (about 40 % of an 874-token prefill's).
             "  def by_head(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
-                    + " scale: float, max_scores: int) -> Tensor:",
+                    + " scale: float, max_scores: int, causal: bool) -> Tensor:",
             "    b = torch.size(q, 0)",
             "    heads = torch.size(q, 1)",
             "    t = torch.size(q, 2)",
@@ -191,6 +204,8 @@ final class DecoderKernel {
             "      m = torch.to(torch.select(m, 1, 0), ops.prim.dtype(q))",
             "    y = torch.empty_like(qs)",
             "    chunk = max(1, torch.floordiv(max_scores, tk))",
+            "    if causal:",
+            "      chunk = min(chunk, " + BY_HEAD_CAUSAL_ROWS + ")",
             "    for i in range(b * heads):",
             "      j = torch.floordiv(i, grp)",
             "      kt = torch.t(torch.select(ks, 0, j))",
@@ -202,18 +217,19 @@ final class DecoderKernel {
             "        mi = torch.select(m, 0, torch.floordiv(i, heads) if torch.size(m, 0) > 1 else 0)",
             "      for s in range(0, t, chunk):",
             "        e = min(s + chunk, t)",
-            "        sc = torch.mm(torch.slice(qi, 0, s, e), kt)",
+            "        kn = min(tk, tk - t + e) if causal else tk",
+            "        sc = torch.mm(torch.slice(qi, 0, s, e), torch.slice(kt, 1, 0, kn))",
             "        if mi is not None:",
-            "          sc = torch.add_(sc, torch.slice(mi, 0, s, e))",
-            "        _1 = torch.mm(torch.softmax(sc, -1), vj, out=torch.slice(yi, 0, s, e))",
+            "          sc = torch.add_(sc, torch.slice(torch.slice(mi, 0, s, e), 1, 0, kn))",
+            "        _1 = torch.mm(torch.softmax(sc, -1), torch.slice(vj, 0, 0, kn), out=torch.slice(yi, 0, s, e))",
             "    return torch.reshape(y, [b, heads, t, hd])",
             "  def by_head_f32(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, scale: float,"
-                    + " max_scores: int) -> Tensor:",
-            "    return self.by_head_f32_masked(q, k, v, None, scale, max_scores)",
+                    + " max_scores: int, causal: bool) -> Tensor:",
+            "    return self.by_head_f32_masked(q, k, v, None, scale, max_scores, causal)",
             "  def by_head_f32_masked(self: __torch__.DecoderKernel, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],"
-                    + " scale: float, max_scores: int) -> Tensor:",
+                    + " scale: float, max_scores: int, causal: bool) -> Tensor:",
             "    dt = " + TORCH_BFLOAT16,
-            "    return torch.to(self.by_head(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), mask, scale, max_scores), "
+            "    return torch.to(self.by_head(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), mask, scale, max_scores, causal), "
                     + TORCH_FLOAT + ")",
             // out(attention(q, k, v)) with q|k|v = qkv(x), all heads full width, through oneDNN (VisionEncoder's
             // attention), in the weights' type (F32 or BF16) from x cast to it, F32 out, as LowPrecision's
@@ -230,7 +246,7 @@ final class DecoderKernel {
             "    qkv = torch.permute(torch.reshape(qkv, [b, t, 3, heads, hd]), [2, 0, 3, 1, 4])",
             "    if dt == " + TORCH_BFLOAT16 + ":",
             "      y = self.by_head(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1), torch.select(qkv, 0, 2), None, scale, "
-                    + BY_HEAD_MAX_SCORES + ")",
+                    + BY_HEAD_MAX_SCORES + ", False)",
             "    else:",
             "      y = torch.scaled_dot_product_attention(torch.select(qkv, 0, 0), torch.select(qkv, 0, 1),"
                     + " torch.select(qkv, 0, 2), None, 0., False, scale=scale)",
@@ -268,9 +284,10 @@ final class DecoderKernel {
             "    if ops.prim.is_cuda(x):",
             "      return torch.linear(x, w)",
             "    return ops.mkldnn._linear_pointwise(x, w, None, \"none\", annotate(List[Optional[number]], []), \"\")",
-            "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, eps: float) -> Tensor:",
+            // width, eps: F32 scalars (see forward)
+            "  def rms(self: __torch__.DecoderKernel, x: Tensor, weight: Tensor, width: Tensor, eps: Tensor) -> Tensor:",
             // mean as torch computes it on a CPU (a sum, then divided), in fewer calls
-            "    r = torch.sqrt(torch.add(torch.div(torch.sum(torch.square(x), [-1], True), torch.size(x, -1)), eps))",
+            "    r = torch.sqrt(torch.add(torch.div(torch.sum(torch.square(x), [-1], True), width), eps))",
             "    return torch.mul(torch.div(x, r), weight)",
             "  def rope(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:",
             "    half = torch.floordiv(torch.size(x, 3), 2)",
@@ -396,21 +413,24 @@ final class DecoderKernel {
     /**
      * BF16 attention one head at a time as a BF16 prefill of at least {@link #BY_HEAD_MIN_TOKENS} tokens
      * takes it: F32 {@code q [B, H, T, hd]}, {@code k, v [B, H_kv, T_kv, hd]} rounded to BF16, {@code mask}
-     * {@code [B or 1, 1, T, T_kv]} or null; F32 {@code [B, H, T, hd]} out.
+     * {@code [B or 1, 1, T, T_kv]} or null; F32 {@code [B, H, T, hd]} out. {@code causal}: query
+     * {@code i} attends no key past {@code T_kv - T + i} (a decoder's; the mask, if any, must mask
+     * those keys too), so that no score above the diagonal is computed.
      */
-    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale) {
-        return attentionByHead(q, k, v, mask, scale, BY_HEAD_MAX_SCORES);
+    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, boolean causal) {
+        return attentionByHead(q, k, v, mask, scale, causal, BY_HEAD_MAX_SCORES);
     }
 
-    /** As {@link #attentionByHead(NDArray, NDArray, NDArray, NDArray, double)}, its chunks of queries under {@code maxScores} scores. */
-    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, int maxScores) {
+    /** As {@link #attentionByHead(NDArray, NDArray, NDArray, NDArray, double, boolean)}, its chunks of queries under {@code maxScores} scores. */
+    static NDArray attentionByHead(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, boolean causal, int maxScores) {
         BY_HEAD_CALLS.incrementAndGet();
         if (mask == null) {
             return LowPrecision.run(module(), "by_head_f32", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
-                    IValue.from(pt(v)), IValue.from(scale), IValue.from((long) maxScores));
+                    IValue.from(pt(v)), IValue.from(scale), IValue.from((long) maxScores), IValue.from(causal));
         }
         return LowPrecision.run(module(), "by_head_f32_masked", q.getManager(), IValue.from(pt(q)), IValue.from(pt(k)),
-                IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale), IValue.from((long) maxScores));
+                IValue.from(pt(v)), IValue.from(pt(mask)), IValue.from(scale), IValue.from((long) maxScores),
+                IValue.from(causal));
     }
 
     /** {@code fc2(gelu_tanh(fc1(x)))} on a CPU, F32 or BF16 weights, through oneDNN, the GELU inside fc1's product: one call, F32 out. */

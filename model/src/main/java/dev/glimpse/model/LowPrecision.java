@@ -162,7 +162,7 @@ public final class LowPrecision {
      */
     static NDArray attentionRepeatingKv(NDArray q, NDArray k, NDArray v, NDArray mask, double scale, EngineDtype dtype) {
         if (DecoderKernel.attendsByHead(dtype, q.getShape().get(2), q)) {
-            return DecoderKernel.attentionByHead(q, k, v, mask, scale);
+            return DecoderKernel.attentionByHead(q, k, v, mask, scale, true);
         }
         return attention(q, k, v, mask, scale, dtype, true);
     }

@@ -159,7 +159,7 @@ public final class Qwen2VlVision {
         EngineDtype type = LowPrecision.typeOf(qkvWeight);
         if (DecoderKernel.attendsByHead(type, n, x)) {
             // A large image in BF16 on a CPU: one head at a time, as the SigLIP towers (DecoderKernel#attentionByHead)
-            attended = DecoderKernel.attentionByHead(q.expandDims(0), k.expandDims(0), v.expandDims(0), null, 1.0 / Math.sqrt(hd))
+            attended = DecoderKernel.attentionByHead(q.expandDims(0), k.expandDims(0), v.expandDims(0), null, 1.0 / Math.sqrt(hd), false)
                     .squeeze(0);
         } else if (LowPrecision.isLow(qkvWeight)) { // a BF16/F16 model: the fused kernel, no [H, N, N] scores kept
             attended = LowPrecision.attention(q, k, v, null, 1.0 / Math.sqrt(hd), type);

@@ -134,7 +134,7 @@ class LowPrecisionTest {
             NDArray masks = m.create(mask, new Shape(2, 1, t, t));
             NDArray want = q.matMul(k.repeat(1, 3).transpose(0, 1, 3, 2)).mul(scale).add(masks).softmax(-1)
                     .matMul(v.repeat(1, 3));
-            NDArray byHead = DecoderKernel.attentionByHead(q, k, v, masks, scale);
+            NDArray byHead = DecoderKernel.attentionByHead(q, k, v, masks, scale, false);
             NDArray fused = LowPrecision.attention(q, k, v, masks, scale, EngineDtype.BFLOAT16);
             assertThat(byHead.getDataType()).isEqualTo(DataType.FLOAT32);
             assertThat(byHead.getShape()).isEqualTo(want.getShape());
@@ -148,11 +148,21 @@ class LowPrecisionTest {
             assertThat(maxAbsDiff(byHead.get("1, :, 20"), v.get("1, :, 20").repeat(0, 3))).isLessThan(2e-2f);
             // A head's queries in chunks (here of 7 queries: 2,100 scores over 300 keys) as a large image's
             // are: the same sums, chunk by chunk.
-            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, masks, scale, 2_100), byHead)).isEqualTo(0f);
-            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, null, scale, 2_100),
-                    DecoderKernel.attentionByHead(q, k, v, null, scale))).isEqualTo(0f);
-            // From BY_HEAD_MIN_TOKENS on, the op-by-op BF16 prefill takes this path too.
-            assertThat(maxAbsDiff(LowPrecision.attentionRepeatingKv(q, k, v, masks, scale, EngineDtype.BFLOAT16), byHead))
+            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, masks, scale, false, 2_100), byHead)).isEqualTo(0f);
+            assertThat(maxAbsDiff(DecoderKernel.attentionByHead(q, k, v, null, scale, false, 2_100),
+                    DecoderKernel.attentionByHead(q, k, v, null, scale, false))).isEqualTo(0f);
+            // Causal (a decoder's prefill): chunks of at most BY_HEAD_CAUSAL_ROWS queries (here 256, then 44), each
+            // over the keys up to its last query. The scores left out had weights of exactly 0: the same values.
+            NDArray causal = DecoderKernel.attentionByHead(q, k, v, masks, scale, true);
+            assertThat(DecoderKernel.BY_HEAD_CAUSAL_ROWS).isLessThan(t);
+            assertThat(maxAbsDiff(causal, byHead)).isEqualTo(0f);
+            // In chunks of 7 queries, the products over 7 to 300 keys sum in another order than over all 300: an
+            // output may round to the next BF16 value (a step of 2^-8 to 2^-7 for values of 0.5 to 2), no further.
+            NDArray small = DecoderKernel.attentionByHead(q, k, v, masks, scale, true, 2_100);
+            assertThat(maxAbsDiff(small, byHead)).isLessThanOrEqualTo(1f / 128);
+            assertThat(small.sub(byHead).abs().mean().getFloat()).isLessThan(1e-5f);
+            // From BY_HEAD_MIN_TOKENS on, the op-by-op BF16 prefill takes this path too, causal as the kernel's.
+            assertThat(maxAbsDiff(LowPrecision.attentionRepeatingKv(q, k, v, masks, scale, EngineDtype.BFLOAT16), causal))
                     .isEqualTo(0f);
             assertThat(t).isGreaterThanOrEqualTo(DecoderKernel.BY_HEAD_MIN_TOKENS);
         }
