@@ -71,6 +71,9 @@ final class DecoderKernel {
             "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
             "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
             "    scale_t = torch.scalar_tensor(scale, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            // The rotary embedding's sin with the first half negated, once a call (see rope).
+            "    half = torch.floordiv(hd, 2)",
+            "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
             "    h = x",
             "    for i in range(len(keys)):",
             "      p = i * " + PER_BLOCK,
@@ -78,11 +81,16 @@ final class DecoderKernel {
             "      a = torch.to(self.rms(h, w[p], width_t, eps_t), dt)",
             // q, k and v from one product with their rows joined; the rotary embedding of q and k at once.
             "      qkv = torch.to(self.lin(a, w[p + 1]), " + TORCH_FLOAT + ")",
-            "      qk = torch.transpose(torch.reshape(torch.slice(qkv, 2, 0, (heads + kv_heads) * hd), [b, t, heads + kv_heads, hd]), 1, 2)",
-            "      qk = self.rope(qk, cos, sin)",
+            // [B, heads, T, hd]: a decode step's one token needs no transpose.
+            "      if decode:",
+            "        qk = torch.reshape(torch.slice(qkv, 2, 0, (heads + kv_heads) * hd), [b, heads + kv_heads, 1, hd])",
+            "        v = torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, kv_heads, 1, hd])",
+            "      else:",
+            "        qk = torch.transpose(torch.reshape(torch.slice(qkv, 2, 0, (heads + kv_heads) * hd), [b, t, heads + kv_heads, hd]), 1, 2)",
+            "        v = torch.transpose(torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
+            "      qk = self.rope(qk, cos, sin_s, half)",
             "      q = torch.slice(qk, 1, 0, heads)",
             "      k = torch.slice(qk, 1, heads)",
-            "      v = torch.transpose(torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
             // With BF16/F16 weights the cache holds keys and values rounded to that type (still F32), as
             // attention takes them: rounded once as they are written, not at every step that reads them.
             "      if dt != " + TORCH_FLOAT + ":",
@@ -279,7 +287,7 @@ final class DecoderKernel {
             "      if torch.numel(x) == 2 * torch.size(w, 1) and ops.prim.dtype(w) == " + TORCH_FLOAT + " and not ops.prim.is_cuda(x):",
             "        yy = torch.bmm(torch.reshape(x, [2, 1, torch.size(w, 1)]), w)",
             "        y = torch.add(torch.select(yy, 0, 0), torch.select(yy, 0, 1))",
-            "        return torch.reshape(y, torch.add(torch.slice(torch.size(x), 0, -1), [torch.size(w, 2)]))",
+            "        return torch.unsqueeze(y, 0) if torch.dim(x) == 3 else y",
             "      w = torch.t(torch.reshape(w, [-1, torch.size(w, 2)]))",
             "    if ops.prim.is_cuda(x):",
             "      return torch.linear(x, w)",
@@ -289,10 +297,10 @@ final class DecoderKernel {
             // mean as torch computes it on a CPU (a sum, then divided), in fewer calls
             "    r = torch.sqrt(torch.add(torch.div(torch.sum(torch.square(x), [-1], True), width), eps))",
             "    return torch.mul(torch.div(x, r), weight)",
-            "  def rope(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:",
-            "    half = torch.floordiv(torch.size(x, 3), 2)",
-            "    rotated = torch.cat([torch.neg(torch.slice(x, 3, half)), torch.slice(x, 3, 0, half)], -1)",
-            "    return torch.add(torch.mul(x, cos), torch.mul(rotated, sin))",
+            // x cos + rotate_half(x) sin, rotate_half(x) = [-x2, x1]: as [x2, x1] (a roll by half the
+            // width) times sin_s = [-sin1, sin2], the same products in two calls fewer.
+            "  def rope(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin_s: Tensor, half: int) -> Tensor:",
+            "    return torch.add(torch.mul(x, cos), torch.mul(torch.roll(x, [half], [3]), sin_s))",
             "");
 
     private static volatile PtSymbolBlock module;
