@@ -74,6 +74,16 @@ final class DecoderKernel {
             // The rotary embedding's sin with the first half negated, once a call (see rope).
             "    half = torch.floordiv(hd, 2)",
             "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
+            // One row's decode writes its key and value at (s0, :, c0) through views (see below).
+            "    s0 = 0",
+            "    c0 = 0",
+            // A decode step's mask [B, 1, 1, W] as each kv head's group takes it: scores = mask + scale q k^T.
+            "    mask_kv = mask",
+            "    if decode:",
+            "      mask_kv = torch.reshape(torch.expand(mask, [b, kv_heads, 1, width]), [b * kv_heads, 1, width])",
+            "    if decode and b == 1:",
+            "      s0 = int(torch.select(slots, 0, 0))",
+            "      c0 = int(torch.select(columns, 0, 0))",
             "    h = x",
             "    for i in range(len(keys)):",
             "      p = i * " + PER_BLOCK,
@@ -96,7 +106,12 @@ final class DecoderKernel {
             "      if dt != " + TORCH_FLOAT + ":",
             "        k = self.rounded(k, dt)",
             "        v = self.rounded(v, dt)",
-            "      if decode:",
+            "      if decode and b == 1:",
+            "        _0 = torch.copy_(torch.select(torch.select(keys[i], 0, s0), 1, c0), torch.reshape(k, [kv_heads, hd]))",
+            "        _1 = torch.copy_(torch.select(torch.select(values[i], 0, s0), 1, c0), torch.reshape(v, [kv_heads, hd]))",
+            "        ka = torch.slice(torch.slice(keys[i], 0, 0, used), 2, 0, width)",
+            "        va = torch.slice(torch.slice(values[i], 0, 0, used), 2, 0, width)",
+            "      elif decode:",
             "        _0 = torch.index_put_(keys[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(k, 2))",
             "        _1 = torch.index_put_(values[i], annotate(List[Optional[Tensor]], [slots, None, columns]), torch.squeeze(v, 2))",
             "        ka = torch.slice(torch.slice(keys[i], 0, 0, used), 2, 0, width)",
@@ -114,10 +129,9 @@ final class DecoderKernel {
             // and values were as they were written), and the products accumulate in F32 as it does.
             "        if dt != " + TORCH_FLOAT + ":",
             "          q = self.rounded(q, dt)",
-            "        sc = torch.bmm(torch.reshape(q, [b * kv_heads, grp, hd]), torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2))",
-            "        sc = torch.add(torch.mul(torch.reshape(sc, [b, kv_heads, grp, width]), scale_t), mask)",
-            "        pr = torch.reshape(torch.softmax(sc, -1), [b * kv_heads, grp, width])",
-            "        y = torch.reshape(torch.bmm(pr, torch.reshape(va, [b * kv_heads, width, hd])), [b, t, heads * hd])",
+            "        sc = torch.baddbmm(mask_kv, torch.reshape(q, [b * kv_heads, grp, hd]),"
+                    + " torch.transpose(torch.reshape(ka, [b * kv_heads, width, hd]), 1, 2), beta=1, alpha=scale)",
+            "        y = torch.reshape(torch.bmm(torch.softmax(sc, -1), torch.reshape(va, [b * kv_heads, width, hd])), [b, t, heads * hd])",
             // Prefill: BF16 with enough tokens, one head at a time (see by_head); else torch's fused
             // attention over the kv heads repeated for their query groups; with enable_gqa its CPU
             // kernel took 2.4 times as long here (874 tokens, 9 heads over 3).
