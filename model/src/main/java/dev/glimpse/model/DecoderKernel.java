@@ -33,8 +33,8 @@ import java.util.function.Function;
 final class DecoderKernel {
     /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down; q|k|v, out and gate|up transposed. */
     static final int PER_BLOCK = 6;
-    private static final int TORCH_FLOAT = 6;
-    private static final int TORCH_BFLOAT16 = 15;
+    private static final int TORCH_FLOAT = LowPrecision.TORCH_FLOAT;
+    private static final int TORCH_BFLOAT16 = LowPrecision.TORCH_BFLOAT16;
     /** A BF16 prefill of at least this many tokens attends one head at a time (by_head): measured as fast as the fused kernel at 196 tokens, 1.6 times as fast at 576. */
     static final int BY_HEAD_MIN_TOKENS = 256;
     /**

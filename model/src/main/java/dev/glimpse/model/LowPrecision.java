@@ -33,10 +33,10 @@ import java.util.zip.ZipOutputStream;
  * arithmetic: every method here but {@link #cast} takes and returns F32 activations.
  */
 public final class LowPrecision {
-    /** torch's {@code ScalarType} codes. */
-    private static final int TORCH_HALF = 5;
-    private static final int TORCH_FLOAT = 6;
-    private static final int TORCH_BFLOAT16 = 15;
+    /** torch's {@code ScalarType} codes (also {@link DecoderKernel}'s). */
+    static final int TORCH_HALF = 5;
+    static final int TORCH_FLOAT = 6;
+    static final int TORCH_BFLOAT16 = 15;
 
     /** The methods, in the form {@code torch.jit.save} writes a module's code. */
     private static final List<String> CODE = List.of(

@@ -233,7 +233,7 @@ public final class Weights implements AutoCloseable {
         }
         a.setName(name);
         tensors.put(name, a);
-        replacedBytes += old.getShape().size() * 4;
+        replacedBytes += old.getShape().size() * (LowPrecision.isLow(old) ? 2 : 4); // BF16/F16 or F32
         old.close();
         // A tensor made from a Java buffer (loaded or random weights) frees its memory only when the
         // garbage collector frees that buffer: without a collection now and then, a model whose
