@@ -64,13 +64,13 @@ final class DecoderKernel {
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.size(cos, 3)",
-            // The norms' width and epsilon and the attention's scale as F32 scalars made once: a Python
-            // number in an operation becomes a tensor of its own type and is converted to F32 first,
-            // two more calls each time (about 150 a decode step); the values computed are the same.
+            // The norms' width and epsilon as F32 scalars made once: a Python number in an operation
+            // becomes a tensor of its own type and is converted to F32 first, two more calls each time
+            // (about 120 a decode step); the values computed are the same. (The attention's scale goes
+            // to baddbmm as its alpha, a plain scalar.)
             "    dev = ops.prim.device(x)",
             "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
             "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
-            "    scale_t = torch.scalar_tensor(scale, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
             // The rotary embedding's sin with the first half negated, once a call (see rope).
             "    half = torch.floordiv(hd, 2)",
             "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
