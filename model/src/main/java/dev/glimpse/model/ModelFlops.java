@@ -48,48 +48,33 @@ public final class ModelFlops implements CaptionFlops {
         return patchEmbedding() + visionEncoder() + projector();
     }
 
-    /** Weights of one decoder block's matrices: q, k, v, out, gate, up, down. */
-    private long decoderBlockWeights() {
-        long d = c.lmHiddenDim;
-        long kv = (long) c.lmNKvHeads * c.lmHeadDim();
-        return d * d + 2 * d * kv + d * d + 3 * d * c.lmInterDim;
-    }
-
-    private long headWeights() {
-        return (long) c.lmHiddenDim * c.lmVocabSize;
-    }
-
-    /** Attention of one query over {@code keys} keys in one block: {@code q·kᵀ} and {@code scores·v} for every head. */
-    private long attention(long keys) {
-        return 4L * keys * c.lmNHeads * c.lmHeadDim();
-    }
-
-    /**
-     * The decoder over a prefill of {@code length} tokens ({@code [image tokens ; prompt]}), causal,
-     * then the head at the last position only.
-     */
     @Override
-    public long prefill(int length) {
-        long pairs = (long) length * (length + 1) / 2;
-        long perBlock = 2L * length * decoderBlockWeights() + attention(pairs);
-        return c.lmNBlocks * perBlock + 2 * headWeights();
+    public int decoderLayers() {
+        return c.lmNBlocks;
     }
 
-    /** One decode step of one row: a token that attends to {@code keys} keys (itself included), then the head. */
     @Override
-    public long decodeStep(int keys) {
-        return c.lmNBlocks * (2 * decoderBlockWeights() + attention(keys)) + 2 * headWeights();
+    public long decoderWidth() {
+        return c.lmHiddenDim;
     }
 
-    /** F32 bytes of the decoder's matrices and head: what every decode step reads, whatever the batch size. */
     @Override
-    public long decodeWeightBytes() {
-        return Float.BYTES * (c.lmNBlocks * decoderBlockWeights() + headWeights());
+    public long decoderKvWidth() {
+        return (long) c.lmNKvHeads * c.lmHeadDim();
     }
 
-    /** F32 bytes of the keys and values one row reads at a step attending to {@code keys} keys. */
     @Override
-    public long kvBytes(int keys) {
-        return (long) Float.BYTES * c.lmNBlocks * 2 * c.lmNKvHeads * c.lmHeadDim() * keys;
+    public long decoderQueryWidth() {
+        return (long) c.lmNHeads * c.lmHeadDim();
+    }
+
+    @Override
+    public long decoderInnerWidth() {
+        return c.lmInterDim;
+    }
+
+    @Override
+    public long vocabulary() {
+        return c.lmVocabSize;
     }
 }

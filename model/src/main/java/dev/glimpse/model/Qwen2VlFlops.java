@@ -37,38 +37,33 @@ public final class Qwen2VlFlops implements CaptionFlops {
         return patchEmbedding() + visionEncoder() + merger();
     }
 
-    private long blockWeights() {
-        long d = c.hiddenSize();
-        long kv = (long) c.kvHeads() * c.headDim();
-        return 2 * d * d + 2 * d * kv + 3 * d * c.intermediateSize();
-    }
-
-    private long headWeights() {
-        return (long) c.hiddenSize() * c.vocabSize();
-    }
-
-    private long attention(long keys) {
-        return 4L * keys * c.heads() * c.headDim();
+    @Override
+    public int decoderLayers() {
+        return c.layers();
     }
 
     @Override
-    public long prefill(int length) {
-        long pairs = (long) length * (length + 1) / 2;
-        return c.layers() * (2L * length * blockWeights() + attention(pairs)) + 2 * headWeights();
+    public long decoderWidth() {
+        return c.hiddenSize();
     }
 
     @Override
-    public long decodeStep(int keys) {
-        return c.layers() * (2 * blockWeights() + attention(keys)) + 2 * headWeights();
+    public long decoderKvWidth() {
+        return (long) c.kvHeads() * c.headDim();
     }
 
     @Override
-    public long decodeWeightBytes() {
-        return Float.BYTES * (c.layers() * blockWeights() + headWeights());
+    public long decoderQueryWidth() {
+        return (long) c.heads() * c.headDim();
     }
 
     @Override
-    public long kvBytes(int keys) {
-        return (long) Float.BYTES * c.layers() * 2 * c.kvHeads() * c.headDim() * keys;
+    public long decoderInnerWidth() {
+        return c.intermediateSize();
+    }
+
+    @Override
+    public long vocabulary() {
+        return c.vocabSize();
     }
 }
