@@ -285,6 +285,9 @@ final class DecoderKernel {
             "  def lin_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, torch.to(b, ops.prim.dtype(w)), \"none\","
                     + " annotate(List[Optional[number]], []), \"\")",
+            // x @ w^T as lin multiplies it, x cast to w's type first, F32 out (Qwen2VlDecoder's products).
+            "  def product(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
+            "    return torch.to(self.lin(torch.to(x, ops.prim.dtype(w)), w), " + TORCH_FLOAT + ")",
             // The head as TextDecoder holds it: [V, D], the transposed view of the [D, V] join made.
             "  def head(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    dt = ops.prim.dtype(w)",
@@ -321,6 +324,8 @@ final class DecoderKernel {
     private static final ThreadLocal<Boolean> PLAIN_EXECUTOR_SET = ThreadLocal.withInitial(() -> false);
     /** Calls of {@link #attentionByHead} made in this process, for tests that must know it ran. */
     static final java.util.concurrent.atomic.AtomicLong BY_HEAD_CALLS = new java.util.concurrent.atomic.AtomicLong();
+    /** Calls of {@link #product} made in this process, for tests that must know it ran. */
+    static final java.util.concurrent.atomic.AtomicLong PRODUCT_CALLS = new java.util.concurrent.atomic.AtomicLong();
     /** Calls made in this process, for tests that must know the kernel ran. */
     static final java.util.concurrent.atomic.AtomicLong CALLS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -417,6 +422,17 @@ final class DecoderKernel {
         return LowPrecision.run(module(), "head", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
     }
 
+    /**
+     * {@code x @ w^T} for {@code w} as {@link #joined} returns it (the halves of K of {@code w^T}, or
+     * its {@code [N, K]} view) or any {@code [N, K]} matrix, multiplied as the kernel's own ({@code
+     * lin}): one F32 row as two BLAS products side by side, else oneDNN's inner product. {@code x}
+     * F32 {@code [.., K]}, cast to {@code w}'s type; F32 out, on {@code x}'s manager.
+     */
+    static NDArray product(NDArray x, NDArray w) {
+        PRODUCT_CALLS.incrementAndGet();
+        return LowPrecision.run(module(), "product", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
+    }
+
     /** A vision block's attention on a CPU, F32 or BF16 weights, through oneDNN (see vit_attention): one call, F32 out. */
     static NDArray vitAttention(NDArray x, NDArray wqkv, NDArray bqkv, NDArray wo, NDArray bo, int heads) {
         return LowPrecision.run(module(), "vit_attention", x.getManager(), IValue.from(pt(x)), IValue.from(pt(wqkv)),
@@ -463,7 +479,7 @@ final class DecoderKernel {
 
     /** Holds the matrix {@code name} of {@code w} transposed in memory; the model's tensor becomes the {@code [N, K]} view of it. */
     static void transpose(Weights w, String name) {
-        join(w, name).close();
+        joined(w, name).close();
     }
 
     /**
@@ -488,10 +504,10 @@ final class DecoderKernel {
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
-            list[i * PER_BLOCK + 1] = join(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
-            list[i * PER_BLOCK + 2] = join(w, b + "attn.out_proj.weight");
+            list[i * PER_BLOCK + 1] = joined(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
+            list[i * PER_BLOCK + 2] = joined(w, b + "attn.out_proj.weight");
             list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
-            list[i * PER_BLOCK + 4] = join(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
+            list[i * PER_BLOCK + 4] = joined(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
             list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight")); // as it is: see above
         }
         list[list.length - 1] = pt(w.get("decoder.norm.weight"));
@@ -511,9 +527,9 @@ final class DecoderKernel {
     /**
      * The tensors {@code names} (matrices of one width) joined by rows and held transposed, {@code
      * [K, N]} in memory; each becomes a view into it. Returns its two halves of K, {@code [2, K/2, N]}
-     * (K odd: the {@code [N, K]} view).
+     * (K odd: the {@code [N, K]} view), for {@link #product}; it belongs to the weights' manager.
      */
-    private static PtNDArray join(Weights w, String... names) {
+    static PtNDArray joined(Weights w, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));

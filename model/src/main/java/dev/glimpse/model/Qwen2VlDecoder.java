@@ -1,5 +1,6 @@
 package dev.glimpse.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -7,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.List;
 
 /**
@@ -21,6 +23,16 @@ public final class Qwen2VlDecoder {
     private final float[] invFreq;
     /** For each of the head's first {@code head_dim / 2} frequencies: the stream (0 t, 1 h, 2 w) it rotates with. */
     private final int[] streamOfFrequency;
+    /**
+     * Each layer's matrices as {@link DecoderKernel#product} multiplies them, once {@link #prepare}d
+     * (F32 on a CPU); null: op by op through {@link Ops#linear}.
+     */
+    private volatile Layer[] layers;
+    private boolean prepared;
+    private volatile boolean fused = true;
+
+    /** A layer's products: q|k|v joined (with their biases joined), out and gate|up, each held transposed; down as it is. */
+    private record Layer(NDArray qkv, NDArray qkvBias, NDArray out, NDArray gateUp, NDArray down) {}
 
     /**
      * Keys and values of every layer {@code [B, H_kv, T, hd]} (after rotary), grown by each forward.
@@ -140,6 +152,82 @@ public final class Qwen2VlDecoder {
         }
     }
 
+    /**
+     * Lays the products' matrices out as {@link DecoderKernel} multiplies its own, before the first
+     * forward outside training (a model that threads share calls it at load, as {@link
+     * TextDecoder#prepareKernel}): each layer's q, k and v projections joined into one matrix, its
+     * gate and up projections into another; these, the out projection and the head held transposed
+     * ({@link DecoderKernel#joined}), the model's own tensors becoming views into them, so that no
+     * weight is held twice. The down projection stays as it is. One F32 row then multiplies each as
+     * two BLAS products side by side, and a prefill's rows through oneDNN, where {@code torch.linear}
+     * calls a BLAS product that reads the weights at half the rate on this CPU (docs/benchmarks.md,
+     * "Qwen2-VL's decoder"). Only F32 matrices on a CPU: BF16 ones go through {@link LowPrecision}'s
+     * products already, a GPU through torch's. Nothing while the weights record gradients.
+     */
+    public synchronized void prepare() {
+        if (prepared) {
+            return;
+        }
+        NDArray first = w.get("model.layers.0.self_attn.q_proj.weight");
+        if (w.all().values().stream().anyMatch(NDArray::hasGradient)) {
+            return; // asked again next time
+        }
+        if (LowPrecision.typeOf(first) == EngineDtype.FLOAT32 && first.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+            Layer[] made = new Layer[cfg.layers()];
+            for (int i = 0; i < made.length; i++) {
+                String a = "model.layers." + i + ".self_attn.";
+                String m = "model.layers." + i + ".mlp.";
+                NDArray bias = NDArrays.concat(new NDList(w.get(a + "q_proj.bias"), w.get(a + "k_proj.bias"), w.get(a + "v_proj.bias")));
+                NDScope.unregister(bias); // a weight: made during a forward, it must outlive its scope
+                made[i] = new Layer(DecoderKernel.joined(w, a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), bias,
+                        DecoderKernel.joined(w, a + "o_proj.weight"), DecoderKernel.joined(w, m + "gate_proj.weight", m + "up_proj.weight"),
+                        w.get(m + "down_proj.weight"));
+            }
+            DecoderKernel.transpose(w, headName());
+            layers = made;
+        }
+        prepared = true;
+    }
+
+    /** Forgets {@link #prepare} (the matrices change type): the next forward prepares again. */
+    synchronized void resetPrepared() {
+        Layer[] l = layers;
+        layers = null;
+        prepared = false;
+        if (l != null) {
+            for (Layer layer : l) {
+                layer.qkv().close(); // the model's tensors, views into these, keep their memory
+                layer.qkvBias().close();
+                layer.out().close();
+                layer.gateUp().close();
+            }
+        }
+    }
+
+    private String headName() {
+        return cfg.tieWordEmbeddings() ? Qwen2VlWeights.EMBED : Qwen2VlWeights.LM_HEAD;
+    }
+
+    /**
+     * Whether the products run as {@link #prepare} lays them out (the default) rather than through
+     * {@link Ops#linear} on the model's tensors; both compute the same products. For benchmarks and
+     * tests that compare the two.
+     */
+    public void useKernel(boolean fused) {
+        this.fused = fused;
+    }
+
+    /** The layers' products as {@link #prepare} laid them out, prepared now if not yet; null: op by op. */
+    private Layer[] layers() {
+        if (!fused || JniUtils.isGradMode()) {
+            return null;
+        }
+        if (!prepared) {
+            prepare();
+        }
+        return layers;
+    }
+
     /** {@code [B, T] ids -> [B, T, D]}. */
     public NDArray embed(NDArray ids) {
         return Ops.embedding(ids, w.get(Qwen2VlWeights.EMBED));
@@ -147,7 +235,10 @@ public final class Qwen2VlDecoder {
 
     /** {@code [.., D] -> [.., V]}. */
     public NDArray logits(NDArray hidden) {
-        return Ops.linear(hidden, w.get(cfg.tieWordEmbeddings() ? Qwen2VlWeights.EMBED : Qwen2VlWeights.LM_HEAD), null);
+        if (layers() != null) {
+            return DecoderKernel.linear(hidden, w.get(headName())); // the transposed view (prepare)
+        }
+        return Ops.linear(hidden, w.get(headName()), null);
     }
 
     /**
@@ -185,13 +276,15 @@ public final class Qwen2VlDecoder {
         if (hiddenStates != null) {
             hiddenStates.add(x);
         }
+        Layer[] products = layers();
         for (int i = 0; i < cfg.layers(); i++) {
             String p = "model.layers." + i + ".";
             int layer = i;
             x = Ops.freeingTemporaries(x, i > 0 && hiddenStates == null, in -> {
+                Layer l = products != null ? products[layer] : null;
                 NDArray h = in.add(attention(Ops.rmsNorm(in, w.get(p + "input_layernorm.weight"), cfg.rmsEps()),
-                        p + "self_attn.", layer, cosSin, mask, cache));
-                return h.add(mlp(Ops.rmsNorm(h, w.get(p + "post_attention_layernorm.weight"), cfg.rmsEps()), p + "mlp."));
+                        p + "self_attn.", layer, l, cosSin, mask, cache));
+                return h.add(mlp(Ops.rmsNorm(h, w.get(p + "post_attention_layernorm.weight"), cfg.rmsEps()), p + "mlp.", l));
             });
             if (hiddenStates != null && i < cfg.layers() - 1) {
                 hiddenStates.add(x);
@@ -204,15 +297,28 @@ public final class Qwen2VlDecoder {
         return out;
     }
 
-    private NDArray attention(NDArray x, String p, int layer, NDArray[] cosSin, NDArray mask, Cache cache) {
+    private NDArray attention(NDArray x, String p, int layer, Layer l, NDArray[] cosSin, NDArray mask, Cache cache) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         int h = cfg.heads();
         int hkv = cfg.kvHeads();
         int hd = cfg.headDim();
-        NDArray q = Ops.linear(x, w.get(p + "q_proj.weight"), w.get(p + "q_proj.bias")).reshape(b, t, h, hd).transpose(0, 2, 1, 3);
-        NDArray k = Ops.linear(x, w.get(p + "k_proj.weight"), w.get(p + "k_proj.bias")).reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
-        NDArray v = Ops.linear(x, w.get(p + "v_proj.weight"), w.get(p + "v_proj.bias")).reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        if (l != null) { // one product for q, k and v
+            NDArray qkv = DecoderKernel.product(x, l.qkv()).add(l.qkvBias());
+            q = qkv.get(new NDIndex(":, :, :{}", (long) h * hd));
+            k = qkv.get(new NDIndex(":, :, {}:{}", (long) h * hd, (long) (h + hkv) * hd));
+            v = qkv.get(new NDIndex(":, :, {}:", (long) (h + hkv) * hd));
+        } else {
+            q = Ops.linear(x, w.get(p + "q_proj.weight"), w.get(p + "q_proj.bias"));
+            k = Ops.linear(x, w.get(p + "k_proj.weight"), w.get(p + "k_proj.bias"));
+            v = Ops.linear(x, w.get(p + "v_proj.weight"), w.get(p + "v_proj.bias"));
+        }
+        q = q.reshape(b, t, h, hd).transpose(0, 2, 1, 3);
+        k = k.reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
+        v = v.reshape(b, t, hkv, hd).transpose(0, 2, 1, 3);
         q = Qwen2VlVision.applyRotary(q, cosSin); // [B, H, T, hd]
         k = Qwen2VlVision.applyRotary(k, cosSin); // [B, H_kv, T, hd]
         if (cache != null) {
@@ -233,10 +339,16 @@ public final class Qwen2VlDecoder {
             attended = Ops.attentionWeights(scores, 1.0 / Math.sqrt(hd), mask).matMul(v);
         }
         NDArray y = attended.transpose(0, 2, 1, 3).reshape(b, t, (long) h * hd);
-        return Ops.linear(y, w.get(p + "o_proj.weight"), null);
+        return l != null ? DecoderKernel.product(y, l.out()) : Ops.linear(y, w.get(p + "o_proj.weight"), null);
     }
 
-    private NDArray mlp(NDArray x, String p) {
+    private NDArray mlp(NDArray x, String p, Layer l) {
+        if (l != null) { // gate and up from one product
+            NDArray gu = DecoderKernel.product(x, l.gateUp());
+            long inter = gu.getShape().get(gu.getShape().dimension() - 1) / 2;
+            NDArray gate = Ops.silu(gu.get(new NDIndex("..., :{}", inter)));
+            return DecoderKernel.product(gate.mul(gu.get(new NDIndex("..., {}:", inter))), l.down());
+        }
         if (LowPrecision.isLow(w.get(p + "gate_proj.weight"))) { // one call; the hidden activations stay BF16/F16
             return LowPrecision.mlpSwiGlu(x, w.get(p + "gate_proj.weight"), w.get(p + "up_proj.weight"),
                     w.get(p + "down_proj.weight"));

@@ -112,6 +112,7 @@ public final class Qwen2VlModel implements AutoCloseable {
         if (concrete == null) {
             return this;
         }
+        decoder.resetPrepared(); // its joined matrices hold the F32 values
         weights.castMatrices(concrete);
         this.dtype = concrete;
         return this;

@@ -129,6 +129,12 @@ public final class SharedModels {
         return m;
     }
 
+    /** The decoder's products laid out before any thread shares the model ({@link dev.glimpse.model.Qwen2VlDecoder#prepare}). */
+    private static Qwen2VlModel prepared(Qwen2VlModel m) {
+        m.decoder().prepare();
+        return m;
+    }
+
     /** NDArrays held by the shared models' managers: flat over time unless something leaks. */
     public static long liveArrays() {
         synchronized (MODELS) {
@@ -150,7 +156,7 @@ public final class SharedModels {
                 long start = System.nanoTime();
                 boolean qwen = Qwen2VlConfig.isQwen2Vl(dir);
                 e = qwen
-                        ? new Entry(null, Qwen2VlModel.load(dir, device, 0, concrete), (System.nanoTime() - start) / 1_000_000)
+                        ? new Entry(null, prepared(Qwen2VlModel.load(dir, device, 0, concrete)), (System.nanoTime() - start) / 1_000_000)
                         : new Entry(prepared(VisionLanguageModel.load(dir, device, concrete)), null,
                                 (System.nanoTime() - start) / 1_000_000);
                 MODELS.put(key, e);

@@ -1,0 +1,110 @@
+package dev.glimpse.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Qwen2-VL's decoder as inference runs it on a CPU ({@link Qwen2VlDecoder#prepare}: q|k|v and
+ * gate|up joined, held transposed with out and the head, each product through {@link
+ * DecoderKernel#product}) against the op-by-op path ({@code torch.linear} on the model's own
+ * tensors), on the tiny Qwen2-VL checkpoint.
+ */
+class Qwen2VlDecoderPreparedTest {
+    private static final int STEPS = 6;
+
+    @Test
+    void shouldGenerateAsTheOpByOpPathWithTheMatricesLaidOutOnce() throws Exception {
+        try (Qwen2VlModel model = Qwen2VlModel.load(Qwen2VlPromptTest.golden())) {
+            Qwen2VlConfig c = model.config();
+            Weights w = model.weights();
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            String down = "model.layers." + (c.layers() - 1) + ".mlp.down_proj.weight";
+            float[] qValues = w.get(q).toFloatArray();
+            float[] headValues = w.get(Qwen2VlWeights.EMBED).toFloatArray();
+            List<Qwen2VlModel.Prepared> rows = List.of(
+                    model.prepare(Qwen2VlBatchingTest.image(160, 96, 1), "Describe this image."),
+                    model.prepare(Qwen2VlBatchingTest.image(45, 70, 2), null));
+
+            model.decoder().useKernel(false);
+            List<Qwen2VlModel.Result> opByOp = model.generate(rows, new int[] {STEPS, STEPS}, true, false);
+            Qwen2VlModel.Result opByOpAlone = model.generate(rows.subList(0, 1), new int[] {STEPS}, true, false).get(0);
+            assertThat(transposed(w.get(q))).as("nothing is laid out for the op-by-op path").isFalse();
+
+            model.decoder().useKernel(true);
+            long calls = DecoderKernel.PRODUCT_CALLS.get();
+            List<Qwen2VlModel.Result> prepared = model.generate(rows, new int[] {STEPS, STEPS}, true, false);
+            // four products a layer (q|k|v, out, gate|up, down) at the prefill and at each later step
+            assertThat(DecoderKernel.PRODUCT_CALLS.get() - calls).isGreaterThanOrEqualTo(4L * c.layers() * STEPS);
+            Qwen2VlModel.Result preparedAlone = model.generate(rows.subList(0, 1), new int[] {STEPS}, true, false).get(0);
+
+            for (String name : List.of(q, "model.layers.0.self_attn.v_proj.weight", "model.layers.1.self_attn.o_proj.weight",
+                    "model.layers.1.mlp.up_proj.weight", Qwen2VlWeights.EMBED)) {
+                assertThat(transposed(w.get(name))).as(name).isTrue();
+            }
+            assertThat(transposed(w.get(down))).as("the down projection stays as it is").isFalse();
+            assertThat(w.get(q).toFloatArray()).containsExactly(qValues);
+            assertThat(w.get(Qwen2VlWeights.EMBED).toFloatArray()).containsExactly(headValues);
+
+            // a batch of two (oneDNN's products of several rows) and one row alone (two BLAS products side by side)
+            for (int r = 0; r < rows.size(); r++) {
+                assertThat(prepared.get(r).tokens()).as("row %d", r).containsExactly(opByOp.get(r).tokens());
+                assertClose(prepared.get(r).stepLogits(), opByOp.get(r).stepLogits());
+            }
+            assertThat(preparedAlone.tokens()).containsExactly(opByOpAlone.tokens());
+            assertClose(preparedAlone.stepLogits(), opByOpAlone.stepLogits());
+        }
+    }
+
+    @Test
+    void shouldLayNothingOutInGradModeNorForBf16Matrices() throws Exception {
+        try (Qwen2VlModel f32 = Qwen2VlModel.load(Qwen2VlPromptTest.golden());
+             Qwen2VlModel bf16 = Qwen2VlModel.load(Qwen2VlPromptTest.golden(), null, 0, EngineDtype.BFLOAT16)) {
+            Qwen2VlModel.Prepared row = f32.prepare(Qwen2VlBatchingTest.image(100, 100, 3), null);
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            JniUtils.setGradMode(true);
+            try {
+                f32.generate(List.of(row), new int[] {2}, false, false);
+            } finally {
+                JniUtils.setGradMode(false);
+            }
+            assertThat(transposed(f32.weights().get(q))).isFalse();
+            long calls = DecoderKernel.PRODUCT_CALLS.get();
+            bf16.generate(List.of(row), new int[] {2}, false, false);
+            assertThat(DecoderKernel.PRODUCT_CALLS.get()).isEqualTo(calls);
+            assertThat(transposed(bf16.weights().get(q))).isFalse();
+        }
+    }
+
+    /** A model prepared in F32 then cast to BF16 gives BF16's logits: its joined F32 matrices are forgotten. */
+    @Test
+    void shouldForgetTheLayoutWhenTheMatricesAreCast() throws Exception {
+        try (Qwen2VlModel model = Qwen2VlModel.load(Qwen2VlPromptTest.golden());
+             Qwen2VlModel bf16 = Qwen2VlModel.load(Qwen2VlPromptTest.golden(), null, 0, EngineDtype.BFLOAT16)) {
+            Qwen2VlModel.Prepared row = model.prepare(Qwen2VlBatchingTest.image(100, 100, 3), "Describe this image.");
+            model.generate(List.of(row), new int[] {2}, false, false);
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            assertThat(transposed(model.weights().get(q))).isTrue();
+            model.castTo(EngineDtype.BFLOAT16);
+            assertThat(LowPrecision.typeOf(model.weights().get(q))).isEqualTo(EngineDtype.BFLOAT16);
+            Qwen2VlModel.Result cast = model.generate(List.of(row), new int[] {STEPS}, true, false).get(0);
+            Qwen2VlModel.Result loaded = bf16.generate(List.of(row), new int[] {STEPS}, true, false).get(0);
+            assertThat(cast.tokens()).containsExactly(loaded.tokens());
+            assertClose(cast.stepLogits(), loaded.stepLogits());
+        }
+    }
+
+    /** Each step's logits within 1e-4 of the largest: the same products, summed in another order. */
+    private static void assertClose(List<float[]> got, List<float[]> want) {
+        assertThat(got).hasSameSizeAs(want);
+        for (int k = 0; k < want.size(); k++) {
+            assertThat(Qwen2VlLowPrecisionTest.relativeDiff(got.get(k), want.get(k))).as("step %d", k).isLessThan(1e-4);
+        }
+    }
+
+    private static boolean transposed(ai.djl.ndarray.NDArray a) {
+        return DecoderKernelTest.transposed(a);
+    }
+}
