@@ -95,7 +95,9 @@ public final class Bench implements Callable<Integer>, Subcommand {
     boolean records;
     @Option(names = "--decode-step", description = "Only the decode step: its time as the batch runs it and its parts "
             + "(embedding and rotary angles, the blocks, the head, the choice of the next token), with the blocks as one "
-            + "TorchScript call and op by op, at each batch size, beside the step's memory floor.")
+            + "TorchScript call and op by op, at each batch size, beside the step's memory floor. Qwen2-VL: the step as "
+            + "generate runs it, its products op by op and laid out as its decoder prepares them (--steps steps, after "
+            + "the first token of a --image-size photo's caption).")
     boolean decodeStep;
     @Option(names = "--context", defaultValue = "0", description = "--decode-step: keys each step attends to (the prefill's "
             + "length); default: the model's image tokens for one image or tile + 8 prompt tokens.") int context;
@@ -124,15 +126,25 @@ public final class Bench implements Callable<Integer>, Subcommand {
         if (model != null ? Qwen2VlConfig.isQwen2Vl(model) : preset.equals("qwen2vl-2b")) {
             Qwen2VlConfig preset2b = ModelPresets.qwen2Vl2b();
             Qwen2VlBench bench = new Qwen2VlBench(imageSize, tokens, repeats, visionColumn);
+            BenchReport steps = null;
             for (String d : dtypes) {
                 EngineDtype dtype = EngineDtype.parse(d);
                 try (Qwen2VlModel m = model != null ? Qwen2VlModel.load(model, null, maxImageTokens, dtype)
                         : Qwen2VlModel.random(maxImageTokens > 0 ? preset2b.withMaxImageTokens(maxImageTokens) : preset2b, 1, null)) {
                     m.castTo(dtype);
-                    bench.add(m, batchSizes, MachineFloor.measure(m.manager(), m.dtype()));
+                    MachineFloor floor = MachineFloor.measure(m.manager(), m.dtype());
+                    if (decodeStep) {
+                        steps = Qwen2VlBench.decodeSteps(steps, m, imageSize, batchSizes, this.steps, floor);
+                    } else {
+                        bench.add(m, batchSizes, floor);
+                    }
                 }
             }
-            write(bench.report());
+            if (decodeStep) {
+                write(steps, List.of("tokens/s", "step ms"), "dtype", "products");
+            } else {
+                write(bench.report());
+            }
             return 0;
         }
         if (records) {

@@ -2,6 +2,7 @@ package dev.glimpse.bench;
 
 import ai.djl.ndarray.NDManager;
 import dev.glimpse.model.Qwen2VlConfig;
+import dev.glimpse.model.Qwen2VlDecodingBatch;
 import dev.glimpse.model.Qwen2VlFlops;
 import dev.glimpse.model.Qwen2VlImageProcessor;
 import dev.glimpse.model.Qwen2VlModel;
@@ -89,9 +90,85 @@ final class Qwen2VlBench {
         return report;
     }
 
-    /** Median {preprocess, vision, generate} ms of a batch of {@code batch} photos, and the prefill's length. */
-    private double[] time(int batch) {
-        Qwen2VlConfig c = model.config();
+    /**
+     * {@code --decode-step}: the decode step of {@code m} at every batch size, with its products op by
+     * op ({@code torch.linear} on the model's tensors as loaded: these rows come first, before anything
+     * is laid out) and as {@link dev.glimpse.model.Qwen2VlDecoder#prepare} lays them out. Steps are
+     * timed as the job runs them ({@link Qwen2VlDecodingBatch#step}, the caption of a {@code side}-pixel
+     * photo, its first token from the prefill): the median of {@code steps} steps after 4 untimed ones,
+     * beside the step's floor (its weights and keys read at the memory bandwidth, or its FLOPs at the
+     * matmul rate, whichever is slower). Rows go to {@code into}, or to a new report (null); returns it.
+     */
+    static BenchReport decodeSteps(BenchReport into, Qwen2VlModel m, int side, int[] batchSizes, int steps,
+                                   MachineFloor floor) {
+        Qwen2VlBench bench = new Qwen2VlBench(side, 1, 0, false);
+        bench.model = m;
+        Qwen2VlConfig c = m.config();
+        int[] size = m.processor().targetSize(side, side);
+        int patches = (size[0] / c.patchSize()) * (size[1] / c.patchSize());
+        Qwen2VlFlops flops = new Qwen2VlFlops(c, patches);
+        BenchReport report = into != null ? into : new BenchReport(String.format(
+                "decode step of %s: %,d parameters, %d layers of width %d, vocabulary %,d; photo %dx%d (%d patches), "
+                        + "median of %d steps after 4", c.modelName(), m.weights().parameterCount(), c.layers(),
+                c.hiddenSize(), c.vocabSize(), side, side, patches, steps),
+                "batch", "dtype", "products", "keys", "step ms", "tokens/s", "floor ms", "% floor", "x op by op");
+        report.format("step ms", "%.2f").format("tokens/s", "%.2f").format("floor ms", "%.2f").format("% floor", "%.1f")
+                .format("x op by op", "x%.2f");
+        double[] opByOp = new double[batchSizes.length];
+        int lastKeys = 0;
+        for (boolean laidOut : new boolean[] {false, true}) {
+            m.decoder().useKernel(laidOut);
+            for (int i = 0; i < batchSizes.length; i++) {
+                int b = batchSizes[i];
+                double[] timed = bench.steps(b, 4, steps);
+                double step = timed[0];
+                int keys = (int) timed[1] + 4 + steps / 2 + 1; // the middle timed step attends the prefill and the tokens fed so far, its own included
+                lastKeys = keys;
+                double floorMs = Math.max(floor.computeMs((double) b * flops.decodeStep(keys)),
+                        floor.memoryMs(floor.decodeWeightBytes(flops) + (double) b * flops.kvBytes(keys)));
+                if (!laidOut) {
+                    opByOp[i] = step;
+                }
+                report.row().put("batch", b).put("dtype", m.dtype().label()).put("products", laidOut ? "laid out" : "op by op")
+                        .put("keys", keys).put("step ms", step).put("tokens/s", b * 1000 / step).put("floor ms", floorMs)
+                        .put("% floor", 100 * floorMs / step).put("x op by op", opByOp[i] / step);
+                System.err.printf("bench: qwen2-vl decode step, batch %d, %s, %s: %.1f ms%n", b, m.dtype().label(),
+                        laidOut ? "laid out" : "op by op", step);
+            }
+        }
+        m.decoder().useKernel(true);
+        report.note(m.dtype().label() + ": " + floor);
+        report.note(String.format("  a step reads %.1f MB of decoder weights (the head's included) and %.2f MB of keys and "
+                + "values per row at %d keys", floor.decodeWeightBytes(flops) / 1e6, flops.kvBytes(lastKeys) / 1e6, lastKeys));
+        return report;
+    }
+
+    /** The median ms of {@code steps} decode steps of a batch of {@code batch} photos after {@code warmup}, and the prefill's length. */
+    private double[] steps(int batch, int warmup, int steps) {
+        List<Qwen2VlModel.Prepared> rows = new ArrayList<>();
+        List<Integer> tags = new ArrayList<>();
+        for (RgbImage photo : photos(batch)) {
+            rows.add(row(model.processor().process(photo)));
+            tags.add(tags.size());
+        }
+        int[] caps = new int[batch];
+        Arrays.fill(caps, 1 + warmup + steps);
+        double[] times = new double[steps];
+        try (Qwen2VlDecodingBatch<Integer> decoding = new Qwen2VlDecodingBatch<>(model, false, false)) {
+            decoding.join(tags, rows, caps);
+            for (int s = 0; s < warmup + steps; s++) {
+                long t0 = System.nanoTime();
+                decoding.step();
+                if (s >= warmup) {
+                    times[s - warmup] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+        }
+        Arrays.sort(times);
+        return new double[] {times[steps / 2], rows.get(0).ids().length};
+    }
+
+    private List<RgbImage> photos(int batch) {
         Random rnd = new Random(batch);
         List<RgbImage> photos = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
@@ -99,6 +176,12 @@ final class Qwen2VlBench {
             rnd.nextBytes(rgb);
             photos.add(new RgbImage(side, side, rgb));
         }
+        return photos;
+    }
+
+    /** Median {preprocess, vision, generate} ms of a batch of {@code batch} photos, and the prefill's length. */
+    private double[] time(int batch) {
+        List<RgbImage> photos = photos(batch);
         int runs = Math.max(1, repeats);
         double[][] samples = new double[3][runs];
         int prefill = 0;

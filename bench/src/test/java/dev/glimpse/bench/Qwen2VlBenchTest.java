@@ -61,4 +61,34 @@ class Qwen2VlBenchTest {
                 .anyMatch(n -> n.startsWith("bfloat16: floor measured in this run") && n.contains("BF16"))
                 .anyMatch(n -> n.startsWith("FLOPs of one caption"));
     }
+
+    /** {@code --decode-step}: op-by-op rows first (nothing laid out yet), then laid-out ones, each beside its floor. */
+    @Test
+    void shouldTimeTheDecodeStepOpByOpThenLaidOut() {
+        System.setProperty("ai.djl.offline", "true");
+        try (Qwen2VlModel m = Qwen2VlModel.random(tiny(), 7, null); NDManager scratch = m.manager().newSubManager()) {
+            MachineFloor floor = MachineFloor.measure(scratch, 128, 1 << 18, 1, m.dtype());
+            BenchReport report = Qwen2VlBench.decodeSteps(null, m, 56, new int[] {1, 2}, 3, floor);
+            assertThat(report.size()).isEqualTo(4);
+            Qwen2VlFlops flops = new Qwen2VlFlops(tiny(), 16);
+            for (int i = 0; i < 4; i++) {
+                assertThat(report.value(i, "products")).isEqualTo(i < 2 ? "op by op" : "laid out");
+                assertThat(report.value(i, "batch")).isEqualTo(i % 2 == 0 ? 1 : 2);
+                assertThat(report.value(i, "keys")).isEqualTo(22 + 4 + 1 + 1); // the prefill's 22, 4 untimed steps, the middle of 3 timed ones (its own token included)
+                double step = ((Number) report.value(i, "step ms")).doubleValue();
+                assertThat(step).isPositive();
+                int batch = ((Number) report.value(i, "batch")).intValue();
+                double floorMs = Math.max(floor.computeMs((double) batch * flops.decodeStep(28)),
+                        floor.memoryMs(floor.decodeWeightBytes(flops) + (double) batch * flops.kvBytes(28)));
+                assertThat(((Number) report.value(i, "floor ms")).doubleValue()).isEqualTo(floorMs);
+                assertThat(((Number) report.value(i, "tokens/s")).doubleValue()).isCloseTo(batch * 1000 / step,
+                        org.assertj.core.data.Percentage.withPercentage(1e-6));
+                double opByOp = ((Number) report.value(i % 2, "step ms")).doubleValue();
+                assertThat(((Number) report.value(i, "x op by op")).doubleValue()).isCloseTo(opByOp / step,
+                        org.assertj.core.data.Percentage.withPercentage(1e-6));
+            }
+            assertThat(report.notes()).anyMatch(n -> n.startsWith("float32: floor measured in this run"))
+                    .anyMatch(n -> n.contains("a step reads") && n.contains("at 28 keys"));
+        }
+    }
 }
