@@ -25,7 +25,7 @@ public final class Qwen2VlDecoder {
     private final int[] streamOfFrequency;
     /**
      * Each layer's matrices as {@link DecoderKernel#product} multiplies them, once {@link #prepare}d
-     * (F32 on a CPU); null: op by op through {@link Ops#linear}.
+     * (F32 or BF16 on a CPU); null: op by op through {@link Ops#linear}.
      */
     private volatile Layer[] layers;
     private boolean prepared;
@@ -159,10 +159,13 @@ public final class Qwen2VlDecoder {
      * gate and up projections into another; these, the out projection and the head held transposed
      * ({@link DecoderKernel#joined}), the model's own tensors becoming views into them, so that no
      * weight is held twice. The down projection stays as it is. One F32 row then multiplies each as
-     * two BLAS products side by side, and a prefill's rows through oneDNN, where {@code torch.linear}
-     * calls a BLAS product that reads the weights at half the rate on this CPU (docs/benchmarks.md,
-     * "Qwen2-VL's decoder"). Only F32 matrices on a CPU: BF16 ones go through {@link LowPrecision}'s
-     * products already, a GPU through torch's. Nothing while the weights record gradients.
+     * two BLAS products side by side, and BF16 matrices or a prefill's rows go through oneDNN's inner
+     * product, where {@code torch.linear} reads the weights at half to two thirds of the rate on this
+     * CPU (docs/benchmarks.md, "Qwen2-VL's decoder"). A BF16 product's output is BF16, as {@link
+     * LowPrecision}'s; the SwiGLU between gate|up and down is computed in F32 from those outputs and
+     * rounded to BF16 as down reads it (one rounding where the op-by-op path rounds silu's and the
+     * product's outputs too). F32 and BF16 matrices on a CPU only (F16 ones have no fast CPU kernel, a
+     * GPU takes torch's products); nothing while the weights record gradients.
      */
     public synchronized void prepare() {
         if (prepared) {
@@ -172,7 +175,7 @@ public final class Qwen2VlDecoder {
         if (w.all().values().stream().anyMatch(NDArray::hasGradient)) {
             return; // asked again next time
         }
-        if (LowPrecision.typeOf(first) == EngineDtype.FLOAT32 && first.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+        if (LowPrecision.typeOf(first) != EngineDtype.FLOAT16 && first.getDevice().getDeviceType().equals(Device.Type.CPU)) {
             Layer[] made = new Layer[cfg.layers()];
             for (int i = 0; i < made.length; i++) {
                 String a = "model.layers." + i + ".self_attn.";
