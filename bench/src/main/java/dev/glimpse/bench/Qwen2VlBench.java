@@ -41,6 +41,10 @@ final class Qwen2VlBench {
     /** Times {@code m} (its matrices in {@link Qwen2VlModel#dtype}) at every batch size, beside {@code floor}. */
     Qwen2VlBench add(Qwen2VlModel m, int[] batchSizes, MachineFloor floor) {
         model = m;
+        // As the job does at load (SharedModels), not inside the first row's time.
+        long layout = System.nanoTime();
+        m.decoder().prepare();
+        double layoutMs = (System.nanoTime() - layout) / 1e6;
         Qwen2VlConfig c = model.config();
         Qwen2VlImageProcessor processor = model.processor();
         int[] size = processor.targetSize(side, side);
@@ -83,6 +87,8 @@ final class Qwen2VlBench {
         if (prefillLength > 0) {
             Bench.noteFloor(report, floor, flops, 1, prefillLength, tokens, first);
         }
+        report.note(String.format("%s: the decoder's matrices laid out for its products (Qwen2VlDecoder.prepare, once at load,"
+                + " before the rows) in %.0f ms", model.dtype().label(), layoutMs));
         return this;
     }
 

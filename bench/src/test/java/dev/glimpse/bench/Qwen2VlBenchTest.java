@@ -59,7 +59,9 @@ class Qwen2VlBenchTest {
         assertThat(report.value(2, "dtype")).isEqualTo("bfloat16");
         assertThat(report.notes()).anyMatch(n -> n.startsWith("float32: floor measured in this run"))
                 .anyMatch(n -> n.startsWith("bfloat16: floor measured in this run") && n.contains("BF16"))
-                .anyMatch(n -> n.startsWith("FLOPs of one caption"));
+                .anyMatch(n -> n.startsWith("FLOPs of one caption"))
+                .anyMatch(n -> n.startsWith("float32: the decoder's matrices laid out"))
+                .anyMatch(n -> n.startsWith("bfloat16: the decoder's matrices laid out"));
     }
 
     /** {@code --decode-step}: op-by-op rows first (nothing laid out yet), then laid-out ones, each beside its floor. */
