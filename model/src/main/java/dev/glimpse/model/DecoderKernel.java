@@ -33,6 +33,8 @@ import java.util.function.Function;
 final class DecoderKernel {
     /** Tensors per block in the weight list: norm1, q|k|v (rows joined), out, norm2, gate|up (rows joined), down; q|k|v, out and gate|up transposed. */
     static final int PER_BLOCK = 6;
+    /** Tensors per layer in {@code qwen}'s weight list: norm1, q|k|v, q|k|v's bias, out, norm2, gate|up, down ({@link #qwenWeightList}). */
+    static final int QWEN_PER_LAYER = 7;
     private static final int TORCH_FLOAT = LowPrecision.TORCH_FLOAT;
     private static final int TORCH_BFLOAT16 = LowPrecision.TORCH_BFLOAT16;
     /** A BF16 prefill of at least this many tokens attends one head at a time (by_head): measured as fast as the fused kernel at 196 tokens, 1.6 times as fast at 576. */
@@ -285,6 +287,73 @@ final class DecoderKernel {
             "  def lin_bias(self: __torch__.DecoderKernel, x: Tensor, w: Tensor, b: Tensor) -> Tensor:",
             "    return ops.mkldnn._linear_pointwise(x, w, torch.to(b, ops.prim.dtype(w)), \"none\","
                     + " annotate(List[Optional[number]], []), \"\")",
+            // Qwen2-VL's decoder (Qwen2VlDecoder#forward) over x [B, T, D] in one call. w: QWEN_PER_LAYER
+            // tensors a layer (norm1, q|k|v as joined returns it, q|k|v's joined bias in F32, out, norm2,
+            // gate|up, down), then the final norm; cos, sin [B, 1, T, hd] (M-RoPE's, both halves alike);
+            // mask [B or 1, 1, T, T_past + T] added to the scores; past_keys, past_values: the cache's
+            // [B, H_kv, T_past, hd] a layer, or empty lists (no cache). Returns the final-norm hidden
+            // states [B, T, D], then each layer's keys, then its values, this forward's appended (F32,
+            // after rotary). The operations are Qwen2VlDecoder's laid-out ones: products through lin, F32
+            // out; a BF16 layer attends through torch's fused kernel in BF16 with enable_gqa
+            // (LowPrecision#attention); an F32 one step a row as forward's decode, a prefill through the
+            // fused kernel over the kv heads repeated for their groups.
+            "  def qwen(self: __torch__.DecoderKernel, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor, w: List[Tensor],"
+                    + " past_keys: List[Tensor], past_values: List[Tensor], heads: int, kv_heads: int, eps: float,"
+                    + " scale: float) -> List[Tensor]:",
+            "    b = torch.size(x, 0)",
+            "    t = torch.size(x, 1)",
+            "    hd = torch.size(cos, 3)",
+            "    dev = ops.prim.device(x)",
+            "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    half = torch.floordiv(hd, 2)",
+            "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
+            "    grp = torch.floordiv(heads, kv_heads)",
+            "    layers = torch.floordiv(len(w) - 1, " + QWEN_PER_LAYER + ")",
+            "    keys = annotate(List[Tensor], [])",
+            "    values = annotate(List[Tensor], [])",
+            "    h = x",
+            "    for i in range(layers):",
+            "      p = i * " + QWEN_PER_LAYER,
+            "      dt = ops.prim.dtype(w[p + 1])",
+            "      a = torch.to(self.rms(h, w[p], width_t, eps_t), dt)",
+            "      qkv = torch.add(torch.to(self.lin(a, w[p + 1]), " + TORCH_FLOAT + "), w[p + 2])",
+            "      q = torch.transpose(torch.reshape(torch.slice(qkv, 2, 0, heads * hd), [b, t, heads, hd]), 1, 2)",
+            "      k = torch.transpose(torch.reshape(torch.slice(qkv, 2, heads * hd, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
+            "      v = torch.transpose(torch.reshape(torch.slice(qkv, 2, (heads + kv_heads) * hd), [b, t, kv_heads, hd]), 1, 2)",
+            "      q = self.rope(q, cos, sin_s, half)",
+            "      k = self.rope(k, cos, sin_s, half)",
+            "      if len(past_keys) > 0:",
+            "        k = torch.cat([past_keys[i], k], 2)",
+            "        v = torch.cat([past_values[i], v], 2)",
+            "      _0 = torch.append(keys, k)",
+            "      _1 = torch.append(values, v)",
+            "      tk = torch.size(k, 2)",
+            "      if dt != " + TORCH_FLOAT + ":",
+            "        ya = torch.scaled_dot_product_attention(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), torch.to(mask, dt),"
+                    + " 0., False, scale=scale, enable_gqa=True)",
+            "        y = torch.reshape(torch.transpose(torch.to(ya, " + TORCH_FLOAT + "), 1, 2), [b, t, heads * hd])",
+            "      elif t == 1:",
+            "        mk = torch.reshape(torch.expand(mask, [b, kv_heads, 1, tk]), [b * kv_heads, 1, tk])",
+            "        sc = torch.baddbmm(mk, torch.reshape(q, [b * kv_heads, grp, hd]),"
+                    + " torch.transpose(torch.reshape(k, [b * kv_heads, tk, hd]), 1, 2), beta=1, alpha=scale)",
+            "        y = torch.reshape(torch.bmm(torch.softmax(sc, -1), torch.reshape(v, [b * kv_heads, tk, hd])), [b, t, heads * hd])",
+            "      else:",
+            "        ya = torch.scaled_dot_product_attention(q, torch.repeat_interleave(k, grp, 1), torch.repeat_interleave(v, grp, 1),"
+                    + " mask, 0., False, scale=scale)",
+            "        y = torch.reshape(torch.transpose(ya, 1, 2), [b, t, heads * hd])",
+            "      h = torch.add(h, torch.to(self.lin(torch.to(y, dt), w[p + 3]), " + TORCH_FLOAT + "))",
+            // SwiGLU in F32 from gate|up's outputs, rounded to the matrices' type as down reads them.
+            "      gu = torch.to(self.lin(torch.to(self.rms(h, w[p + 4], width_t, eps_t), dt), w[p + 5]), " + TORCH_FLOAT + ")",
+            "      inter = torch.floordiv(torch.size(gu, 2), 2)",
+            "      g = torch.mul(torch.silu(torch.slice(gu, 2, 0, inter)), torch.slice(gu, 2, inter))",
+            "      h = torch.add(h, torch.to(self.lin(torch.to(g, dt), w[p + 6]), " + TORCH_FLOAT + "))",
+            "    out = [self.rms(h, w[layers * " + QWEN_PER_LAYER + "], width_t, eps_t)]",
+            "    for k in keys:",
+            "      _2 = torch.append(out, k)",
+            "    for v in values:",
+            "      _3 = torch.append(out, v)",
+            "    return out",
             // x @ w^T as lin multiplies it, x cast to w's type first, F32 out (Qwen2VlDecoder's products).
             "  def product(self: __torch__.DecoderKernel, x: Tensor, w: Tensor) -> Tensor:",
             "    return torch.to(self.lin(torch.to(x, ops.prim.dtype(w)), w), " + TORCH_FLOAT + ")",
@@ -431,6 +500,37 @@ final class DecoderKernel {
     static NDArray product(NDArray x, NDArray w) {
         PRODUCT_CALLS.incrementAndGet();
         return LowPrecision.run(module(), "product", x.getManager(), IValue.from(pt(x)), IValue.from(pt(w)));
+    }
+
+    /**
+     * Qwen2-VL's decoder layers and final norm over {@code x [B, T, D]} in one call ({@code qwen}):
+     * {@code weights} as {@link #qwenWeightList} makes it, {@code mask [B or 1, 1, T, T_past + T]},
+     * {@code pastKeys} and {@code pastValues} each layer's {@code [B, H_kv, T_past, hd]} or empty.
+     * Returns the final-norm hidden states, then the layers' keys, then their values (this forward's
+     * appended), all on {@code x}'s manager.
+     */
+    static NDArray[] qwen(IValue weights, NDArray x, NDArray[] cosSin, NDArray mask, NDArray[] pastKeys, NDArray[] pastValues,
+                          int heads, int kvHeads, double eps, double scale) {
+        CALLS.incrementAndGet();
+        plainExecutor();
+        IValue[] own = {IValue.from(pt(x)), IValue.from(pt(cosSin[0])), IValue.from(pt(cosSin[1])), IValue.from(pt(mask)),
+            IValue.listFrom(pts(pastKeys)), IValue.listFrom(pts(pastValues)), IValue.from((long) heads), IValue.from((long) kvHeads),
+            IValue.from(eps), IValue.from(scale)};
+        return call("qwen", out -> out.toTensorArray((PtNDManager) x.getManager()), own,
+                own[0], own[1], own[2], own[3], weights, own[4], own[5], own[6], own[7], own[8], own[9]);
+    }
+
+    /** The weight list of {@link #qwen}: {@link #QWEN_PER_LAYER} tensors a layer, then the final norm. */
+    static IValue qwenWeightList(List<NDArray> tensors) {
+        return IValue.listFrom(pts(tensors.toArray(new NDArray[0])));
+    }
+
+    private static PtNDArray[] pts(NDArray[] a) {
+        PtNDArray[] p = new PtNDArray[a.length];
+        for (int i = 0; i < a.length; i++) {
+            p[i] = pt(a[i]);
+        }
+        return p;
     }
 
     /** A vision block's attention on a CPU, F32 or BF16 weights, through oneDNN (see vit_attention): one call, F32 out. */

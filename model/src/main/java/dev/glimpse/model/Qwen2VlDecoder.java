@@ -8,7 +8,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,6 +31,8 @@ public final class Qwen2VlDecoder {
      * (F32 or BF16 on a CPU); null: op by op through {@link Ops#linear}.
      */
     private volatile Layer[] layers;
+    /** {@link #layers} and the norms as {@link DecoderKernel#qwen} reads them; null with them. */
+    private volatile IValue kernelWeights;
     private boolean prepared;
     private volatile boolean fused = true;
 
@@ -64,6 +69,31 @@ public final class Qwen2VlDecoder {
             keys[layer] = k;
             values[layer] = v;
             return new NDArray[] {k, v};
+        }
+
+        /** Each layer's keys, or none while the cache is empty. */
+        NDArray[] keys() {
+            return keys[0] == null ? new NDArray[0] : keys.clone();
+        }
+
+        /** Each layer's values, or none while the cache is empty. */
+        NDArray[] values() {
+            return values[0] == null ? new NDArray[0] : values.clone();
+        }
+
+        /** Holds {@code k} and {@code v} (each layer's, a forward's appended) in place of each layer's own. */
+        void replaceAll(NDArray[] k, NDArray[] v) {
+            for (int i = 0; i < keys.length; i++) {
+                NDScope.unregister(k[i], v[i]); // kept past the forward's scope: the next step reads them
+                k[i].attach(owner);
+                v[i].attach(owner);
+                if (keys[i] != null) {
+                    keys[i].close();
+                    values[i].close();
+                }
+                keys[i] = k[i];
+                values[i] = v[i];
+            }
         }
 
         /** Keeps the rows {@code rows} (int64 {@code [r]}) of every layer, in that order. */
@@ -158,10 +188,12 @@ public final class Qwen2VlDecoder {
      * TextDecoder#prepareKernel}): each layer's q, k and v projections joined into one matrix, its
      * gate and up projections into another; these, the out projection and the head held transposed
      * ({@link DecoderKernel#joined}), the model's own tensors becoming views into them, so that no
-     * weight is held twice. The down projection stays as it is. One F32 row then multiplies each as
+     * weight is held twice. The down projection stays as it is. A forward then runs as one {@link
+     * DecoderKernel#qwen} call (op by op through {@link DecoderKernel#product} when every layer's
+     * hidden states are asked for). One F32 row multiplies each matrix as
      * two BLAS products side by side, and BF16 matrices or a prefill's rows go through oneDNN's inner
      * product, where {@code torch.linear} reads the weights at half to two thirds of the rate on this
-     * CPU (docs/benchmarks.md, "Qwen2-VL's decoder"). A BF16 product's output is BF16, as {@link
+     * CPU (docs/benchmarks.md, "Sixth session"). A BF16 product's output is BF16, as {@link
      * LowPrecision}'s; the SwiGLU between gate|up and down is computed in F32 from those outputs and
      * rounded to BF16 as down reads it (one rounding where the op-by-op path rounds silu's and the
      * product's outputs too). F32 and BF16 matrices on a CPU only (F16 ones have no fast CPU kernel, a
@@ -187,6 +219,15 @@ public final class Qwen2VlDecoder {
                         w.get(m + "down_proj.weight"));
             }
             DecoderKernel.transpose(w, headName());
+            List<NDArray> list = new ArrayList<>();
+            for (int i = 0; i < made.length; i++) {
+                String p = "model.layers." + i + ".";
+                Layer l = made[i];
+                list.addAll(List.of(w.get(p + "input_layernorm.weight"), l.qkv(), l.qkvBias(), l.out(),
+                        w.get(p + "post_attention_layernorm.weight"), l.gateUp(), l.down()));
+            }
+            list.add(w.get("model.norm.weight"));
+            kernelWeights = DecoderKernel.qwenWeightList(list);
             layers = made;
         }
         prepared = true;
@@ -197,6 +238,10 @@ public final class Qwen2VlDecoder {
         Layer[] l = layers;
         layers = null;
         prepared = false;
+        if (kernelWeights != null) {
+            kernelWeights.close();
+            kernelWeights = null;
+        }
         if (l != null) {
             for (Layer layer : l) {
                 layer.qkv().close(); // the model's tensors, views into these, keep their memory
@@ -280,6 +325,10 @@ public final class Qwen2VlDecoder {
             hiddenStates.add(x);
         }
         Layer[] products = layers();
+        IValue kernel = kernelWeights;
+        if (products != null && kernel != null && hiddenStates == null) {
+            return kernelForward(kernel, x, cosSin, mask, cache);
+        }
         for (int i = 0; i < cfg.layers(); i++) {
             String p = "model.layers." + i + ".";
             int layer = i;
@@ -298,6 +347,33 @@ public final class Qwen2VlDecoder {
             hiddenStates.add(out);
         }
         return out;
+    }
+
+    /**
+     * {@link #forward} as one {@link DecoderKernel#qwen} call: the laid-out layers' operations run
+     * behind one native call, where from Java each operation is a native call of its own. The cache,
+     * if any, then holds the keys and values the call returns.
+     */
+    private NDArray kernelForward(IValue kernel, NDArray x, NDArray[] cosSin, NDArray mask, Cache cache) {
+        NDArray[] pastKeys = cache != null ? cache.keys() : new NDArray[0];
+        NDArray[] pastValues = cache != null ? cache.values() : new NDArray[0];
+        long t = x.getShape().get(1);
+        long past = pastKeys.length > 0 ? pastKeys[0].getShape().get(2) : 0;
+        NDArray m = mask != null ? mask : x.getManager().zeros(new Shape(1, 1, t, past + t));
+        NDArray[] out = DecoderKernel.qwen(kernel, x, cosSin, m, pastKeys, pastValues, cfg.heads(), cfg.kvHeads(),
+                cfg.rmsEps(), 1.0 / Math.sqrt(cfg.headDim()));
+        int n = cfg.layers();
+        NDArray[] keys = Arrays.copyOfRange(out, 1, 1 + n);
+        NDArray[] values = Arrays.copyOfRange(out, 1 + n, 1 + 2 * n);
+        if (cache != null) {
+            cache.replaceAll(keys, values);
+        } else {
+            for (int i = 0; i < n; i++) {
+                keys[i].close();
+                values[i].close();
+            }
+        }
+        return out[0];
     }
 
     private NDArray attention(NDArray x, String p, int layer, Layer l, NDArray[] cosSin, NDArray mask, Cache cache) {

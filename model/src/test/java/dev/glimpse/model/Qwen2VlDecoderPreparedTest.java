@@ -34,10 +34,10 @@ class Qwen2VlDecoderPreparedTest {
             assertThat(transposed(w.get(q))).as("nothing is laid out for the op-by-op path").isFalse();
 
             model.decoder().useKernel(true);
-            long calls = DecoderKernel.PRODUCT_CALLS.get();
+            long calls = DecoderKernel.CALLS.get();
             List<Qwen2VlModel.Result> prepared = model.generate(rows, new int[] {STEPS, STEPS}, true, false);
-            // four products a layer (q|k|v, out, gate|up, down) at the prefill and at each later step
-            assertThat(DecoderKernel.PRODUCT_CALLS.get() - calls).isGreaterThanOrEqualTo(4L * c.layers() * STEPS);
+            // one call a forward: the prefill and each later step
+            assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(STEPS);
             Qwen2VlModel.Result preparedAlone = model.generate(rows.subList(0, 1), new int[] {STEPS}, true, false).get(0);
 
             for (String name : List.of(q, "model.layers.0.self_attn.v_proj.weight", "model.layers.1.self_attn.o_proj.weight",
@@ -73,9 +73,9 @@ class Qwen2VlDecoderPreparedTest {
             model.decoder().useKernel(false);
             Qwen2VlModel.Result opByOp = model.generate(List.of(row), new int[] {STEPS}, true, false).get(0);
             model.decoder().useKernel(true);
-            long calls = DecoderKernel.PRODUCT_CALLS.get();
+            long calls = DecoderKernel.CALLS.get();
             Qwen2VlModel.Result prepared = model.generate(List.of(row), new int[] {STEPS}, true, false).get(0);
-            assertThat(DecoderKernel.PRODUCT_CALLS.get() - calls).isGreaterThanOrEqualTo(4L * model.config().layers() * STEPS);
+            assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(STEPS);
             String q = "model.layers.0.self_attn.q_proj.weight";
             assertThat(transposed(model.weights().get(q))).isTrue();
             assertThat(LowPrecision.typeOf(model.weights().get(q))).isEqualTo(EngineDtype.BFLOAT16);
@@ -100,10 +100,50 @@ class Qwen2VlDecoderPreparedTest {
                 JniUtils.setGradMode(false);
             }
             assertThat(transposed(f32.weights().get(q))).isFalse();
-            long calls = DecoderKernel.PRODUCT_CALLS.get();
+            long calls = DecoderKernel.CALLS.get() + DecoderKernel.PRODUCT_CALLS.get();
             f16.generate(List.of(row), new int[] {2}, false, false);
-            assertThat(DecoderKernel.PRODUCT_CALLS.get()).isEqualTo(calls);
+            assertThat(DecoderKernel.CALLS.get() + DecoderKernel.PRODUCT_CALLS.get()).isEqualTo(calls);
             assertThat(transposed(f16.weights().get(q))).isFalse();
+        }
+    }
+
+    /**
+     * The two laid-out paths agree: the decoder's forward in one {@link DecoderKernel#qwen} call (with a
+     * cache, as generation runs it, and without one) and op by op through {@link DecoderKernel#product}
+     * (as it runs when asked for every layer's hidden states, {@link Qwen2VlVerifier}).
+     */
+    @Test
+    void shouldGiveTheSameHiddenStatesInOneCallAsOpByOp() throws Exception {
+        try (Qwen2VlModel model = Qwen2VlModel.load(Qwen2VlPromptTest.golden());
+             ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            Qwen2VlConfig c = model.config();
+            Qwen2VlDecoder decoder = model.decoder();
+            decoder.prepare();
+            int t = 5;
+            ai.djl.ndarray.NDArray x = m.randomNormal(new ai.djl.ndarray.types.Shape(2, t, c.hiddenSize()));
+            long[][][] positions = new long[2][3][t];
+            for (int r = 0; r < 2; r++) {
+                for (int s = 0; s < 3; s++) {
+                    for (int i = 0; i < t; i++) {
+                        positions[r][s][i] = i + r + s; // three streams apart, as an image's tokens are
+                    }
+                }
+            }
+            ai.djl.ndarray.NDArray[] cosSin = decoder.rotary(m, positions);
+            ai.djl.ndarray.NDArray mask = TextDecoder.causalMask(m, t);
+            long products = DecoderKernel.PRODUCT_CALLS.get();
+            float[] opByOp = decoder.forward(x, cosSin, mask, null, new java.util.ArrayList<>()).toFloatArray();
+            assertThat(DecoderKernel.PRODUCT_CALLS.get() - products).isEqualTo(4L * c.layers());
+            long calls = DecoderKernel.CALLS.get();
+            float[] oneCall = decoder.forward(x, cosSin, mask, null, null).toFloatArray();
+            float[] cached;
+            try (Qwen2VlDecoder.Cache cache = new Qwen2VlDecoder.Cache(c.layers(), m)) {
+                cached = decoder.forward(x, cosSin, mask, cache, null).toFloatArray();
+                assertThat(cache.length()).isEqualTo(t);
+            }
+            assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(2);
+            assertThat(Qwen2VlLowPrecisionTest.relativeDiff(oneCall, opByOp)).isLessThan(1e-5);
+            assertThat(cached).containsExactly(oneCall);
         }
     }
 
