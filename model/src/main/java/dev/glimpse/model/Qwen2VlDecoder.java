@@ -227,7 +227,11 @@ public final class Qwen2VlDecoder {
                         w.get(p + "post_attention_layernorm.weight"), l.gateUp(), l.down()));
             }
             list.add(w.get("model.norm.weight"));
-            kernelWeights = DecoderKernel.qwenWeightList(list);
+            IValue weights = DecoderKernel.qwenWeightList(list);
+            // Freed with the weights' manager: the list holds the joined matrices, which closing the
+            // model's tensors alone would leave alive.
+            w.manager().attachInternal(kernelWeightsId(), weights);
+            kernelWeights = weights;
             layers = made;
         }
         prepared = true;
@@ -239,6 +243,7 @@ public final class Qwen2VlDecoder {
         layers = null;
         prepared = false;
         if (kernelWeights != null) {
+            w.manager().detachInternal(kernelWeightsId());
             kernelWeights.close();
             kernelWeights = null;
         }
@@ -250,6 +255,15 @@ public final class Qwen2VlDecoder {
                 layer.gateUp().close();
             }
         }
+    }
+
+    /** The kernel's weight list while prepared (for tests: it must be freed with the model). */
+    IValue kernelWeights() {
+        return kernelWeights;
+    }
+
+    private String kernelWeightsId() {
+        return "qwen2vl-kernel-weights-" + System.identityHashCode(this);
     }
 
     private String headName() {

@@ -17,6 +17,7 @@ class Qwen2VlDecoderPreparedTest {
 
     @Test
     void shouldGenerateAsTheOpByOpPathWithTheMatricesLaidOutOnce() throws Exception {
+        ai.djl.pytorch.jni.IValue kernelWeights;
         try (Qwen2VlModel model = Qwen2VlModel.load(Qwen2VlPromptTest.golden())) {
             Qwen2VlConfig c = model.config();
             Weights w = model.weights();
@@ -55,7 +56,11 @@ class Qwen2VlDecoderPreparedTest {
             }
             assertThat(preparedAlone.tokens()).containsExactly(opByOpAlone.tokens());
             assertClose(preparedAlone.stepLogits(), opByOpAlone.stepLogits());
+            kernelWeights = model.decoder().kernelWeights();
+            assertThat(kernelWeights.isReleased()).isFalse();
         }
+        // The kernel's list holds the joined matrices: it goes with the model, or they would outlive it.
+        assertThat(kernelWeights.isReleased()).isTrue();
     }
 
     /**
