@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.management.ThreadMXBean;
 import dev.glimpse.cli.FlinkFileSystems;
 import dev.glimpse.cli.JobOptions;
-import dev.glimpse.cli.S3MockServer;
+import dev.glimpse.s3.S3MockServer;
 import dev.glimpse.connectors.reprocess.FileTreeListing;
 import dev.glimpse.connectors.reprocess.KafkaRange;
 import dev.glimpse.connectors.reprocess.Listing;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.glimpse.connectors.reprocess.JsonLinesFileSink;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import dev.glimpse.s3.S3MockServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

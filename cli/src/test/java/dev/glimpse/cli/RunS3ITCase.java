@@ -6,6 +6,7 @@ import dev.glimpse.job.KafkaPipelineHarness;
 import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.scenes.SceneGenerator;
 import dev.glimpse.model.scenes.SceneSample;
+import dev.glimpse.s3.S3MockServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;

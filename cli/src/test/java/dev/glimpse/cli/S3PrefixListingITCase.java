@@ -11,6 +11,7 @@ import dev.glimpse.connectors.reprocess.ListingSource;
 import dev.glimpse.connectors.reprocess.ListingState;
 import dev.glimpse.connectors.reprocess.S3PrefixListing;
 import dev.glimpse.job.GlimpseConfig;
+import dev.glimpse.s3.S3MockServer;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -30,7 +30,7 @@ class ModuleLayoutTest {
                 .importPackages("dev.glimpse");
         assertThat(classes.stream().map(c -> c.getPackageName().split("\\.")[2]).distinct())
                 .as("every module's classes are on this test's class path")
-                .contains("model", "operators", "connectors", "kafka", "job", "sql", "cli", "bench", "e2e");
+                .contains("model", "operators", "connectors", "kafka", "s3", "job", "sql", "cli", "bench", "e2e");
     }
 
     @Test
@@ -40,6 +40,7 @@ class ModuleLayoutTest {
                 .layer("operators").definedBy("dev.glimpse.operators..")
                 .layer("connectors").definedBy("dev.glimpse.connectors..")
                 .layer("embedded Kafka").definedBy("dev.glimpse.kafka..")
+                .layer("embedded S3").definedBy("dev.glimpse.s3..")
                 .layer("job").definedBy("dev.glimpse.job..")
                 .layer("sql").definedBy("dev.glimpse.sql..")
                 .layer("cli").definedBy("dev.glimpse.cli..")
@@ -49,6 +50,7 @@ class ModuleLayoutTest {
                 .whereLayer("e2e").mayNotBeAccessedByAnyLayer()
                 .whereLayer("cli").mayOnlyBeAccessedByLayers("bench", "e2e")
                 .whereLayer("embedded Kafka").mayOnlyBeAccessedByLayers("cli", "bench", "e2e")
+                .whereLayer("embedded S3").mayOnlyBeAccessedByLayers("bench", "e2e")
                 .whereLayer("sql").mayOnlyBeAccessedByLayers("cli", "bench", "e2e")
                 .whereLayer("job").mayOnlyBeAccessedByLayers("sql", "cli", "bench", "e2e")
                 .whereLayer("connectors").mayOnlyBeAccessedByLayers("job", "sql", "cli", "bench", "e2e")

@@ -1,8 +1,10 @@
-package dev.glimpse.cli;
+package dev.glimpse.s3;
 
 import java.io.File;
 import java.io.IOException;
 import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,16 +29,16 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
- * Adobe's S3Mock, a real S3 server, as a child JVM from its executable jar (a test dependency).
- * Its plain-HTTP port binds every interface (S3Mock has no bind address for it): only loopback
- * traffic is sent to it, and it lives as long as the test class (or the bench: {@code bench-reprocess
- * --s3}, through this module's test jar).
+ * Adobe's S3Mock, a real S3 server, as a child JVM from its executable jar (this module's runtime
+ * dependency, found on the class path). Its plain-HTTP port binds every interface (S3Mock has no bind
+ * address for it): only loopback traffic is sent to it, and it lives as long as its user: a test
+ * class of the command line, or the S3 bench of {@code bench-reprocess --s3}.
  */
 public final class S3MockServer implements AutoCloseable {
-    static final String REGION = "us-east-1";
+    public static final String REGION = "us-east-1";
     /** S3Mock checks no signature; the keys still travel as a real client signs with them. */
-    static final String ACCESS_KEY = "glimpse-test-access";
-    static final String SECRET_KEY = "glimpse-test-secret-9f3b7c";
+    public static final String ACCESS_KEY = "glimpse-test-access";
+    public static final String SECRET_KEY = "glimpse-test-secret-9f3b7c";
 
     private final Process process;
     private final Path log;
@@ -59,7 +61,7 @@ public final class S3MockServer implements AutoCloseable {
      */
     public static S3MockServer start(Path dir, Duration timeout, boolean retain, String... buckets)
             throws IOException, InterruptedException {
-        int port = LocalCluster.freePort();
+        int port = freePort();
         Path log = dir.resolve("s3mock.log");
         Files.createDirectories(dir);
         // S3Mock keeps every object's metadata in its heap: 52,000 objects under 384 MB had listings of
@@ -86,11 +88,18 @@ public final class S3MockServer implements AutoCloseable {
         return server;
     }
 
-    /** The executable jar on the test class path. */
+    /** A port free on the loopback interface now. */
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The executable jar on the class path. */
     private static Path jar() {
         return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> e.contains("s3mock") && e.endsWith("-exec.jar")).map(Path::of).findFirst()
-                .orElseThrow(() -> new IllegalStateException("com.adobe.testing:s3mock:exec is not on the test class path"));
+                .orElseThrow(() -> new IllegalStateException("com.adobe.testing:s3mock:exec is not on the class path"));
     }
 
     private boolean answers() {
@@ -108,7 +117,8 @@ public final class S3MockServer implements AutoCloseable {
         }
     }
 
-    String endpoint() {
+    /** The server's address, {@code http://127.0.0.1:<port>}. */
+    public String endpoint() {
         return endpoint;
     }
 
@@ -160,7 +170,7 @@ public final class S3MockServer implements AutoCloseable {
     }
 
     /** The {@code --set} options that point Flink's S3 file system at this server. */
-    List<String> flinkOptions() {
+    public List<String> flinkOptions() {
         List<String> args = new ArrayList<>();
         options().forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
         return args;
