@@ -66,16 +66,7 @@ final class DecoderKernel {
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.size(cos, 3)",
-            // The norms' width and epsilon as F32 scalars made once: a Python number in an operation
-            // becomes a tensor of its own type and is converted to F32 first, two more calls each time
-            // (about 120 a decode step); the values computed are the same. (The attention's scale goes
-            // to baddbmm as its alpha, a plain scalar.)
-            "    dev = ops.prim.device(x)",
-            "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
-            "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
-            // The rotary embedding's sin with the first half negated, once a call (see rope).
-            "    half = torch.floordiv(hd, 2)",
-            "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
+            "    width_t, eps_t, sin_s, half = self.constants(x, sin, eps)",
             // One row's decode writes its key and value at (s0, :, c0) through views (see below).
             "    s0 = 0",
             "    c0 = 0",
@@ -198,6 +189,18 @@ final class DecoderKernel {
             "      _0 = torch.append(out, torch.slice(joined, 0, start, end))",
             "      start = end",
             "    return out",
+            // What forward and qwen make once a call. The norms' width and epsilon as F32 scalars: a
+            // Python number in an operation becomes a tensor of its own type and is converted to F32
+            // first, two more calls each time (about 120 a decode step); the values computed are the
+            // same. (The attention's scale goes to baddbmm as its alpha, a plain scalar.) The rotary
+            // embedding's sin [.., hd] with its first half negated (see rope), and half the head.
+            "  def constants(self: __torch__.DecoderKernel, x: Tensor, sin: Tensor, eps: float) -> Tuple[Tensor, Tensor, Tensor, int]:",
+            "    dev = ops.prim.device(x)",
+            "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
+            "    half = torch.floordiv(torch.size(sin, 3), 2)",
+            "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
+            "    return (width_t, eps_t, sin_s, half)",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
             // BF16 attention one head at a time: q, k, v [B, H or H_kv, T, hd] in BF16 (H_kv kv heads serve
@@ -303,11 +306,7 @@ final class DecoderKernel {
             "    b = torch.size(x, 0)",
             "    t = torch.size(x, 1)",
             "    hd = torch.size(cos, 3)",
-            "    dev = ops.prim.device(x)",
-            "    width_t = torch.scalar_tensor(float(torch.size(x, 2)), dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
-            "    eps_t = torch.scalar_tensor(eps, dtype=" + TORCH_FLOAT + ", layout=None, device=dev, pin_memory=None)",
-            "    half = torch.floordiv(hd, 2)",
-            "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
+            "    width_t, eps_t, sin_s, half = self.constants(x, sin, eps)",
             "    grp = torch.floordiv(heads, kv_heads)",
             "    layers = torch.floordiv(len(w) - 1, " + QWEN_PER_LAYER + ")",
             "    keys = annotate(List[Tensor], [])",
