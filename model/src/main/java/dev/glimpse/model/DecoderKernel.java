@@ -201,6 +201,16 @@ final class DecoderKernel {
             "    half = torch.floordiv(torch.size(sin, 3), 2)",
             "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
             "    return (width_t, eps_t, sin_s, half)",
+            // The parts joined by rows as they are laid out ([N, K]), then a view of its rows per part.
+            "  def join_rows(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
+            "    joined = torch.contiguous(parts[0]) if len(parts) == 1 else torch.cat(parts)",
+            "    out = [joined]",
+            "    start = 0",
+            "    for part in parts:",
+            "      end = start + torch.size(part, 0)",
+            "      _0 = torch.append(out, torch.slice(joined, 0, start, end))",
+            "      start = end",
+            "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
             // BF16 attention one head at a time: q, k, v [B, H or H_kv, T, hd] in BF16 (H_kv kv heads serve
@@ -629,6 +639,19 @@ final class DecoderKernel {
      * (K odd: the {@code [N, K]} view), for {@link #product}; it belongs to the weights' manager.
      */
     static PtNDArray joined(Weights w, String... names) {
+        return join(w, "join", names);
+    }
+
+    /**
+     * The tensors {@code names} (matrices of one width) joined by rows as they are laid out, {@code
+     * [N, K]} contiguous; each becomes a view of its rows. Returns the joined tensor, for {@link
+     * #product}; it belongs to the weights' manager.
+     */
+    static PtNDArray joinedRows(Weights w, String... names) {
+        return join(w, "join_rows", names);
+    }
+
+    private static PtNDArray join(Weights w, String method, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));
@@ -637,7 +660,7 @@ final class DecoderKernel {
         IValue in = IValue.listFrom(parts);
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), "join", in);
+            out = IValueUtils.runMethod(module(), method, in);
             PtNDArray[] joined = out.toTensorArray(manager); // the joined tensor, then a view per part
             NDScope.unregister(joined); // weights: made during a forward, they must outlive its scope
             for (int i = 0; i < names.length; i++) {

@@ -36,8 +36,12 @@ public final class Qwen2VlDecoder {
     private boolean prepared;
     private volatile boolean fused = true;
 
-    /** A layer's products: q|k|v joined (with their biases joined), out and gate|up, each held transposed; down as it is. */
-    private record Layer(NDArray qkv, NDArray qkvBias, NDArray out, NDArray gateUp, NDArray down) {}
+    /**
+     * A layer's products: q|k|v joined (with their biases joined) and gate|up joined, held transposed
+     * with out in F32; down as it is. {@code outJoined}: out is a tensor of the layout's own (F32), not
+     * the model's.
+     */
+    private record Layer(NDArray qkv, NDArray qkvBias, NDArray out, NDArray gateUp, NDArray down, boolean outJoined) {}
 
     /**
      * Keys and values of every layer {@code [B, H_kv, T, hd]} (after rotary), grown by each forward.
@@ -186,14 +190,15 @@ public final class Qwen2VlDecoder {
      * Lays the products' matrices out as {@link DecoderKernel} multiplies its own, before the first
      * forward outside training (a model that threads share calls it at load, as {@link
      * TextDecoder#prepareKernel}): each layer's q, k and v projections joined into one matrix, its
-     * gate and up projections into another; these, the out projection and the head held transposed
-     * ({@link DecoderKernel#joined}), the model's own tensors becoming views into them, so that no
-     * weight is held twice. The down projection stays as it is. A forward then runs as one {@link
+     * gate and up projections into another, the model's own tensors becoming views into them, so that
+     * no weight is held twice. In F32 these, the out projection and the head are held transposed
+     * ({@link DecoderKernel#joined}): one row multiplies each as two BLAS products side by side, where
+     * {@code torch.linear} reads the weights at half the rate on this CPU, and a prefill's rows go
+     * through oneDNN. BF16 matrices keep their {@code [N, K]} layout ({@link DecoderKernel#joinedRows}),
+     * which oneDNN reads faster at a few rows a step and at a prefill's (docs/benchmarks.md, "Sixth
+     * session"). The down projection stays as it is. A forward then runs as one {@link
      * DecoderKernel#qwen} call (op by op through {@link DecoderKernel#product} when every layer's
-     * hidden states are asked for). One F32 row multiplies each matrix as
-     * two BLAS products side by side, and BF16 matrices or a prefill's rows go through oneDNN's inner
-     * product, where {@code torch.linear} reads the weights at half to two thirds of the rate on this
-     * CPU (docs/benchmarks.md, "Sixth session"). A BF16 product's output is BF16, as {@link
+     * hidden states are asked for). A BF16 product's output is BF16, as {@link
      * LowPrecision}'s; the SwiGLU between gate|up and down is computed in F32 from those outputs and
      * rounded to BF16 as down reads it (one rounding where the op-by-op path rounds silu's and the
      * product's outputs too). F32 and BF16 matrices on a CPU only (F16 ones have no fast CPU kernel, a
@@ -207,18 +212,22 @@ public final class Qwen2VlDecoder {
         if (w.all().values().stream().anyMatch(NDArray::hasGradient)) {
             return; // asked again next time
         }
-        if (LowPrecision.typeOf(first) != EngineDtype.FLOAT16 && first.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+        EngineDtype type = LowPrecision.typeOf(first);
+        if (type != EngineDtype.FLOAT16 && first.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+            boolean f32 = type == EngineDtype.FLOAT32;
             Layer[] made = new Layer[cfg.layers()];
             for (int i = 0; i < made.length; i++) {
                 String a = "model.layers." + i + ".self_attn.";
                 String m = "model.layers." + i + ".mlp.";
                 NDArray bias = NDArrays.concat(new NDList(w.get(a + "q_proj.bias"), w.get(a + "k_proj.bias"), w.get(a + "v_proj.bias")));
                 NDScope.unregister(bias); // a weight: made during a forward, it must outlive its scope
-                made[i] = new Layer(DecoderKernel.joined(w, a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), bias,
-                        DecoderKernel.joined(w, a + "o_proj.weight"), DecoderKernel.joined(w, m + "gate_proj.weight", m + "up_proj.weight"),
-                        w.get(m + "down_proj.weight"));
+                made[i] = new Layer(joined(f32, a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), bias,
+                        f32 ? DecoderKernel.joined(w, a + "o_proj.weight") : w.get(a + "o_proj.weight"),
+                        joined(f32, m + "gate_proj.weight", m + "up_proj.weight"), w.get(m + "down_proj.weight"), f32);
             }
-            DecoderKernel.transpose(w, headName());
+            if (f32) {
+                DecoderKernel.transpose(w, headName());
+            }
             List<NDArray> list = new ArrayList<>();
             for (int i = 0; i < made.length; i++) {
                 String p = "model.layers." + i + ".";
@@ -237,6 +246,15 @@ public final class Qwen2VlDecoder {
         prepared = true;
     }
 
+    /**
+     * {@code names} joined by rows: held transposed in F32 ({@link DecoderKernel#joined}), as they are
+     * in BF16 ({@link DecoderKernel#joinedRows}), where oneDNN reads a few rows of {@code [N, K]}
+     * faster (docs/benchmarks.md, "Sixth session").
+     */
+    private NDArray joined(boolean transposed, String... names) {
+        return transposed ? DecoderKernel.joined(w, names) : DecoderKernel.joinedRows(w, names);
+    }
+
     /** Forgets {@link #prepare} (the matrices change type): the next forward prepares again. */
     synchronized void resetPrepared() {
         Layer[] l = layers;
@@ -251,7 +269,9 @@ public final class Qwen2VlDecoder {
             for (Layer layer : l) {
                 layer.qkv().close(); // the model's tensors, views into these, keep their memory
                 layer.qkvBias().close();
-                layer.out().close();
+                if (layer.outJoined()) {
+                    layer.out().close();
+                }
                 layer.gateUp().close();
             }
         }
@@ -298,7 +318,7 @@ public final class Qwen2VlDecoder {
     /** {@code [.., D] -> [.., V]}. */
     public NDArray logits(NDArray hidden) {
         if (layers() != null) {
-            return DecoderKernel.linear(hidden, w.get(headName())); // the transposed view (prepare)
+            return DecoderKernel.linear(hidden, w.get(headName())); // F32: the transposed view (prepare)
         }
         return Ops.linear(hidden, w.get(headName()), null);
     }

@@ -64,7 +64,7 @@ class Qwen2VlDecoderPreparedTest {
     }
 
     /**
-     * BF16 matrices are laid out too: the same tokens as BF16's op-by-op path, logits within
+     * BF16 matrices are laid out too (joined, not transposed): the same tokens as BF16's op-by-op path, logits within
      * {@link Qwen2VlLowPrecisionTest}'s BF16 tolerance of its (5 % of the largest; here 1.4 % at the
      * prefill). The two round differently: the laid-out SwiGLU rounds its activations to BF16 once, as
      * down reads them, the op-by-op one after silu and after the product as well, and q|k|v's biases
@@ -82,8 +82,9 @@ class Qwen2VlDecoderPreparedTest {
             Qwen2VlModel.Result prepared = model.generate(List.of(row), new int[] {STEPS}, true, false).get(0);
             assertThat(DecoderKernel.CALLS.get() - calls).isEqualTo(STEPS);
             String q = "model.layers.0.self_attn.q_proj.weight";
-            assertThat(transposed(model.weights().get(q))).isTrue();
+            assertThat(transposed(model.weights().get(q))).as("BF16 keeps [N, K]").isFalse();
             assertThat(LowPrecision.typeOf(model.weights().get(q))).isEqualTo(EngineDtype.BFLOAT16);
+            assertThat(model.decoder().kernelWeights()).as("laid out all the same").isNotNull();
             assertThat(prepared.tokens()).containsExactly(opByOp.tokens());
             for (int k = 0; k < STEPS; k++) {
                 assertThat(Qwen2VlLowPrecisionTest.relativeDiff(prepared.stepLogits().get(k), opByOp.stepLogits().get(k)))
