@@ -6,8 +6,7 @@ import dev.glimpse.kafka.EmbeddedKafka;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.Qwen2VlModel;
-import java.io.InputStream;
-import java.nio.file.Files;
+import dev.glimpse.model.TestModels;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,10 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  * the caption the model gives them alone.
  */
 class Qwen2VlPipelineITCase {
-    /** The files of a Qwen2-VL folder that Glimpse reads, as the golden folder holds them. */
-    static final List<String> FOLDER = List.of("config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json", "preprocessor_config.json", "chat_template.json", "generation_config.json");
-
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
             .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
@@ -44,13 +39,7 @@ class Qwen2VlPipelineITCase {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(work.resolve("kafka"));
-        model = Files.createDirectories(work.resolve("qwen2vl-tiny"));
-        for (String name : FOLDER) {
-            try (InputStream in = Qwen2VlPipelineITCase.class.getResourceAsStream("/golden/qwen2vl-tiny/" + name)) {
-                assertThat(in).as(name).isNotNull();
-                Files.copy(in, model.resolve(name));
-            }
-        }
+        model = TestModels.copyGolden("qwen2vl-tiny", TestModels.QWEN2VL_FILES, work.resolve("qwen2vl-tiny"));
     }
 
     @AfterAll

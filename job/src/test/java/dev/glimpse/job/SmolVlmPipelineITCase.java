@@ -7,12 +7,11 @@ import dev.glimpse.model.Captioner;
 import dev.glimpse.model.Float16;
 import dev.glimpse.model.Idefics3ImageProcessor;
 import dev.glimpse.model.ImagePreprocessor;
+import dev.glimpse.model.TestModels;
 import dev.glimpse.model.VisionLanguageModel;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,11 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * ratios, an RGBA image and a per-request prompt each get the caption the model gives them alone.
  */
 class SmolVlmPipelineITCase {
-    /** The files of a SmolVLM folder that Glimpse reads, as the golden folder holds them. */
-    static final List<String> FOLDER = List.of("config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json", "preprocessor_config.json", "processor_config.json",
-            "chat_template.json", "generation_config.json");
-
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
             .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
@@ -50,13 +44,7 @@ class SmolVlmPipelineITCase {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(work.resolve("kafka"));
-        model = Files.createDirectories(work.resolve("smolvlm-tiny"));
-        for (String name : FOLDER) {
-            try (InputStream in = SmolVlmPipelineITCase.class.getResourceAsStream("/golden/smolvlm-tiny/" + name)) {
-                assertThat(in).as(name).isNotNull();
-                Files.copy(in, model.resolve(name));
-            }
-        }
+        model = TestModels.copyGolden("smolvlm-tiny", TestModels.SMOLVLM_FILES, work.resolve("smolvlm-tiny"));
     }
 
     @AfterAll

@@ -2,7 +2,9 @@ package dev.glimpse.model;
 
 import dev.glimpse.model.training.ScenesModel;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,6 +52,35 @@ public final class TestModels {
         Captioner captioner = new Captioner(model);
         return throughF16 ? captioner.captionThroughF16(pixels, pre.plan(), prompts, caps)
                 : captioner.caption(pixels, pre.plan(), prompts, caps);
+    }
+
+    /** The files of a Qwen2-VL folder that Glimpse reads, as the tiny golden folder holds them. */
+    public static final List<String> QWEN2VL_FILES = List.of("config.json", "model.safetensors", "tokenizer.json",
+            "tokenizer_config.json", "preprocessor_config.json", "chat_template.json", "generation_config.json");
+    /** The files of a SmolVLM folder that Glimpse reads, as the tiny golden folder holds them. */
+    public static final List<String> SMOLVLM_FILES = List.of("config.json", "model.safetensors", "tokenizer.json",
+            "tokenizer_config.json", "special_tokens_map.json", "preprocessor_config.json", "processor_config.json",
+            "chat_template.json", "generation_config.json");
+
+    /**
+     * The files {@code names} of the golden folder {@code golden} (these test resources, {@code
+     * /golden/<golden>/}) copied into {@code dir}, created: a folder as a user downloads it. Returns {@code dir}.
+     */
+    public static Path copyGolden(String golden, List<String> names, Path dir) {
+        try {
+            Files.createDirectories(dir);
+            for (String name : names) {
+                try (InputStream in = TestModels.class.getResourceAsStream("/golden/" + golden + "/" + name)) {
+                    if (in == null) {
+                        throw new IllegalStateException("no test resource /golden/" + golden + "/" + name);
+                    }
+                    Files.copy(in, dir.resolve(name));
+                }
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static Path writeTinyScenesModel(Path dir) {

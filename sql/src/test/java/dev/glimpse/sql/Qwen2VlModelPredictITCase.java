@@ -6,10 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.glimpse.model.ImagePreprocessor;
 import dev.glimpse.model.ModelConfig;
 import dev.glimpse.model.Qwen2VlModel;
+import dev.glimpse.model.TestModels;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,9 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * model gives that image alone; a broken row gets its dead-letter code.
  */
 class Qwen2VlModelPredictITCase {
-    /** The files of a Qwen2-VL folder that Glimpse reads, as the golden folder holds them. */
-    private static final List<String> FOLDER = List.of("config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json", "preprocessor_config.json", "chat_template.json", "generation_config.json");
     private static final int TOKENS = 6;
 
     @RegisterExtension
@@ -53,13 +49,7 @@ class Qwen2VlModelPredictITCase {
 
     @BeforeAll
     static void copyTheFolder() throws Exception {
-        model = Files.createDirectories(work.resolve("qwen2vl-tiny"));
-        for (String name : FOLDER) {
-            try (InputStream in = Qwen2VlModelPredictITCase.class.getResourceAsStream("/golden/qwen2vl-tiny/" + name)) {
-                assertThat(in).as(name).isNotNull();
-                Files.copy(in, model.resolve(name));
-            }
-        }
+        model = TestModels.copyGolden("qwen2vl-tiny", TestModels.QWEN2VL_FILES, work.resolve("qwen2vl-tiny"));
     }
 
     @Test
