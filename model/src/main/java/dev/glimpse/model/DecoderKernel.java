@@ -175,14 +175,20 @@ final class DecoderKernel {
             "    chosen = torch.argmax(scores, -1)",
             "    of_row = torch.reshape(torch.index_select(chosen, 0, image_of_row), [used, 1])",
             "    return [torch.stack([torch.to(chosen, " + TORCH_FLOAT + "), best]), of_row, scores]",
-            // The parts joined by rows and held transposed ([K, N] in memory): the halves of K (see lin;
-            // K odd: the [N, K] view), then a [N_part, K] view per part.
-            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
+            // The parts joined by rows, then a [N_part, K] view per part. transposed: held transposed
+            // ([K, N] in memory), returned as the halves of K (see lin; K odd: the [N, K] view); else
+            // as they are laid out ([N, K] contiguous), returned so.
+            "  def join(self: __torch__.DecoderKernel, parts: List[Tensor], transposed: bool) -> List[Tensor]:",
             "    joined = parts[0] if len(parts) == 1 else torch.cat(parts)",
-            "    k = torch.size(joined, 1)",
-            "    wt = torch.contiguous(torch.t(joined))",
-            "    joined = torch.t(wt)",
-            "    out = [torch.reshape(wt, [2, torch.floordiv(k, 2), -1]) if torch.remainder(k, 2) == 0 else joined]",
+            "    if transposed:",
+            "      k = torch.size(joined, 1)",
+            "      wt = torch.contiguous(torch.t(joined))",
+            "      joined = torch.t(wt)",
+            "      first = torch.reshape(wt, [2, torch.floordiv(k, 2), -1]) if torch.remainder(k, 2) == 0 else joined",
+            "    else:",
+            "      joined = torch.contiguous(joined)",
+            "      first = joined",
+            "    out = [first]",
             "    start = 0",
             "    for part in parts:",
             "      end = start + torch.size(part, 0)",
@@ -201,16 +207,6 @@ final class DecoderKernel {
             "    half = torch.floordiv(torch.size(sin, 3), 2)",
             "    sin_s = torch.cat([torch.neg(torch.slice(sin, 3, 0, half)), torch.slice(sin, 3, half)], 3)",
             "    return (width_t, eps_t, sin_s, half)",
-            // The parts joined by rows as they are laid out ([N, K]), then a view of its rows per part.
-            "  def join_rows(self: __torch__.DecoderKernel, parts: List[Tensor]) -> List[Tensor]:",
-            "    joined = torch.contiguous(parts[0]) if len(parts) == 1 else torch.cat(parts)",
-            "    out = [joined]",
-            "    start = 0",
-            "    for part in parts:",
-            "      end = start + torch.size(part, 0)",
-            "      _0 = torch.append(out, torch.slice(joined, 0, start, end))",
-            "      start = end",
-            "    return out",
             "  def rounded(self: __torch__.DecoderKernel, x: Tensor, dt: int) -> Tensor:",
             "    return torch.to(torch.to(x, dt), " + TORCH_FLOAT + ")",
             // BF16 attention one head at a time: q, k, v [B, H or H_kv, T, hd] in BF16 (H_kv kv heads serve
@@ -319,6 +315,12 @@ final class DecoderKernel {
             "    width_t, eps_t, sin_s, half = self.constants(x, sin, eps)",
             "    grp = torch.floordiv(heads, kv_heads)",
             "    layers = torch.floordiv(len(w) - 1, " + QWEN_PER_LAYER + ")",
+            // One query a row: the mask as each kv head's group takes it (see forward's decode), once a
+            // call; tk keys, the cache's and this forward's.
+            "    tk = t + (torch.size(past_keys[0], 2) if len(past_keys) > 0 else 0)",
+            "    mask_kv = mask",
+            "    if t == 1:",
+            "      mask_kv = torch.reshape(torch.expand(mask, [b, kv_heads, 1, tk]), [b * kv_heads, 1, tk])",
             "    keys = annotate(List[Tensor], [])",
             "    values = annotate(List[Tensor], [])",
             "    h = x",
@@ -337,14 +339,12 @@ final class DecoderKernel {
             "        v = torch.cat([past_values[i], v], 2)",
             "      _0 = torch.append(keys, k)",
             "      _1 = torch.append(values, v)",
-            "      tk = torch.size(k, 2)",
             "      if dt != " + TORCH_FLOAT + ":",
             "        ya = torch.scaled_dot_product_attention(torch.to(q, dt), torch.to(k, dt), torch.to(v, dt), torch.to(mask, dt),"
                     + " 0., False, scale=scale, enable_gqa=True)",
             "        y = torch.reshape(torch.transpose(torch.to(ya, " + TORCH_FLOAT + "), 1, 2), [b, t, heads * hd])",
             "      elif t == 1:",
-            "        mk = torch.reshape(torch.expand(mask, [b, kv_heads, 1, tk]), [b * kv_heads, 1, tk])",
-            "        sc = torch.baddbmm(mk, torch.reshape(q, [b * kv_heads, grp, hd]),"
+            "        sc = torch.baddbmm(mask_kv, torch.reshape(q, [b * kv_heads, grp, hd]),"
                     + " torch.transpose(torch.reshape(k, [b * kv_heads, tk, hd]), 1, 2), beta=1, alpha=scale)",
             "        y = torch.reshape(torch.bmm(torch.softmax(sc, -1), torch.reshape(v, [b * kv_heads, tk, hd])), [b, t, heads * hd])",
             "      else:",
@@ -639,7 +639,7 @@ final class DecoderKernel {
      * (K odd: the {@code [N, K]} view), for {@link #product}; it belongs to the weights' manager.
      */
     static PtNDArray joined(Weights w, String... names) {
-        return join(w, "join", names);
+        return join(w, true, names);
     }
 
     /**
@@ -648,19 +648,20 @@ final class DecoderKernel {
      * #product}; it belongs to the weights' manager.
      */
     static PtNDArray joinedRows(Weights w, String... names) {
-        return join(w, "join_rows", names);
+        return join(w, false, names);
     }
 
-    private static PtNDArray join(Weights w, String method, String... names) {
+    private static PtNDArray join(Weights w, boolean transposed, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));
         }
         PtNDManager manager = (PtNDManager) w.manager();
         IValue in = IValue.listFrom(parts);
+        IValue layout = IValue.from(transposed);
         IValue out = null;
         try {
-            out = IValueUtils.runMethod(module(), method, in);
+            out = IValueUtils.runMethod(module(), "join", in, layout);
             PtNDArray[] joined = out.toTensorArray(manager); // the joined tensor, then a view per part
             NDScope.unregister(joined); // weights: made during a forward, they must outlive its scope
             for (int i = 0; i < names.length; i++) {
@@ -672,6 +673,7 @@ final class DecoderKernel {
                 out.close();
             }
             in.close();
+            layout.close();
         }
     }
 
