@@ -588,7 +588,7 @@ final class DecoderKernel {
 
     /** Holds the matrix {@code name} of {@code w} transposed in memory; the model's tensor becomes the {@code [N, K]} view of it. */
     static void transpose(Weights w, String name) {
-        joined(w, name).close();
+        joined(w, true, name).close();
     }
 
     /**
@@ -613,10 +613,10 @@ final class DecoderKernel {
         for (int i = 0; i < cfg.lmNBlocks; i++) {
             String b = "decoder.blocks." + i + ".";
             list[i * PER_BLOCK] = pt(w.get(b + "norm1.weight"));
-            list[i * PER_BLOCK + 1] = joined(w, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
-            list[i * PER_BLOCK + 2] = joined(w, b + "attn.out_proj.weight");
+            list[i * PER_BLOCK + 1] = joined(w, true, b + "attn.q_proj.weight", b + "attn.k_proj.weight", b + "attn.v_proj.weight");
+            list[i * PER_BLOCK + 2] = joined(w, true, b + "attn.out_proj.weight");
             list[i * PER_BLOCK + 3] = pt(w.get(b + "norm2.weight"));
-            list[i * PER_BLOCK + 4] = joined(w, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
+            list[i * PER_BLOCK + 4] = joined(w, true, b + "mlp.gate_proj.weight", b + "mlp.up_proj.weight");
             list[i * PER_BLOCK + 5] = pt(w.get(b + "mlp.down_proj.weight")); // as it is: see above
         }
         list[list.length - 1] = pt(w.get("decoder.norm.weight"));
@@ -634,24 +634,12 @@ final class DecoderKernel {
     }
 
     /**
-     * The tensors {@code names} (matrices of one width) joined by rows and held transposed, {@code
-     * [K, N]} in memory; each becomes a view into it. Returns its two halves of K, {@code [2, K/2, N]}
-     * (K odd: the {@code [N, K]} view), for {@link #product}; it belongs to the weights' manager.
+     * The tensors {@code names} (matrices of one width) joined by rows; each becomes a view of its rows.
+     * {@code transposed}: held transposed, {@code [K, N]} in memory, and returned as its two halves of
+     * K, {@code [2, K/2, N]} (K odd: the {@code [N, K]} view); else held as laid out, {@code [N, K]}
+     * contiguous, and returned so. For {@link #product}; it belongs to the weights' manager.
      */
-    static PtNDArray joined(Weights w, String... names) {
-        return join(w, true, names);
-    }
-
-    /**
-     * The tensors {@code names} (matrices of one width) joined by rows as they are laid out, {@code
-     * [N, K]} contiguous; each becomes a view of its rows. Returns the joined tensor, for {@link
-     * #product}; it belongs to the weights' manager.
-     */
-    static PtNDArray joinedRows(Weights w, String... names) {
-        return join(w, false, names);
-    }
-
-    private static PtNDArray join(Weights w, boolean transposed, String... names) {
+    static PtNDArray joined(Weights w, boolean transposed, String... names) {
         PtNDArray[] parts = new PtNDArray[names.length];
         for (int i = 0; i < names.length; i++) {
             parts[i] = pt(w.get(names[i]));

@@ -191,10 +191,10 @@ public final class Qwen2VlDecoder {
      * forward outside training (a model that threads share calls it at load, as {@link
      * TextDecoder#prepareKernel}): each layer's q, k and v projections joined into one matrix, its
      * gate and up projections into another, the model's own tensors becoming views into them, so that
-     * no weight is held twice. In F32 these, the out projection and the head are held transposed
-     * ({@link DecoderKernel#joined}): one row multiplies each as two BLAS products side by side, where
+     * no weight is held twice ({@link DecoderKernel#joined}). In F32 these, the out projection and the
+     * head are held transposed: one row multiplies each as two BLAS products side by side, where
      * {@code torch.linear} reads the weights at half the rate on this CPU, and a prefill's rows go
-     * through oneDNN. BF16 matrices keep their {@code [N, K]} layout ({@link DecoderKernel#joinedRows}),
+     * through oneDNN. BF16 matrices keep their {@code [N, K]} layout,
      * which oneDNN reads faster at a few rows a step and at a prefill's (docs/benchmarks.md, "Sixth
      * session"). The down projection stays as it is. A forward then runs as one {@link
      * DecoderKernel#qwen} call (op by op through {@link DecoderKernel#product} when every layer's
@@ -221,9 +221,9 @@ public final class Qwen2VlDecoder {
                 String m = "model.layers." + i + ".mlp.";
                 NDArray bias = NDArrays.concat(new NDList(w.get(a + "q_proj.bias"), w.get(a + "k_proj.bias"), w.get(a + "v_proj.bias")));
                 NDScope.unregister(bias); // a weight: made during a forward, it must outlive its scope
-                made[i] = new Layer(joined(f32, a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), bias,
-                        f32 ? DecoderKernel.joined(w, a + "o_proj.weight") : w.get(a + "o_proj.weight"),
-                        joined(f32, m + "gate_proj.weight", m + "up_proj.weight"), w.get(m + "down_proj.weight"), f32);
+                made[i] = new Layer(DecoderKernel.joined(w, f32, a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), bias,
+                        f32 ? DecoderKernel.joined(w, true, a + "o_proj.weight") : w.get(a + "o_proj.weight"),
+                        DecoderKernel.joined(w, f32, m + "gate_proj.weight", m + "up_proj.weight"), w.get(m + "down_proj.weight"), f32);
             }
             if (f32) {
                 DecoderKernel.transpose(w, headName());
@@ -244,15 +244,6 @@ public final class Qwen2VlDecoder {
             layers = made;
         }
         prepared = true;
-    }
-
-    /**
-     * {@code names} joined by rows: held transposed in F32 ({@link DecoderKernel#joined}), as they are
-     * in BF16 ({@link DecoderKernel#joinedRows}), where oneDNN reads a few rows of {@code [N, K]}
-     * faster (docs/benchmarks.md, "Sixth session").
-     */
-    private NDArray joined(boolean transposed, String... names) {
-        return transposed ? DecoderKernel.joined(w, names) : DecoderKernel.joinedRows(w, names);
     }
 
     /** Forgets {@link #prepare} (the matrices change type): the next forward prepares again. */
