@@ -476,8 +476,7 @@ public final class Bench implements Callable<Integer>, Subcommand {
             double opByOp = 0;
             for (boolean kernel : new boolean[] {false, true}) {
                 DecodeStepProfile.Parts p = DecodeStepProfile.measure(m, b, keys, 4, steps, kernel);
-                double floorMs = Math.max(floor.computeMs((double) b * flops.decodeStep(keys)),
-                        floor.memoryMs(floor.decodeWeightBytes(flops) + (double) b * flops.kvBytes(keys)));
+                double floorMs = floor.decodeStepMs(flops, b, keys);
                 if (!kernel) {
                     opByOp = p.stepMs();
                 }

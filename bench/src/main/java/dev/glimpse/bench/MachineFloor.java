@@ -126,11 +126,19 @@ public record MachineFloor(String device, int threads, int matmulSize, double ma
     public double captionFloorMs(CaptionFlops f, int rows, int imagesPerRow, int prefillLength, int newTokens) {
         double ms = computeMs((double) rows * (imagesPerRow * f.vision() + f.prefill(prefillLength)));
         for (int t = 1; t < newTokens; t++) {
-            int keys = prefillLength + t;
-            ms += Math.max(computeMs((double) rows * f.decodeStep(keys)),
-                    memoryMs(decodeWeightBytes(f) + (double) rows * f.kvBytes(keys)));
+            ms += decodeStepMs(f, rows, prefillLength + t);
         }
         return ms;
+    }
+
+    /**
+     * The least time in ms a decode step of {@code rows} rows attending {@code keys} keys could take
+     * here: the slower of its FLOPs at the matmul rate and its bytes (the decoder's weights once, each
+     * row's keys and values) at the bandwidth.
+     */
+    public double decodeStepMs(CaptionFlops f, int rows, int keys) {
+        return Math.max(computeMs((double) rows * f.decodeStep(keys)),
+                memoryMs(decodeWeightBytes(f) + (double) rows * f.kvBytes(keys)));
     }
 
     @Override

@@ -130,8 +130,7 @@ final class Qwen2VlBench {
                 double step = timed[0];
                 int keys = (int) timed[1] + 4 + steps / 2 + 1; // the middle timed step attends the prefill and the tokens fed so far, its own included
                 lastKeys = keys;
-                double floorMs = Math.max(floor.computeMs((double) b * flops.decodeStep(keys)),
-                        floor.memoryMs(floor.decodeWeightBytes(flops) + (double) b * flops.kvBytes(keys)));
+                double floorMs = floor.decodeStepMs(flops, b, keys);
                 if (!laidOut) {
                     opByOp[i] = step;
                 }
